@@ -1,0 +1,444 @@
+"""Module: the base of every layer, and the recursive tree of parameters, buffers and children.
+
+``__setattr__`` sorts each attribute into ``_parameters``, ``_modules`` or ``_buffers`` and also
+stores it in the instance ``__dict__``, so reading ``self.W`` is an ordinary attribute lookup
+(``__getattr__`` only runs for names that do not exist, and then it raises).
+
+Every layer writes its backward next to its forward. A forward that will need values in its
+backward saves them with ``self.save_for_backward(...)``; the backward takes them back with
+``self.saved_for_backward()``. The saves form a stack, so a module used twice in one forward
+gets its two backwards in the right (reverse) order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError, StateDictError
+from .parameter import Parameter
+
+ForwardHook = Callable[["Module", tuple, Any], None]
+BackwardHook = Callable[["Module", Any, Any], None]
+
+
+class _CallState:
+    """Book-keeping of nested ``Module.__call__``s, shared by all modules (one training thread)."""
+
+    depth = 0
+    generation = 0  # bumped by each outermost call: saves from older forwards are dropped
+    last_finished: Module | None = None  # the module whose forward returned last
+    grad_enabled = True
+    forward_hooks: list[ForwardHook] = []
+    backward_hooks: list[BackwardHook] = []
+
+
+_call = _CallState
+
+
+class no_grad:
+    """Context manager: forwards inside it save nothing for backward (evaluation, inference)."""
+
+    def __enter__(self) -> None:
+        self._previous = _call.grad_enabled
+        _call.grad_enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _call.grad_enabled = self._previous
+
+
+def add_forward_hook(hook: ForwardHook) -> Callable[[], None]:
+    """Call ``hook(module, inputs, output)`` after every module's forward; returns a remover."""
+    _call.forward_hooks.append(hook)
+    return lambda: _call.forward_hooks.remove(hook)
+
+
+def add_backward_hook(hook: BackwardHook) -> Callable[[], None]:
+    """Call ``hook(module, grad_output, grad_input)`` after every module's backward."""
+    _call.backward_hooks.append(hook)
+    return lambda: _call.backward_hooks.remove(hook)
+
+
+def _with_backward_hooks(backward: Callable) -> Callable:
+    @functools.wraps(backward)
+    def hooked(self: Module, grad_output: Any) -> Any:
+        grad_input = backward(self, grad_output)
+        # Only the most-derived backward reports, so super().backward() does not report twice.
+        if _call.backward_hooks and type(self).backward is hooked:
+            for hook in tuple(_call.backward_hooks):
+                hook(self, grad_output, grad_input)
+        return grad_input
+
+    hooked._reports_to_hooks = True  # type: ignore[attr-defined]
+    return hooked
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses call ``super().__init__()`` first, assign Parameters, sub-Modules and buffers as
+    attributes, and implement ``forward(x)`` and ``backward(grad_output) -> grad_input``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = {}
+        d["_modules"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent"] = set()
+        d["_saved"] = []
+        d["_saved_generation"] = -1
+        d["training"] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        backward = cls.__dict__.get("backward")
+        if backward is not None and not getattr(backward, "_reports_to_hooks", False):
+            cls.backward = _with_backward_hooks(backward)  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ registration
+    def _registries(self, name: str, kind: str) -> tuple[dict, dict, dict]:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {kind} '{name}' before Module.__init__() in "
+                f"{type(self).__name__}: call super().__init__() first in __init__"
+            )
+        return d["_parameters"], d["_modules"], d["_buffers"]
+
+    def _forget(self, name: str) -> None:
+        d = self.__dict__
+        for registry in ("_parameters", "_modules", "_buffers"):
+            d[registry].pop(name, None)
+        d["_non_persistent"].discard(name)
+
+    def _check_parameter(self, name: str, param: Parameter) -> None:
+        """Refuse a parameter that cannot fit this module (layers override; default accepts)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            self._registries(name, "Parameter")
+            self._check_parameter(name, value)
+            self._forget(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._registries(name, "Module")
+            self._forget(name)
+            self._modules[name] = value
+        elif "_parameters" in self.__dict__:
+            if name in self._parameters:
+                if value is not None:
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} to '{name}' of "
+                        f"{type(self).__name__}: '{name}' is a registered Parameter; assign a "
+                        f"Parameter, or change values in place with self.{name}.data[...] = ..."
+                    )
+                self._parameters[name] = None
+            elif name in self._modules:
+                if value is not None:
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} to '{name}' of "
+                        f"{type(self).__name__}: '{name}' is a sub-module; assign a Module or None"
+                    )
+                self._modules[name] = None
+            elif name in self._buffers:
+                if value is not None and not isinstance(value, np.ndarray):
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} to buffer '{name}' of "
+                        f"{type(self).__name__}: a buffer holds an ndarray or None"
+                    )
+                self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup failed: never invent a value for a typo.
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        if "_parameters" in self.__dict__:
+            self._forget(name)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None, for an optional parameter such as a missing bias)."""
+        self._registries(name, "Parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"register_parameter('{name}') expects a Parameter or None, "
+                f"got {type(param).__name__}"
+            )
+        if param is None:
+            self._forget(name)
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, array: np.ndarray | None, persistent: bool = True) -> None:
+        """Register non-trainable state that travels with the model (e.g. a running mean).
+
+        Args:
+            name: attribute name.
+            array: the buffer's array, or None.
+            persistent: whether ``state_dict()`` includes it.
+        """
+        _, _, buffers = self._registries(name, "buffer")
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(
+                f"register_buffer('{name}') expects an ndarray or None, got {type(array).__name__}"
+            )
+        self._forget(name)
+        buffers[name] = array
+        if not persistent:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, array)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child called ``name`` (``None`` keeps an empty slot)."""
+        self._registries(name, "Module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module('{name}') expects a Module, got {type(module).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"module name must be non-empty and contain no '.', got '{name}'")
+        self._forget(name)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True, _memo: set[int] | None = None
+    ) -> Iterator[tuple[str, Module]]:
+        """Pre-order walk: this module (named ``prefix``), then each child's subtree.
+
+        A module reachable twice is yielded once, under its first name, unless
+        ``remove_duplicate`` is False.
+        """
+        memo = set() if _memo is None else _memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                path = f"{prefix}.{name}" if prefix else name
+                yield from child.named_modules(path, remove_duplicate, memo)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct children, each once."""
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Any]]:
+        modules = (
+            self.named_modules(prefix, remove_duplicate) if recurse else iter([(prefix, self)])
+        )
+        seen: set[int] = set()
+        for module_path, module in modules:
+            for name, member in module.__dict__[registry].items():
+                if member is None:
+                    continue
+                if remove_duplicate:
+                    if id(member) in seen:
+                        continue
+                    seen.add(id(member))
+                yield (f"{module_path}.{name}" if module_path else name), member
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Pre-order over modules, own parameters first; a shared Parameter appears once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """Like ``named_parameters`` for buffers (persistent or not)."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    def num_parameters(self, deduplicate: bool = True) -> int:
+        """Count trainable scalars; ``deduplicate=False`` counts a shared weight once per use."""
+        return sum(p.size for _, p in self.named_parameters(remove_duplicate=deduplicate))
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Every parameter and persistent buffer by dotted name, aliases included.
+
+        The values are the live arrays (like PyTorch, which shares storage): copy them to keep a
+        snapshot.
+        """
+        state: dict[str, np.ndarray] = {}
+        self._collect_state(prefix, state)
+        return state
+
+    def _collect_state(self, prefix: str, state: dict[str, np.ndarray]) -> None:
+        for name, param in self._parameters.items():
+            if param is not None:
+                state[prefix + name] = param.data
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent:
+                state[prefix + name] = buf
+        for name, child in self._modules.items():
+            if child is not None:
+                child._collect_state(f"{prefix}{name}.", state)
+
+    def load_state_dict(
+        self, state: Mapping[str, Any], strict: bool = True
+    ) -> tuple[list[str], list[str]]:
+        """Copy values from ``state`` into the existing arrays (so weight ties survive).
+
+        All-or-nothing: every problem (missing and unexpected keys when ``strict``, any shape
+        mismatch or non-numeric value always) is collected into one ``StateDictError`` and the
+        model is left exactly as it was.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)``.
+        """
+        targets = self.state_dict()
+        missing = [key for key in targets if key not in state]
+        unexpected = [key for key in state if key not in targets]
+        problems: list[str] = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        values: dict[str, np.ndarray] = {}
+        for key, target in targets.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+                problems.append(f"'{key}': expected a numeric array, got dtype {value.dtype}")
+            elif value.shape != target.shape:
+                problems.append(
+                    f"'{key}': expected shape {target.shape}, got {value.shape} in the state"
+                )
+            else:
+                values[key] = value
+        if problems:
+            raise StateDictError(
+                f"load_state_dict into {type(self).__name__} refused, nothing was changed:\n  "
+                + "\n  ".join(problems)
+            )
+        for key, value in values.items():
+            targets[key][...] = value
+        return missing, unexpected
+
+    # ------------------------------------------------------------------ modes and grads
+    def train(self, mode: bool = True) -> Module:
+        """Set ``training`` on this module and every descendant; returns self."""
+        for module in self.modules():
+            module.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.zero_grad()
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every descendant, children first, then on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ forward / backward
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        call = _call
+        outermost = call.depth == 0
+        if outermost:
+            call.generation += 1
+            call.last_finished = None
+        call.depth += 1
+        try:
+            out = self.forward(*args, **kwargs)
+        except ShapeError as err:
+            if err.module is None:
+                err.module = self
+                err.producer = call.last_finished
+            if outermost:
+                err.locate(self)
+            raise
+        finally:
+            call.depth -= 1
+        call.last_finished = self
+        if call.forward_hooks:
+            for hook in tuple(call.forward_hooks):
+                hook(self, args, out)
+        return out
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def backward(self, grad_output: Any) -> Any:
+        """Add parameter gradients into ``.grad`` and return the gradient w.r.t. the input."""
+        raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep what this forward's backward will need (nothing is kept under ``no_grad``)."""
+        if not _call.grad_enabled:
+            return
+        saved = self._saved
+        if self._saved_generation != _call.generation:
+            # A new outermost forward began: saves that no backward consumed are stale.
+            saved.clear()
+            self.__dict__["_saved_generation"] = _call.generation
+        saved.append(values)
+
+    def saved_for_backward(self) -> tuple:
+        """Take back what the matching forward saved (the most recent unconsumed one)."""
+        if not self._saved:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() has no saved forward: call the model "
+                "forward (outside no_grad) once before each backward"
+            )
+        return self._saved.pop()
+
+    # ------------------------------------------------------------------ repr
+    def extra_repr(self) -> str:
+        """Hyper-parameters shown in the repr, e.g. ``in_features=128, out_features=64``."""
+        return ""
+
+    def short_repr(self) -> str:
+        """``Type(hyper-parameters)`` without children."""
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + _indent(repr(child)) for name, child in self._modules.items()]
+        if not lines:
+            return self.short_repr()
+        body = "\n  ".join(([self.extra_repr()] if self.extra_repr() else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
