@@ -64,10 +64,12 @@ def add_backward_hook(hook: BackwardHook) -> Callable[[], None]:
 
 def _with_backward_hooks(backward: Callable) -> Callable:
     @functools.wraps(backward)
-    def hooked(self: Module, grad_output: Any) -> Any:
-        grad_input = backward(self, grad_output)
+    def hooked(self: Module, *args: Any, **kwargs: Any) -> Any:
+        # *args: a loss's backward takes no grad_output (``crit.backward()``).
+        grad_input = backward(self, *args, **kwargs)
         # Only the most-derived backward reports, so super().backward() does not report twice.
         if _call.backward_hooks and type(self).backward is hooked:
+            grad_output = args[0] if args else kwargs.get("grad_output")
             for hook in tuple(_call.backward_hooks):
                 hook(self, grad_output, grad_input)
         return grad_input

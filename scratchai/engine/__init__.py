@@ -1,0 +1,55 @@
+"""The step-through training engine: the lesson's state machine, probes, rules and rewind.
+
+NumPy only, like the rest of scratchai: the headless runner and the TUI both drive it.
+"""
+
+from .experiment import Experiment, ExperimentError, list_demos, load_demo, load_experiment_file
+from .inspect import Histogram, Inspection
+from .records import (
+    BATCH_PHASES,
+    Advance,
+    BufferProbe,
+    EpochRecord,
+    Granularity,
+    LayerEvent,
+    ModuleProbe,
+    ParamProbe,
+    Severity,
+    State,
+    Stats,
+    StepRecord,
+    Warning,
+)
+from .rules import Breakpoints, Settings
+from .stepper import StepFailed, Stepper
+from .structure import BufferInfo, ModuleInfo, ParamInfo, parameter_owners
+
+__all__ = [
+    "BATCH_PHASES",
+    "Advance",
+    "Breakpoints",
+    "BufferInfo",
+    "BufferProbe",
+    "EpochRecord",
+    "Experiment",
+    "ExperimentError",
+    "Granularity",
+    "Histogram",
+    "Inspection",
+    "LayerEvent",
+    "ModuleInfo",
+    "ModuleProbe",
+    "ParamInfo",
+    "ParamProbe",
+    "Severity",
+    "State",
+    "Stats",
+    "StepFailed",
+    "StepRecord",
+    "Stepper",
+    "Warning",
+    "list_demos",
+    "load_demo",
+    "load_experiment_file",
+    "parameter_owners",
+]

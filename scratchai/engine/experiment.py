@@ -1,0 +1,132 @@
+"""The experiment contract: a Python file whose ``build()`` returns an ``Experiment``.
+
+Every demo is such a file, and so is a user's own model, so ``scratchtui demo NAME`` and
+``scratchtui run path/to/file.py`` go through the same loader.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..module import Module
+
+
+@dataclass
+class Experiment:
+    """What the stepper trains.
+
+    Attributes:
+        model: the network; called as ``model(xb)`` with ``xb: (batch, features)``.
+        loss: a loss module, ``loss(output, yb)`` -> scalar and ``loss.backward()`` -> dout.
+        optimizer: an optimizer over ``model.parameters()`` (``step``, ``zero_grad``, ``lr``).
+        train_loader: a ``scratchai.DataLoader`` (its ``next_batch()`` and state are used).
+        val_data: optional ``ArrayDataset`` evaluated at the end of each epoch.
+        name / description: shown by ``scratchtui demo --list`` and in the app header.
+    """
+
+    model: Module
+    loss: Module
+    optimizer: Any
+    train_loader: Any
+    val_data: Any = None
+    name: str = "experiment"
+    description: str = ""
+
+
+class ExperimentError(Exception):
+    """A user's experiment file could not be loaded; the message points at the user's line."""
+
+
+def _user_frames(exc: BaseException, path: Path) -> str:
+    """The traceback, cut down to the frames in the user's file when there are any."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if Path(f.filename).resolve() == path]
+    shown = traceback.format_list(mine or frames)
+    return "".join(shown) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def load_experiment_file(path: str | Path) -> Experiment:
+    """Import ``path`` (a fresh module each time), call its ``build()`` and check the result.
+
+    Raises:
+        ExperimentError: missing file, syntax or import error, no ``build``, ``build`` raised,
+            or returned something other than an ``Experiment``.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ExperimentError(f"{path}: no such file")
+    module_name = f"scratchai_experiment_{path.stem}_{abs(hash(path))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ExperimentError(f"{path}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ExperimentError(
+            f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
+        ) from None
+    except Exception as exc:
+        raise ExperimentError(
+            f"{path}: importing the file raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+        ) from None
+    finally:
+        sys.modules.pop(module_name, None)
+    build = getattr(module, "build", None)
+    if not callable(build):
+        raise ExperimentError(
+            f"{path}: defines no build() function; an experiment file needs\n"
+            "    def build() -> scratchai.engine.Experiment: ..."
+        )
+    try:
+        experiment = build()
+    except Exception as exc:
+        raise ExperimentError(
+            f"{path}: build() raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+        ) from None
+    if not isinstance(experiment, Experiment):
+        raise ExperimentError(
+            f"{path}: build() returned {type(experiment).__name__}, expected "
+            "scratchai.engine.Experiment(model=..., loss=..., optimizer=..., train_loader=...)"
+        )
+    if not isinstance(experiment.model, Module):
+        raise ExperimentError(
+            f"{path}: Experiment.model is {type(experiment.model).__name__}, expected a "
+            "scratchai Module"
+        )
+    return experiment
+
+
+def demos_dir() -> Path:
+    """Where the demo files are: inside the installed package, or the source tree's demos/."""
+    installed = resources.files("scratchai").joinpath("demos")
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parents[2] / "demos"
+
+
+def list_demos() -> list[tuple[str, str]]:
+    """(name, first line of the file's docstring) for every demo."""
+    found = []
+    for file in sorted(demos_dir().glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        text = file.read_text(encoding="utf-8")
+        doc = text.split('"""')[1].strip().splitlines()[0] if text.startswith('"""') else ""
+        found.append((file.stem, doc))
+    return found
+
+
+def load_demo(name: str) -> Experiment:
+    path = demos_dir() / f"{name}.py"
+    if not path.is_file():
+        names = ", ".join(n for n, _ in list_demos())
+        raise ExperimentError(f"no demo named '{name}'; the demos are: {names}")
+    return load_experiment_file(path)

@@ -1,0 +1,97 @@
+"""Details of one parameter, buffer or module, for an inspector to draw (histograms, heatmap)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .probes import array_stats
+from .records import ModuleProbe, Stats
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """``counts[i]`` values fell in ``[edges[i], edges[i+1])``; NaN/Inf are not counted."""
+
+    counts: tuple[int, ...]
+    edges: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What an inspector shows for one path.
+
+    Attributes:
+        kind: 'parameter', 'buffer' or 'module'.
+        owners: every dotted name of a parameter (several when shared).
+        heatmap: a 2-D float64 copy of the values, block-averaged down to at most the
+            settings' heatmap shape (1-D arrays become one row); None for modules.
+        module: the module's probe from the last step (None before the first step).
+    """
+
+    kind: str
+    path: str
+    owners: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: str
+    size: int
+    summary: Stats | None
+    value_hist: Histogram | None
+    grad_summary: Stats | None
+    grad_hist: Histogram | None
+    heatmap: np.ndarray | None
+    module: ModuleProbe | None = None
+
+
+def histogram(array: np.ndarray, bins: int) -> Histogram:
+    finite = array[np.isfinite(array)]
+    if finite.size == 0:
+        return Histogram((), ())
+    counts, edges = np.histogram(finite, bins=bins)
+    return Histogram(tuple(int(c) for c in counts), tuple(float(e) for e in edges))
+
+
+def downsample(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Block means of a 2-D view of ``array`` so the result is at most ``shape`` (rows, cols).
+
+    Args:
+        array: any shape; 1-D becomes one row, >2-D is flattened to (shape[0], -1).
+    """
+    matrix = np.asarray(array, dtype=np.float64)
+    matrix = matrix.reshape(1, -1) if matrix.ndim < 2 else matrix.reshape(matrix.shape[0], -1)
+    rows, cols = matrix.shape
+    row_step = -(-rows // shape[0])
+    col_step = -(-cols // shape[1])
+    out_rows, out_cols = -(-rows // row_step), -(-cols // col_step)
+    padded = np.full((out_rows * row_step, out_cols * col_step), np.nan)
+    padded[:rows, :cols] = matrix
+    blocks = padded.reshape(out_rows, row_step, out_cols, col_step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN, visibly
+        return np.nanmean(np.where(np.isfinite(blocks), blocks, np.nan), axis=(1, 3))
+
+
+def inspect_array(
+    kind: str,
+    path: str,
+    owners: tuple[str, ...],
+    values: np.ndarray,
+    grad: np.ndarray | None,
+    bins: int,
+    heatmap_shape: tuple[int, int],
+) -> Inspection:
+    return Inspection(
+        kind=kind,
+        path=path,
+        owners=owners,
+        shape=tuple(values.shape),
+        dtype=str(values.dtype),
+        size=int(values.size),
+        summary=array_stats(values),
+        value_hist=histogram(values, bins),
+        grad_summary=None if grad is None else array_stats(grad),
+        grad_hist=None if grad is None else histogram(grad, bins),
+        heatmap=downsample(values, heatmap_shape) if values.size else None,
+    )

@@ -1,0 +1,100 @@
+"""Run one pass (a forward or a backward) so that it can stop after each module, like a debugger.
+
+A pass is ordinary nested Python calls (``Sequential.forward`` calls each child), so it cannot
+be suspended with a generator. It runs instead in a helper thread that blocks in a module hook
+after every leaf module until the stepper asks for the next one; only one of the two threads
+runs at any time, so the model is never touched concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..module import Module, add_backward_hook, add_forward_hook
+
+
+class _Cancelled(BaseException):
+    """Raised inside the pass thread to abandon a pass (rewind, or the stepper closed)."""
+
+
+class PausablePass:
+    """Runs ``fn()`` in a thread that pauses after each leaf module listed in ``paths``.
+
+    ``resume()`` lets it run to the next pause and returns ``(module, args)`` of that pause, or
+    None when the pass finished; then ``result()`` returns the value of ``fn()`` or raises
+    what it raised.
+    """
+
+    def __init__(self, fn: Callable[[], Any], direction: str, paths: dict[int, str]) -> None:
+        self._fn = fn
+        self._direction = direction
+        self._paths = paths
+        self._go = threading.Semaphore(0)
+        self._paused = threading.Semaphore(0)
+        self._event: tuple[Module, tuple] | None = None
+        self._done = False
+        self._cancelled = False
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"scratchai-{direction}", daemon=True)
+        self._started = False
+
+    def _hook(self, module: Module, *args: Any) -> None:
+        if threading.current_thread() is not self._thread:
+            return
+        if id(module) not in self._paths or module._modules:
+            return  # only leaf modules of the model are steps; containers and the loss are not
+        self._event = (module, args)
+        self._paused.release()
+        self._go.acquire()
+        if self._cancelled:
+            raise _Cancelled
+
+    def _run(self) -> None:
+        self._go.acquire()
+        add = add_forward_hook if self._direction == "forward" else add_backward_hook
+        remove = add(self._hook)
+        try:
+            if not self._cancelled:
+                self._result = self._fn()
+        except _Cancelled:
+            pass
+        except BaseException as exc:  # handed to the stepper's thread in result()
+            self._error = exc
+        finally:
+            remove()
+            self._done = True
+            self._event = None
+            self._paused.release()
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def resume(self) -> tuple[Module, tuple] | None:
+        """Run to the next leaf module (returns it and the hook's args) or to the end (None)."""
+        if self._done:
+            return None
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self._go.release()
+        self._paused.acquire()
+        return None if self._done else self._event
+
+    def result(self) -> Any:
+        while not self._done:
+            self.resume()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def cancel(self) -> None:
+        """Abandon the pass; the thread unwinds at its next pause."""
+        if self._started and not self._done:
+            self._cancelled = True
+            self._go.release()
+            self._thread.join(timeout=5)
+        self._done = True

@@ -1,0 +1,218 @@
+"""Immutable records the stepper returns: what happened, as plain data (no arrays kept live).
+
+Every consumer (the headless runner, the TUI, tests) reads these same records; nothing outside
+the engine recomputes a statistic.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class State(enum.Enum):
+    """The lesson's training state machine; the value is the label a user sees."""
+
+    DEFINED = "defined"
+    REGISTERED = "registered"
+    FORWARD = "forward"
+    LOSS = "loss"
+    BACKWARD = "backward"
+    UPDATED = "updated"
+    CONVERGED = "converged"
+    DIVERGED = "diverged"
+
+
+#: The order of the states of one batch, after DEFINED and REGISTERED.
+BATCH_PHASES = (State.FORWARD, State.LOSS, State.BACKWARD, State.UPDATED)
+
+
+class Granularity(enum.IntEnum):
+    """How far one advance goes; larger values contain the smaller ones."""
+
+    LAYER = 0
+    PHASE = 1
+    BATCH = 2
+    EPOCH = 3
+
+
+class Severity(enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    DIVERGED = "diverged"
+    CONVERGED = "converged"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of one array. ``nonfinite`` counts NaN and Inf; the others ignore them."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    nonfinite: int
+
+
+@dataclass(frozen=True)
+class ModuleProbe:
+    """One module call of the forward pass, in forward order (a reused module appears twice).
+
+    Attributes:
+        path: dotted path in the model ('' is the model itself).
+        type_name: e.g. 'Linear'.
+        input_shape / output_shape: e.g. (32, 128) and (32, 64).
+        output: statistics of the output activations.
+        dead_fraction: ReLU units whose output is <= 0 for the whole batch (None otherwise).
+        saturation: fraction of tanh/sigmoid outputs in the flat tails (None otherwise).
+        grad_norm: L2 norm of the gradients of this module's own parameters (None if it has none).
+        update_ratio: ||update|| / ||data|| over its own parameters for this step (None if none).
+    """
+
+    path: str
+    type_name: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    output: Stats
+    dead_fraction: float | None = None
+    saturation: float | None = None
+    grad_norm: float | None = None
+    update_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class ParamProbe:
+    """One parameter, reported once even when shared.
+
+    Attributes:
+        path: its first dotted name (as in ``named_parameters()``).
+        owners: every dotted name it has (more than one when shared), first first.
+        update_ratio: ||p_after - p_before|| / ||p_before|| for this step (the CS231n signal,
+            healthy near 1e-3).
+    """
+
+    path: str
+    owners: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: str
+    size: int
+    data: Stats
+    norm: float
+    grad_norm: float
+    grad_nonfinite: int
+    update_ratio: float | None
+
+    @property
+    def shared(self) -> bool:
+        return len(self.owners) > 1
+
+
+@dataclass(frozen=True)
+class BufferProbe:
+    path: str
+    shape: tuple[int, ...]
+    persistent: bool
+    data: Stats
+
+
+@dataclass(frozen=True)
+class Warning:
+    """A rule that fired: what, where, why in plain words, and what to do.
+
+    Attributes:
+        rule: a stable identifier, e.g. 'nonfinite_loss', 'grad_norm', 'loss_explosion'.
+        target: the module or parameter path it names ('' when it names none).
+    """
+
+    rule: str
+    severity: Severity
+    step: int
+    message: str
+    diagnosis: str
+    remedies: tuple[str, ...]
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Everything measured on one training batch.
+
+    Attributes:
+        step: 1-based count of completed batches.
+        epoch: 0-based epoch the batch belongs to; batch: its 0-based index in that epoch.
+        accuracy: batch accuracy for classification losses, else None.
+        grad_norm: total L2 norm over all (deduplicated) parameter gradients.
+        lr: the learning rate used for this step's update.
+    """
+
+    step: int
+    epoch: int
+    batch: int
+    loss: float
+    accuracy: float | None
+    grad_norm: float
+    lr: float
+    modules: tuple[ModuleProbe, ...]
+    params: tuple[ParamProbe, ...]
+    buffers: tuple[BufferProbe, ...]
+    warnings: tuple[Warning, ...] = ()
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """The validation pass at the end of an epoch (None values without validation data)."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float | None
+    val_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class LayerEvent:
+    """One module's forward or backward, when stepping into a pass one layer at a time.
+
+    Attributes:
+        direction: 'forward' or 'backward'.
+        input_shape / output_shape: for backward, the shapes of grad_output and grad_input.
+        stats: statistics of the module output (forward) or of grad_input (backward).
+    """
+
+    direction: str
+    path: str
+    type_name: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one call to ``Stepper.advance`` (or ``run``) did.
+
+    Attributes:
+        state: the state machine's state afterwards.
+        step / epoch / batch: counters afterwards (step = completed batches).
+        layer: the last layer event, when the advance ended inside a pass.
+        steps: records of the batches completed during this advance (for ``run``, the last few
+            are kept; see ``Stepper.history`` for every step's scalars).
+        epochs: validation records of epochs completed during this advance.
+        warnings: rules that fired during this advance.
+        stopped_by: the breakpoints that ended a ``run`` (empty otherwise).
+    """
+
+    granularity: Granularity
+    state: State
+    step: int
+    epoch: int
+    batch: int
+    layer: LayerEvent | None = None
+    steps: tuple[StepRecord, ...] = ()
+    epochs: tuple[EpochRecord, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+    stopped_by: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def last_step(self) -> StepRecord | None:
+        return self.steps[-1] if self.steps else None

@@ -1,0 +1,186 @@
+"""Divergence and convergence rules, and the breakpoints that stop a run.
+
+Rules are evaluated on each finished batch. A rule reports a *condition* while it holds; the
+stepper turns the onset of a condition into one ``Warning`` (so a grad norm that stays high
+for 50 steps warns once) and derives the state (diverged / converged) from the conditions
+that hold now.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from .records import Severity, StepRecord, Warning
+
+REDUCE_LR = "reduce the learning rate (press [ in the TUI; rewind first with b)"
+FIX_INIT = "fix the init scale (e.g. PyTorch's ±1/sqrt(fan_in), or kaiming for ReLU)"
+CLIP = "clip the gradient norm, or normalise inputs (Standardizer)"
+
+
+@dataclass
+class Settings:
+    """Thresholds of the rules and sizes of the engine's memory (all can be changed)."""
+
+    grad_norm_threshold: float = 100.0  # the lesson's "grad norm > 100"
+    explosion_factor: float = 10.0  # loss above this many times its running best
+    explosion_warmup: int = 5  # steps before the explosion rule arms
+    init_loss_factor: float = 1.5  # first loss above this many times ln(classes)
+    dead_fraction_threshold: float = 0.9  # ReLU layer almost entirely dead
+    loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
+    converge_window: int = 50
+    converge_loss: float = 0.05  # mean loss over the window below this...
+    converge_tolerance: float = 0.02  # ...and relative change between its halves below this
+    snapshot_depth: int = 50  # how many steps can be rewound
+    history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
+    warning_capacity: int = 1000
+    histogram_bins: int = 24
+    heatmap_shape: tuple[int, int] = (16, 48)
+    lr_factor: float = 2.0  # what [ and ] divide / multiply the lr by
+
+
+@dataclass
+class Breakpoints:
+    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``."""
+
+    diverged: bool = True
+    nonfinite: bool = True
+    grad_norm_above: float | None = None
+    loss_rose: bool = False
+    dead_fraction_above: float | None = None
+    at_step: int | None = None
+    converged: bool = True
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str  # identifies the onset: the rule plus what it names
+    warning: Warning
+
+
+class RuleBook:
+    """Evaluates the rules on each step; keeps the little state they need (best loss, window)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.best_loss = math.inf
+        self.window: deque[float] = deque(maxlen=settings.converge_window)
+
+    def state_dict(self) -> dict:
+        return {"best_loss": self.best_loss, "window": list(self.window)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_loss = state["best_loss"]
+        self.window = deque(state["window"], maxlen=self.settings.converge_window)
+
+    def evaluate(self, record: StepRecord, num_classes: int | None) -> list[Condition]:
+        """Conditions that hold after ``record``'s step."""
+        s = self.settings
+        step = record.step
+        found: list[Condition] = []
+
+        def add(key: str, severity: Severity, message: str, diagnosis: str, remedies, target=""):
+            found.append(
+                Condition(key, Warning(key.split(":")[0], severity, step, message, diagnosis,
+                                       tuple(remedies), target))
+            )
+
+        first_output = next((m for m in record.modules if m.output.nonfinite), None)
+        first_grad = next((p for p in reversed(record.params) if p.grad_nonfinite), None)
+        if not math.isfinite(record.loss):
+            where = f" The first non-finite output was in module '{first_output.path}'." if first_output else ""
+            add("nonfinite_loss", Severity.DIVERGED, f"loss is {record.loss} at step {step}",
+                "Training diverged: a value overflowed to Inf or became NaN." + where
+                + " Usually the learning rate is too high or the init scale too large, so "
+                "activations and gradients grow step after step until they overflow.",
+                (REDUCE_LR, FIX_INIT), first_output.path if first_output else "")
+        if first_output is not None:
+            add(f"nonfinite_output:{first_output.path}", Severity.DIVERGED,
+                f"module '{first_output.path}' ({first_output.type_name}) output "
+                f"{first_output.output.nonfinite} non-finite values",
+                "This is the first module, in forward order, whose output holds NaN or Inf: "
+                "everything after it inherits the bad values.",
+                (REDUCE_LR, FIX_INIT), first_output.path)
+        if first_grad is not None:
+            add(f"nonfinite_grad:{first_grad.path}", Severity.DIVERGED,
+                f"gradient of '{first_grad.path}' has {first_grad.grad_nonfinite} non-finite values",
+                "This is the first parameter, in backward order, whose gradient holds NaN or Inf.",
+                (REDUCE_LR, FIX_INIT, CLIP), first_grad.path)
+        if record.grad_norm > s.grad_norm_threshold:
+            biggest = max(record.params, key=lambda p: p.grad_norm if p.grad_norm == p.grad_norm else math.inf, default=None)
+            add("grad_norm", Severity.DIVERGED,
+                f"total grad norm {record.grad_norm:.4g} > {s.grad_norm_threshold:g} at step {step}",
+                "Gradients this large make the update overshoot; the next steps usually blow up. "
+                + (f"The largest is on '{biggest.path}' ({biggest.grad_norm:.4g})." if biggest else ""),
+                (REDUCE_LR, FIX_INIT, CLIP), biggest.path if biggest else "")
+        if math.isfinite(record.loss):
+            if step > s.explosion_warmup and record.loss > s.explosion_factor * self.best_loss:
+                add("loss_explosion", Severity.DIVERGED,
+                    f"loss {record.loss:.4g} is over {s.explosion_factor:g}x its best "
+                    f"({self.best_loss:.4g}) at step {step}",
+                    "The loss is running away from the best it reached: the steps are too big.",
+                    (REDUCE_LR, FIX_INIT))
+            self.best_loss = min(self.best_loss, record.loss)
+        if step == 1 and num_classes and math.isfinite(record.loss):
+            expected = math.log(num_classes)
+            if record.loss > s.init_loss_factor * expected:
+                add("init_loss", Severity.WARNING,
+                    f"loss at init {record.loss:.4g} is far above ln({num_classes}) = {expected:.3g}",
+                    "An untrained classifier should be unsure (uniform probabilities give ln(C)); "
+                    "a much larger loss means it is confidently wrong, so the init scale of the "
+                    "last layer is too large.",
+                    (FIX_INIT,))
+        for m in record.modules:
+            if m.dead_fraction is not None and m.dead_fraction > s.dead_fraction_threshold:
+                add(f"dead_relu:{m.path}", Severity.WARNING,
+                    f"{m.dead_fraction:.0%} of the units of '{m.path}' are dead (never > 0 in this batch)",
+                    "Dead ReLUs pass no gradient and stop learning; a large update or a bad bias init "
+                    "pushed them negative for every input.",
+                    (REDUCE_LR, FIX_INIT), m.path)
+        self.window.append(record.loss)
+        if len(self.window) == self.window.maxlen:
+            values = list(self.window)
+            half = len(values) // 2
+            first, second = sum(values[:half]) / half, sum(values[half:]) / (len(values) - half)
+            mean = (first * half + second * (len(values) - half)) / len(values)
+            if mean < s.converge_loss and abs(first - second) <= s.converge_tolerance * max(first, 1e-12):
+                add("converged", Severity.CONVERGED,
+                    f"loss plateaued at {mean:.4g} over the last {len(values)} steps",
+                    "The loss is low and no longer falling: training has converged.",
+                    ("stop here, or lower the lr to fine-tune",))
+        return found
+
+
+def fired_breakpoints(
+    bp: Breakpoints, record: StepRecord, previous_loss: float | None, diverged: bool,
+    converged: bool, settings: Settings, diverged_reason: str,
+) -> list[str]:
+    """The names (with a short reason) of the breakpoints that fire on ``record``."""
+    fired: list[str] = []
+    if bp.diverged and diverged:
+        fired.append(f"diverged: {diverged_reason}")
+    if bp.nonfinite and (
+        not math.isfinite(record.loss)
+        or any(m.output.nonfinite for m in record.modules)
+        or any(p.grad_nonfinite for p in record.params)
+    ):
+        fired.append(f"nonfinite: NaN/Inf at step {record.step}")
+    if bp.grad_norm_above is not None and record.grad_norm > bp.grad_norm_above:
+        fired.append(f"grad_norm_above: {record.grad_norm:.4g} > {bp.grad_norm_above:g}")
+    if (
+        bp.loss_rose
+        and previous_loss is not None
+        and record.loss > previous_loss * (1.0 + settings.loss_rise_tolerance)
+    ):
+        fired.append(f"loss_rose: {previous_loss:.4g} -> {record.loss:.4g}")
+    if bp.dead_fraction_above is not None:
+        for m in record.modules:
+            if m.dead_fraction is not None and m.dead_fraction > bp.dead_fraction_above:
+                fired.append(f"dead_fraction_above: '{m.path}' {m.dead_fraction:.0%}")
+                break
+    if bp.at_step is not None and record.step == bp.at_step:
+        fired.append(f"at_step: step {record.step}")
+    if bp.converged and converged:
+        fired.append("converged: loss plateaued")
+    return fired

@@ -1,0 +1,67 @@
+"""``scratchtui``: open a demo or a user's experiment file in the debugger, or run it headless.
+
+Exit status: 0 finished, 2 usage error, 3 training diverged (headless), 4 the experiment file
+or a step in it raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from scratchai import manual_seed
+from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
+
+from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scratchtui",
+        description="Step through the training of a scratchai model, one batch, phase or layer "
+        "at a time.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="open a bundled demo (see --list)")
+    demo.add_argument("name", nargs="?", help="demo name, e.g. mlp")
+    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    run = sub.add_parser("run", help="open your own experiment file (defines build())")
+    run.add_argument("file", type=Path)
+    for command in (demo, run):
+        command.add_argument("--headless", action="store_true", help="train in the terminal, no UI")
+        command.add_argument("--steps", type=int, default=300, help="headless: batches to run")
+        command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    if args.command == "demo" and (args.list or not args.name):
+        for name, description in list_demos():
+            console.print(f"[bold]{name:10}[/] {description}")
+        return EXIT_OK if args.list else EXIT_USAGE
+    if args.steps < 1:
+        console.print("[red]--steps must be at least 1[/]")
+        return EXIT_USAGE
+    manual_seed(args.seed)
+    try:
+        experiment = load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
+    except ExperimentError as error:
+        console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+        return EXIT_USER_ERROR
+    stepper = Stepper(experiment)
+    if args.headless:
+        return run_headless(stepper, args.steps, console)
+    from .app import ScratchApp  # Textual loads only for the interactive app
+
+    ScratchApp(stepper).run()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The headless run: the same stepper as the app, printed with Rich instead of drawn with Textual."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scratchai.engine import Severity, State, StepFailed, Stepper, Warning
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+EXIT_USER_ERROR = 4
+
+_CHUNK = 25  # steps between progress refreshes: printing every step would cost more than it
+
+
+def format_warning(warning: Warning) -> str:
+    colour = {Severity.DIVERGED: "red", Severity.WARNING: "yellow"}.get(warning.severity, "green")
+    remedies = "; ".join(warning.remedies)
+    return (
+        f"[{colour}]step {warning.step} {warning.severity.value}[/]: {warning.message}\n"
+        f"  {warning.diagnosis}\n  remedy: {remedies}"
+    )
+
+
+def _number(value: float | None, spec: str = ".3g") -> str:
+    if value is None:
+        return "-"
+    return format(value, spec) if math.isfinite(value) else str(value)
+
+
+def layer_table(stepper: Stepper) -> Table:
+    """Per module in forward order: path, type, output shape, params, sharing, grad, update."""
+    table = Table(title=f"{stepper.experiment.name}: layers after step {stepper.step}")
+    for column in ("path", "type", "output", "params", "shared with", "grad norm", "update:data"):
+        table.add_column(column, justify="right" if column in ("params", "grad norm") else "left")
+    infos = {info.path: info for info in stepper.structure()}
+    record = stepper.last_step
+    for probe in record.modules if record else ():
+        info = infos.get(probe.path)
+        own = sum(p.size for p in info.params) if info else 0
+        shared = ", ".join(
+            f"{p.name}<->{'/'.join(o for o in p.owners if o != p.path)}"
+            for p in (info.params if info else ())
+            if p.shared
+        )
+        table.add_row(
+            probe.path or "<model>",
+            probe.type_name,
+            "x".join(str(d) for d in probe.output_shape),
+            str(own),
+            shared or "-",
+            _number(probe.grad_norm),
+            _number(probe.update_ratio, ".2e"),
+        )
+    return table
+
+
+def run_headless(stepper: Stepper, steps: int, console: Console | None = None) -> int:
+    """Train up to ``steps`` batches (fewer if a breakpoint fires); returns the exit status."""
+    console = console or Console()
+    dedup, naive = stepper.num_parameters
+    console.print(
+        f"[bold]{stepper.experiment.name}[/]: {stepper.experiment.description}\n"
+        f"parameters: {dedup:,} (naive sum over owners {naive:,})"
+    )
+    progress = Progress(
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  lr {task.fields[lr]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    stopped_by: tuple[str, ...] = ()
+    with progress:
+        task = progress.add_task("train", total=steps, loss="-", acc="-", lr=f"{stepper.lr:g}")
+        start = stepper.step
+        while stepper.step - start < steps and not stopped_by:
+            try:
+                advance = stepper.run(max_steps=min(_CHUNK, steps - (stepper.step - start)))
+            except StepFailed as failure:
+                progress.stop()
+                console.print(f"[red]step failed during {failure.phase}[/]:")
+                console.print(failure.traceback_text, markup=False, highlight=False)
+                return EXIT_USER_ERROR
+            for warning in advance.warnings:
+                progress.console.print(format_warning(warning))
+            for epoch in advance.epochs:
+                if epoch.val_loss is not None:
+                    acc = "-" if epoch.val_accuracy is None else f"{epoch.val_accuracy:.1%}"
+                    progress.console.print(
+                        f"epoch {epoch.epoch}: val loss {epoch.val_loss:.4f}, val acc {acc}"
+                    )
+            last = stepper.last_step
+            if last is not None:
+                progress.update(
+                    task,
+                    completed=stepper.step - start,
+                    loss=_number(last.loss, ".4f"),
+                    acc="-" if last.accuracy is None else f"{last.accuracy:.0%}",
+                    lr=f"{stepper.lr:g}",
+                )
+            stopped_by = advance.stopped_by
+    console.print(layer_table(stepper))
+    if stopped_by:
+        console.print("[bold]stopped:[/] " + "; ".join(stopped_by))
+    console.print(f"state: [bold]{stepper.state.value}[/] after {stepper.step} steps")
+    return EXIT_DIVERGED if stepper.state is State.DIVERGED else EXIT_OK

@@ -1,0 +1,109 @@
+"""The experiment contract: a user's file with build(), and the errors a user's mistakes give."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from scratchai.engine import Experiment, ExperimentError, list_demos, load_experiment_file
+
+GOOD = """
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment
+
+def build():
+    data = make_clusters(n_samples=200, num_features=8, num_classes=3, seed=0)
+    model = sa.Sequential(sa.Linear(8, 16), sa.Tanh(), sa.Linear(16, 3))
+    return Experiment(model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
+                      sa.DataLoader(data, batch_size=16), name="mine")
+"""
+
+
+def write(tmp_path, text, name="my_model.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_demos_are_listed_with_descriptions():
+    names = [name for name, _ in list_demos()]
+    assert names == sorted(["batchnorm", "digits", "diverge", "mlp", "shared"])
+    assert all(description for _, description in list_demos())
+
+
+def test_user_file_loads(tmp_path):
+    experiment = load_experiment_file(write(tmp_path, GOOD))
+    assert isinstance(experiment, Experiment) and experiment.name == "mine"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("def build(:\n    pass\n", ":1: syntax error"),
+        ("import no_such_module_xyz\n", "ModuleNotFoundError"),
+        ("x = 1\n", "defines no build() function"),
+        ("def build():\n    return 42\n", "build() returned int"),
+        ("def build():\n    raise RuntimeError('boom here')\n", "line 2, in build"),
+    ],
+)
+def test_user_file_errors_point_at_the_users_line(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ExperimentError) as info:
+        load_experiment_file(path)
+    assert expected in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ExperimentError, match="no such file"):
+        load_experiment_file(tmp_path / "nope.py")
+
+
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "scratchtui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_headless_demo_runs_and_prints_the_layer_table(tmp_path):
+    result = run_cli("demo", "mlp", "--headless", "--steps", "60", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "layers after step 60" in result.stdout
+    assert "Linear" in result.stdout and "ReLU" in result.stdout
+
+
+def test_headless_diverge_exits_with_the_divergence_status(tmp_path):
+    result = run_cli("demo", "diverge", "--headless", "--steps", "300", cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "diverged" in result.stdout
+
+
+def test_headless_user_file_error_exits_4(tmp_path):
+    path = write(tmp_path, "def build():\n    return 42\n")
+    result = run_cli("run", str(path), "--headless", cwd=tmp_path)
+    assert result.returncode == 4
+    assert "build() returned int" in result.stdout
+
+
+def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
+    text = GOOD.replace(
+        "    model = sa.Sequential",
+        "    class Boom(sa.Module):\n"
+        "        def forward(self, x):\n"
+        "            raise ValueError('user bug in forward')\n"
+        "    model = sa.Sequential",
+    ).replace("sa.Tanh()", "Boom()")
+    result = run_cli("run", str(write(tmp_path, text)), "--headless", cwd=tmp_path)
+    assert result.returncode == 4
+    assert "user bug in forward" in result.stdout
+
+
+def test_demo_list(tmp_path):
+    result = run_cli("demo", "--list", cwd=tmp_path)
+    assert result.returncode == 0 and "digits" in result.stdout

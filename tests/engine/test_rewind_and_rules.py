@@ -1,0 +1,143 @@
+"""Rewind reproduces steps exactly; rules and breakpoints fire where they should."""
+
+import math
+
+import numpy as np
+import pytest
+
+from scratchai.engine import Breakpoints, Granularity, Settings, Severity, State
+from scratchai.engine.history import History
+
+
+def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
+    stepper = make_stepper("batchnorm")  # buffers, momentum, dropout-free but shuffled data
+    stepper.run(max_steps=5)
+    weights = {p: v.copy() for p, v in stepper.model.state_dict().items()}
+    losses = [stepper.advance(Granularity.BATCH).last_step.loss for _ in range(10)]
+    assert stepper.rewind(10) == 10
+    assert stepper.step == 5
+    for key, value in stepper.model.state_dict().items():
+        np.testing.assert_array_equal(value, weights[key])
+    again = [stepper.advance(Granularity.BATCH).last_step.loss for _ in range(10)]
+    assert again == losses
+    assert stepper.history.arrays()["step"][-1] == 15
+    assert len(stepper.history) == 15
+
+
+def test_rewind_mid_batch_returns_to_the_batch_start(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.BATCH)
+    loss = stepper.last_step.loss
+    stepper.advance(Granularity.PHASE)
+    stepper.advance(Granularity.LAYER)  # inside the loss phase or backward
+    assert stepper.rewind(1) == 1
+    assert stepper.step == 1 and stepper.state is State.UPDATED
+    assert stepper.last_step.loss == loss
+    stepper.advance(Granularity.LAYER)
+    assert stepper.active_path == "0"  # a fresh forward, one layer in
+    stepper.rewind(1)
+    assert stepper.active_path is None and stepper.step == 1
+
+
+def test_rewind_depth_is_bounded_by_settings(make_stepper):
+    stepper = make_stepper(settings=Settings(snapshot_depth=3))
+    stepper.run(max_steps=6)
+    assert stepper.rewind_depth == 3
+    assert stepper.rewind(10) == 3 and stepper.step == 3
+    assert stepper.rewind(1) == 0
+
+
+def test_lr_change_is_recorded_and_kept_across_rewind(make_stepper):
+    stepper = make_stepper()
+    stepper.run(max_steps=3)
+    stepper.scale_lr(0.5)
+    assert stepper.lr == pytest.approx(0.05)
+    stepper.advance(Granularity.BATCH)
+    assert stepper.last_step.lr == pytest.approx(0.05)
+    assert stepper.history.lr_changes == [(3, 0.1, 0.05)]
+    stepper.rewind(2)
+    assert stepper.lr == pytest.approx(0.05)
+
+
+def test_diverge_demo_trips_the_rules_and_names_the_first_nonfinite_module(make_stepper):
+    stepper = make_stepper("diverge")
+    advance = stepper.run(max_steps=200)
+    assert stepper.state is State.DIVERGED
+    assert advance.stopped_by and advance.stopped_by[0].startswith("diverged")
+    assert stepper.step < 60
+    rules = {w.rule for w in stepper.warnings}
+    assert rules & {"grad_norm", "nonfinite_loss", "loss_explosion"}
+    # keep going until NaN appears: the rule names the first non-finite module in forward order
+    stepper.breakpoints = Breakpoints(diverged=False, nonfinite=True)
+    for _ in range(200):
+        if stepper.run(max_steps=1).stopped_by:
+            break
+    nonfinite = [w for w in stepper.warnings if w.rule == "nonfinite_output"]
+    assert nonfinite, [w.rule for w in stepper.warnings]
+    first = stepper.last_step.modules
+    first_bad = next(m.path for m in first if m.output.nonfinite)
+    assert nonfinite[0].target == first_bad
+    assert first_bad in nonfinite[0].message and nonfinite[0].severity is Severity.DIVERGED
+    assert "reduce the learning rate" in " ".join(nonfinite[0].remedies)
+
+
+def test_diverge_demo_recovers_after_rewind_and_lower_lr(make_stepper):
+    stepper = make_stepper("diverge")
+    stepper.run(max_steps=200)
+    assert stepper.state is State.DIVERGED
+    stepper.rewind(stepper.rewind_depth)
+    for _ in range(7):
+        stepper.scale_lr(0.5)
+    advance = stepper.run(max_steps=100)
+    assert not any(s.startswith("diverged") for s in advance.stopped_by)
+    assert math.isfinite(stepper.last_step.loss) and stepper.state is not State.DIVERGED
+
+
+def test_breakpoint_at_step_and_grad_norm(make_stepper):
+    stepper = make_stepper(breakpoints=Breakpoints(at_step=7))
+    advance = stepper.run(max_steps=100)
+    assert stepper.step == 7 and advance.stopped_by == ("at_step: step 7",)
+    stepper = make_stepper(breakpoints=Breakpoints(grad_norm_above=0.0))
+    advance = stepper.run(max_steps=100)
+    assert stepper.step == 1 and advance.stopped_by[0].startswith("grad_norm_above")
+
+
+def test_breakpoint_loss_rose_fires_on_a_rise(make_stepper):
+    stepper = make_stepper(breakpoints=Breakpoints(loss_rose=True))
+    advance = stepper.run(max_steps=300)
+    if advance.stopped_by:
+        losses = stepper.history.arrays()["loss"]
+        assert losses[-1] > losses[-2] * 1.1
+    stepper = make_stepper("diverge", breakpoints=Breakpoints(loss_rose=True, diverged=False))
+    advance = stepper.run(max_steps=300)
+    assert advance.stopped_by and advance.stopped_by[0].startswith("loss_rose")
+
+
+def test_warning_fires_once_per_onset(make_stepper):
+    stepper = make_stepper("diverge", breakpoints=Breakpoints(diverged=False, nonfinite=False))
+    stepper.run(max_steps=120)
+    grad_warnings = [w for w in stepper.warnings if w.rule == "grad_norm"]
+    high = np.sum(stepper.history.arrays()["grad_norm"] > 100)
+    assert 1 <= len(grad_warnings) <= high
+
+
+def test_history_memory_is_bounded_over_100k_steps():
+    history = History(capacity=512)
+    for step in range(1, 100_001):
+        history.append(step, 1.0 / step, None, 1.0, 0.1)
+    arrays = history.arrays()
+    assert len(arrays["loss"]) <= 2 * 512
+    assert arrays["step"][-1] == 100_000 and arrays["step"][0] < 3
+
+
+def test_history_keeps_nonfinite_points_when_downsampling():
+    history = History(capacity=8)
+    for step in range(1, 200):
+        history.append(step, math.nan if step == 5 else 1.0, None, 1.0, 0.1)
+    assert np.isnan(history.arrays()["loss"]).sum() == 1
+
+
+def test_stepper_history_bounded(make_stepper):
+    stepper = make_stepper(settings=Settings(history_capacity=64, snapshot_depth=4))
+    stepper.run(max_steps=600)
+    assert len(stepper.history) <= 128

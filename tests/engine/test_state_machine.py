@@ -1,0 +1,92 @@
+"""The stepper walks the lesson's states in order at every granularity."""
+
+from scratchai.engine import Granularity, State
+
+PHASES = [State.FORWARD, State.LOSS, State.BACKWARD, State.UPDATED]
+
+
+def test_phase_steps_follow_the_lesson_states(make_stepper):
+    stepper = make_stepper()
+    assert stepper.state is State.DEFINED
+    states = [stepper.advance(Granularity.PHASE).state for _ in range(9)]
+    assert states == [State.REGISTERED, *PHASES, *PHASES]
+    assert stepper.step == 2
+
+
+def test_layer_steps_visit_each_module_forward_then_backward(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.PHASE)  # registered
+    seen = []
+    while True:
+        advance = stepper.advance(Granularity.LAYER)
+        if advance.layer is not None:
+            seen.append((advance.layer.direction, advance.layer.path, stepper.state))
+        else:
+            seen.append(("phase", advance.state.value, stepper.state))
+        if advance.state is State.UPDATED:
+            break
+    assert seen == [
+        ("forward", "0", State.REGISTERED),
+        ("forward", "1", State.REGISTERED),
+        ("forward", "2", State.REGISTERED),
+        ("phase", "forward", State.FORWARD),
+        ("phase", "loss", State.LOSS),
+        ("backward", "2", State.LOSS),
+        ("backward", "1", State.LOSS),
+        ("backward", "0", State.LOSS),
+        ("phase", "backward", State.BACKWARD),
+        ("phase", "updated", State.UPDATED),
+    ]
+    assert stepper.step == 1
+
+
+def test_layer_event_shapes_and_active_path(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.PHASE)
+    advance = stepper.advance(Granularity.LAYER)
+    assert stepper.active_path == "0"
+    assert advance.layer.input_shape == (32, 128)
+    assert advance.layer.output_shape == (32, 64)
+    # finishing the phase from inside a pass completes that pass
+    assert stepper.advance(Granularity.PHASE).state is State.FORWARD
+    assert stepper.active_path is None
+
+
+def test_layer_stepping_gives_the_same_numbers_as_batch_stepping(make_stepper):
+    by_layer = make_stepper()
+    while by_layer.step < 2:
+        by_layer.advance(Granularity.LAYER)
+    by_batch = make_stepper()
+    by_batch.advance(Granularity.BATCH)
+    by_batch.advance(Granularity.BATCH)
+    assert by_layer.last_step.loss == by_batch.last_step.loss
+
+
+def test_batch_and_epoch_steps(make_stepper):
+    stepper = make_stepper()
+    advance = stepper.advance(Granularity.BATCH)
+    assert advance.state is State.UPDATED and advance.step == 1 and len(advance.steps) == 1
+    batches_per_epoch = len(stepper.experiment.train_loader)
+    advance = stepper.advance(Granularity.EPOCH)
+    assert stepper.step == batches_per_epoch
+    assert len(advance.epochs) == 1
+    epoch = advance.epochs[0]
+    assert epoch.epoch == 0 and epoch.val_loss is not None and 0 <= epoch.val_accuracy <= 1
+    stepper.advance(Granularity.EPOCH)
+    assert stepper.step == 2 * batches_per_epoch
+    assert [e.epoch for e in stepper.epochs] == [0, 1]
+
+
+def test_run_converges_or_stops_at_max_steps(make_stepper):
+    stepper = make_stepper()
+    advance = stepper.run(max_steps=40)
+    assert stepper.step == 40 and advance.stopped_by == ()
+    assert advance.steps[-1].step == 40
+    assert stepper.last_step.loss < stepper.history.arrays()["loss"][0]
+
+
+def test_run_honours_should_stop(make_stepper):
+    stepper = make_stepper()
+    calls = []
+    stepper.run(should_stop=lambda: calls.append(1) or len(calls) >= 3)
+    assert stepper.step == 3
