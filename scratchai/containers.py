@@ -117,6 +117,11 @@ class ModuleList(_IndexedModules):
         super().__init__()
         self.extend(modules)
 
+    def __getitem__(self, idx: int | slice) -> Module:  # type: ignore[override]
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
             "a ModuleList only holds modules and has no forward: iterate over it and call each "

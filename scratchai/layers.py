@@ -11,6 +11,7 @@ from . import init
 from .errors import ShapeError
 from .module import Module
 from .parameter import Parameter
+from .random import get_rng
 
 
 class Linear(Module):
@@ -26,7 +27,9 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         bound = 1.0 / math.sqrt(in_features)
-        self.W = init.uniform_(Parameter(np.empty((in_features, out_features), dtype)), -bound, bound)
+        self.W = init.uniform_(
+            Parameter(np.empty((in_features, out_features), dtype)), -bound, bound
+        )
         if bias:
             self.b = init.uniform_(Parameter(np.empty(out_features, dtype)), -bound, bound)
         else:
@@ -44,9 +47,7 @@ class Linear(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (batch, in_features) -> (batch, out_features)."""
         if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ShapeError(
-                f"expected input of shape (batch, {self.in_features}), got {x.shape}"
-            )
+            raise ShapeError(f"expected input of shape (batch, {self.in_features}), got {x.shape}")
         self.save_for_backward(x)
         out = x @ self.W.data
         if self.b is not None:
@@ -66,3 +67,48 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.b is not None}"
         )
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to switch a layer off)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: any shape -> the same array."""
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """grad_output: any shape -> the same array."""
+        return grad_output
+
+
+class Dropout(Module):
+    """Inverted dropout: in train mode each element is zeroed with probability ``p`` and the
+    survivors are scaled by ``1 / (1 - p)``, so eval mode (and ``p == 0``) is the identity.
+
+    The mask comes from the library's generator (``scratchai.manual_seed``).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: any shape, e.g. (batch, features) -> same shape and dtype."""
+        if not self.training or self.p == 0.0:
+            self.save_for_backward(None)
+            return x
+        # The mask holds 0 or 1/(1-p) in x's dtype, so the product keeps float32 float32.
+        mask = (get_rng().random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
+        mask *= 1.0 / (1.0 - self.p)
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """grad_output: the output's shape -> grad wrt x: ``grad_output * mask``."""
+        (mask,) = self.saved_for_backward()
+        return grad_output if mask is None else grad_output * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -113,10 +113,13 @@ class Module:
             )
         return d["_parameters"], d["_modules"], d["_buffers"]
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: str | None = None) -> None:
+        """Unregister ``name`` from every registry but ``keep`` (re-assigning a name keeps its
+        place in its registry, so traversal and state_dict order stay as PyTorch's)."""
         d = self.__dict__
         for registry in ("_parameters", "_modules", "_buffers"):
-            d[registry].pop(name, None)
+            if registry != keep:
+                d[registry].pop(name, None)
         d["_non_persistent"].discard(name)
 
     def _check_parameter(self, name: str, param: Parameter) -> None:
@@ -126,11 +129,11 @@ class Module:
         if isinstance(value, Parameter):
             self._registries(name, "Parameter")
             self._check_parameter(name, value)
-            self._forget(name)
+            self._forget(name, "_parameters")
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._registries(name, "Module")
-            self._forget(name)
+            self._forget(name, "_modules")
             self._modules[name] = value
         elif "_parameters" in self.__dict__:
             if name in self._parameters:
@@ -175,7 +178,7 @@ class Module:
                 f"got {type(param).__name__}"
             )
         if param is None:
-            self._forget(name)
+            self._forget(name, "_parameters")
             self._parameters[name] = None
             object.__setattr__(self, name, None)
         else:
@@ -194,7 +197,7 @@ class Module:
             raise TypeError(
                 f"register_buffer('{name}') expects an ndarray or None, got {type(array).__name__}"
             )
-        self._forget(name)
+        self._forget(name, "_buffers")
         buffers[name] = array
         if not persistent:
             self._non_persistent.add(name)
@@ -207,7 +210,7 @@ class Module:
             raise TypeError(f"add_module('{name}') expects a Module, got {type(module).__name__}")
         if "." in name or name == "":
             raise KeyError(f"module name must be non-empty and contain no '.', got '{name}'")
-        self._forget(name)
+        self._forget(name, "_modules")
         self._modules[name] = module
         object.__setattr__(self, name, module)
 

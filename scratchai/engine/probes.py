@@ -1,13 +1,16 @@
-"""Probes: statistics of activations, parameters and buffers, computed cheaply once per step.
+"""Probes: statistics of activations, parameters and buffers, computed once per training step.
 
-A training step on the lesson's MLP is a few dozen NumPy calls, so every probe here uses as few
-passes over memory as it can: the sum and the sum of squares (one BLAS dot) give mean, std and
-the non-finite test at once; NaN/Inf are only counted when the sum says some exist.
+A step of the lesson's MLP is a few dozen NumPy calls of about a microsecond each, so probing
+must stay near that scale. Everything static (paths, owners, shapes, dtypes, which modules own
+which parameters) is worked out once when the model is registered; per step, one sum and one
+BLAS dot per array give mean, std and the non-finite test together, and NaN/Inf are counted
+only when those say some exist.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -15,26 +18,28 @@ from ..module import Module
 from ..parameter import Parameter
 from .records import BufferProbe, ModuleProbe, ParamProbe, Stats
 
-_SATURATING = {"Tanh": 0.97, "Sigmoid": 0.97}  # |tanh| > .97; sigmoid maps to |2s-1| > .97
+SATURATION_EDGE = 0.97  # |tanh| > .97, or a sigmoid within .015 of 0 or 1
 _EMPTY = Stats(0.0, 0.0, 0.0, 0.0, 0)
+# Bound ufunc methods are a few hundred nanoseconds cheaper per call than ndarray.sum() and
+# friends, which adds up at dozens of calls per step.
+_sum, _min, _max, _dot = np.add.reduce, np.minimum.reduce, np.maximum.reduce, np.dot
 
 
 def array_stats(array: np.ndarray) -> Stats:
     """Mean, std, min and max of the finite values of ``array`` (any shape), and the NaN/Inf count."""
-    if array.size == 0:
+    n = array.size
+    if n == 0:
         return _EMPTY
     flat = array.reshape(-1)
-    total = float(flat.sum(dtype=np.float64))
-    if math.isfinite(total):
-        sq = float(np.dot(flat, flat))
-        if math.isfinite(sq):
-            n = flat.size
-            mean = total / n
-            var = max(sq / n - mean * mean, 0.0)
-            return Stats(mean, math.sqrt(var), float(flat.min()), float(flat.max()), 0)
-    finite_mask = np.isfinite(flat)
-    finite = flat[finite_mask].astype(np.float64)
-    bad = int(flat.size - finite.size)
+    total = float(_sum(flat))
+    squares = float(_dot(flat, flat))
+    if total - total == 0.0 and squares - squares == 0.0:  # both finite: no NaN/Inf inside
+        mean = total / n
+        var = squares / n - mean * mean
+        std = math.sqrt(var) if var > 0.0 else 0.0
+        return Stats(mean, std, float(_min(flat)), float(_max(flat)), 0)
+    finite = flat[np.isfinite(flat)].astype(np.float64)
+    bad = n - finite.size
     if finite.size == 0:
         return Stats(math.nan, math.nan, math.nan, math.nan, bad)
     return Stats(
@@ -43,106 +48,140 @@ def array_stats(array: np.ndarray) -> Stats:
 
 
 def squared_norm(array: np.ndarray) -> float:
-    """Sum of squares as a Python float (inf/nan propagate)."""
+    """Sum of squares as a Python float (NaN/Inf propagate)."""
     flat = array.reshape(-1)
-    return float(np.dot(flat, flat))
+    return float(_dot(flat, flat))
 
 
-def module_probe(
-    path: str,
-    module: Module,
-    x: object,
-    out: object,
-    param_sq: dict[int, tuple[float, float]],
-) -> ModuleProbe:
-    """Statistics of one module call.
+def nonfinite_count(array: np.ndarray) -> int:
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def update_to_data(lr: float, grad_sq: float, data_sq: float) -> float:
+    """lr * ||g|| / ||p||: the update:data ratio of CS231n and Karpathy's recipe (RMS form).
+
+    NaN when either norm is NaN; inf for a zero parameter that is being moved.
+    """
+    if grad_sq != grad_sq or data_sq != data_sq:
+        return math.nan
+    if data_sq > 0.0:
+        return lr * math.sqrt(grad_sq / data_sq)
+    return math.inf if grad_sq > 0.0 and lr > 0.0 else 0.0
+
+
+def _dead_fraction(out: np.ndarray) -> float:
+    """ReLU units whose output is <= 0 for every sample of the batch. out: (batch, units)."""
+    alive = (out > 0).any(axis=0)
+    return 1.0 - np.count_nonzero(alive) / alive.size
+
+
+def _saturation(kind: str, out: np.ndarray) -> float:
+    centred = np.abs(out - 0.5) * 2.0 if kind == "Sigmoid" else np.abs(out)
+    return np.count_nonzero(centred > SATURATION_EDGE) / out.size
+
+
+class Probes:
+    """Turns one step's arrays into probe records for a fixed, registered model.
 
     Args:
-        x: the module's first input, e.g. (batch, in_features).
-        out: its output, e.g. (batch, out_features).
-        param_sq: per parameter id, (squared grad norm, squared update ratio numerator and
-            denominator folded as (|update|^2, |data|^2)) — see ``Stepper``.
+        params: ``(first path, owners, parameter)`` for every deduplicated parameter.
+        module_paths: ``id(module) -> path`` for every module of the model.
+        buffers: ``(path, array, persistent)`` for every buffer.
     """
-    type_name = type(module).__name__
-    out_arr = out if isinstance(out, np.ndarray) else np.asarray(out)
-    in_shape = tuple(x.shape) if isinstance(x, np.ndarray) else ()
-    stats = array_stats(out_arr)
-    dead = saturation = None
-    if type_name == "ReLU" and out_arr.ndim >= 1 and out_arr.shape[0] > 0:
-        alive = (out_arr > 0).any(axis=0)
-        dead = 1.0 - float(np.count_nonzero(alive)) / alive.size
-    elif type_name in _SATURATING:
-        edge = _SATURATING[type_name]
-        if type_name == "Sigmoid":
-            tails = np.count_nonzero(np.abs(out_arr - 0.5) > edge / 2)
-        else:
-            tails = np.count_nonzero(np.abs(out_arr) > edge)
-        saturation = float(tails) / max(out_arr.size, 1)
-    grad_norm = update_ratio = None
-    own = [p for p in module._parameters.values() if p is not None]
-    if own:
-        grad_sq = update_sq = data_sq = 0.0
-        for p in own:
-            g, u, d = param_sq.get(id(p), (math.nan, math.nan, math.nan))
-            grad_sq += g
-            update_sq += u
-            data_sq += d
-        grad_norm = math.sqrt(grad_sq) if grad_sq == grad_sq else math.nan
-        update_ratio = _ratio(update_sq, data_sq)
-    return ModuleProbe(
-        path,
-        type_name,
-        in_shape,
-        tuple(out_arr.shape),
-        stats,
-        dead,
-        saturation,
-        grad_norm,
-        update_ratio,
-    )
 
+    def __init__(
+        self,
+        params: list[tuple[str, tuple[str, ...], Parameter]],
+        module_paths: dict[int, str],
+        modules: list[Module],
+        buffers: list[tuple[str, np.ndarray, bool]],
+    ) -> None:
+        self._params = [
+            (p, path, owners, p.shape, p.dtype.name, p.size) for path, owners, p in params
+        ]
+        self._modules = {
+            id(m): (
+                module_paths[id(m)],
+                type(m).__name__,
+                tuple(id(p) for p in m._parameters.values() if p is not None),
+            )
+            for m in modules
+        }
+        self._buffers = buffers
 
-def _ratio(update_sq: float, data_sq: float) -> float | None:
-    if not (update_sq == update_sq and data_sq == data_sq):  # NaN: no update measured
-        return None
-    if data_sq == 0.0:
-        return math.inf if update_sq > 0 else 0.0
-    return math.sqrt(update_sq / data_sq)
+    def params(
+        self, grad_sq: dict[int, float], lr: float
+    ) -> tuple[tuple[ParamProbe, ...], dict[int, tuple[float, float]]]:
+        """Probe every parameter after the update.
 
+        Args:
+            grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
 
-def param_probe(
-    path: str,
-    owners: tuple[str, ...],
-    param: Parameter,
-    grad_sq: float,
-    update_sq: float,
-    before_sq: float,
-) -> ParamProbe:
-    """Statistics of one (deduplicated) parameter after its update.
+        Returns:
+            the probes, and ``id(p) -> (||grad||^2, ||data||^2)`` for the module probes.
+        """
+        norms: dict[int, tuple[float, float]] = {}
+        probes = []
+        for p, path, owners, shape, dtype, size in self._params:
+            data = p.data
+            d_sq = squared_norm(data)
+            g_sq = grad_sq[id(p)]
+            norms[id(p)] = (g_sq, d_sq)
+            probes.append(
+                ParamProbe(
+                    path,
+                    owners,
+                    shape,
+                    dtype,
+                    size,
+                    math.sqrt(d_sq) if d_sq == d_sq else math.nan,
+                    math.sqrt(g_sq) if g_sq == g_sq else math.nan,
+                    0 if d_sq - d_sq == 0.0 else nonfinite_count(data),
+                    0 if g_sq - g_sq == 0.0 else nonfinite_count(p.grad),
+                    update_to_data(lr, g_sq, d_sq),
+                )
+            )
+        return tuple(probes), norms
 
-    Args:
-        grad_sq: squared L2 norm of its gradient this step.
-        update_sq: squared L2 norm of ``data_after - data_before`` (NaN when not measured).
-        before_sq: squared L2 norm of the data before the update.
-    """
-    data = param.data
-    stats = array_stats(data)
-    grad_nonfinite = 0 if math.isfinite(grad_sq) else int(np.count_nonzero(~np.isfinite(param.grad)))
-    # ||p||^2 = n (std^2 + mean^2): the stats already hold it, no second pass over the data.
-    norm = math.sqrt(data.size * (stats.std**2 + stats.mean**2)) if not stats.nonfinite else math.nan
-    return ParamProbe(
-        path=path,
-        owners=owners,
-        shape=tuple(data.shape),
-        dtype=str(data.dtype),
-        size=int(data.size),
-        data=stats,
-        norm=norm,
-        grad_norm=math.sqrt(grad_sq) if grad_sq == grad_sq else math.nan,
-        grad_nonfinite=grad_nonfinite,
-        update_ratio=_ratio(update_sq, before_sq),
-    )
+    def modules(
+        self,
+        calls: list[tuple[Module, Any, Any]],
+        norms: dict[int, tuple[float, float]],
+        lr: float,
+    ) -> tuple[ModuleProbe, ...]:
+        """Probe each recorded module call ``(module, first input, output)`` in forward order."""
+        probes = []
+        for module, x, out in calls:
+            path, type_name, own = self._modules[id(module)]
+            if not isinstance(out, np.ndarray):
+                out = np.asarray(out)
+            dead = saturation = grad_norm = ratio = None
+            if type_name == "ReLU" and out.ndim == 2:
+                dead = _dead_fraction(out)
+            elif type_name in ("Tanh", "Sigmoid") and out.size:
+                saturation = _saturation(type_name, out)
+            if own:
+                g_sq = sum(norms[i][0] for i in own)
+                d_sq = sum(norms[i][1] for i in own)
+                grad_norm = math.sqrt(g_sq) if g_sq == g_sq else math.nan
+                ratio = update_to_data(lr, g_sq, d_sq)
+            probes.append(
+                ModuleProbe(
+                    path,
+                    type_name,
+                    x.shape if isinstance(x, np.ndarray) else (),
+                    out.shape,
+                    array_stats(out),
+                    dead,
+                    saturation,
+                    grad_norm,
+                    ratio,
+                )
+            )
+        return tuple(probes)
 
-
-def buffer_probe(path: str, array: np.ndarray, persistent: bool) -> BufferProbe:
-    return BufferProbe(path, tuple(array.shape), persistent, array_stats(array))
+    def buffers(self) -> tuple[BufferProbe, ...]:
+        return tuple(
+            BufferProbe(path, array.shape, persistent, array_stats(array))
+            for path, array, persistent in self._buffers
+        )

@@ -1,5 +1,8 @@
 """Immutable records the stepper returns: what happened, as plain data (no arrays kept live).
 
+The per-step records are NamedTuples rather than frozen dataclasses because several are built
+on every training step and a NamedTuple is several times cheaper to construct.
+
 Every consumer (the headless runner, the TUI, tests) reads these same records; nothing outside
 the engine recomputes a statistic.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class State(enum.Enum):
@@ -43,8 +47,7 @@ class Severity(enum.Enum):
     CONVERGED = "converged"
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     """Summary of one array. ``nonfinite`` counts NaN and Inf; the others ignore them."""
 
     mean: float
@@ -54,8 +57,7 @@ class Stats:
     nonfinite: int
 
 
-@dataclass(frozen=True)
-class ModuleProbe:
+class ModuleProbe(NamedTuple):
     """One module call of the forward pass, in forward order (a reused module appears twice).
 
     Attributes:
@@ -66,7 +68,7 @@ class ModuleProbe:
         dead_fraction: ReLU units whose output is <= 0 for the whole batch (None otherwise).
         saturation: fraction of tanh/sigmoid outputs in the flat tails (None otherwise).
         grad_norm: L2 norm of the gradients of this module's own parameters (None if it has none).
-        update_ratio: ||update|| / ||data|| over its own parameters for this step (None if none).
+        update_ratio: lr * ||grad|| / ||data|| over its own parameters (None if it has none).
     """
 
     path: str
@@ -80,15 +82,15 @@ class ModuleProbe:
     update_ratio: float | None = None
 
 
-@dataclass(frozen=True)
-class ParamProbe:
-    """One parameter, reported once even when shared.
+class ParamProbe(NamedTuple):
+    """One parameter after this step's update, reported once even when shared.
 
     Attributes:
         path: its first dotted name (as in ``named_parameters()``).
         owners: every dotted name it has (more than one when shared), first first.
-        update_ratio: ||p_after - p_before|| / ||p_before|| for this step (the CS231n signal,
-            healthy near 1e-3).
+        nonfinite / grad_nonfinite: NaN/Inf counts in the values / in the gradient.
+        update_ratio: lr * ||grad|| / ||data||, the update:data ratio of CS231n and Karpathy's
+            "Recipe" (healthy near 1e-3; exact for plain SGD, a scale indicator otherwise).
     """
 
     path: str
@@ -96,9 +98,9 @@ class ParamProbe:
     shape: tuple[int, ...]
     dtype: str
     size: int
-    data: Stats
     norm: float
     grad_norm: float
+    nonfinite: int
     grad_nonfinite: int
     update_ratio: float | None
 
@@ -107,8 +109,7 @@ class ParamProbe:
         return len(self.owners) > 1
 
 
-@dataclass(frozen=True)
-class BufferProbe:
+class BufferProbe(NamedTuple):
     path: str
     shape: tuple[int, ...]
     persistent: bool
@@ -133,8 +134,7 @@ class Warning:
     target: str = ""
 
 
-@dataclass(frozen=True)
-class StepRecord:
+class StepRecord(NamedTuple):
     """Everything measured on one training batch.
 
     Attributes:

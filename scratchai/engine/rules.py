@@ -32,7 +32,7 @@ class Settings:
     converge_window: int = 50
     converge_loss: float = 0.05  # mean loss over the window below this...
     converge_tolerance: float = 0.02  # ...and relative change between its halves below this
-    snapshot_depth: int = 50  # how many steps can be rewound
+    snapshot_depth: int = 50  # how many steps can be rewound (0: no rewind, fastest)
     history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
     warning_capacity: int = 1000
     histogram_bins: int = 24
@@ -66,6 +66,7 @@ class RuleBook:
         self.settings = settings
         self.best_loss = math.inf
         self.window: deque[float] = deque(maxlen=settings.converge_window)
+        self._window_sum = 0.0
 
     def state_dict(self) -> dict:
         return {"best_loss": self.best_loss, "window": list(self.window)}
@@ -73,6 +74,7 @@ class RuleBook:
     def load_state_dict(self, state: dict) -> None:
         self.best_loss = state["best_loss"]
         self.window = deque(state["window"], maxlen=self.settings.converge_window)
+        self._window_sum = math.fsum(self.window)
 
     def evaluate(self, record: StepRecord, num_classes: int | None) -> list[Condition]:
         """Conditions that hold after ``record``'s step."""
@@ -138,13 +140,21 @@ class RuleBook:
                     "Dead ReLUs pass no gradient and stop learning; a large update or a bad bias init "
                     "pushed them negative for every input.",
                     (REDUCE_LR, FIX_INIT), m.path)
-        self.window.append(record.loss)
-        if len(self.window) == self.window.maxlen:
-            values = list(self.window)
+        window = self.window
+        if len(window) == window.maxlen:
+            self._window_sum -= window[0]
+        window.append(record.loss)
+        self._window_sum += record.loss
+        if not math.isfinite(self._window_sum):  # a NaN/Inf would stick in the running sum
+            self._window_sum = sum(window)
+        mean = self._window_sum / len(window)
+        # The halves are compared only once the window is full and its mean is low (rare).
+        if len(window) == window.maxlen and mean < s.converge_loss:
+            values = list(window)
             half = len(values) // 2
-            first, second = sum(values[:half]) / half, sum(values[half:]) / (len(values) - half)
-            mean = (first * half + second * (len(values) - half)) / len(values)
-            if mean < s.converge_loss and abs(first - second) <= s.converge_tolerance * max(first, 1e-12):
+            first = sum(values[:half]) / half
+            second = sum(values[half:]) / (len(values) - half)
+            if abs(first - second) <= s.converge_tolerance * first:
                 add("converged", Severity.CONVERGED,
                     f"loss plateaued at {mean:.4g} over the last {len(values)} steps",
                     "The loss is low and no longer falling: training has converged.",

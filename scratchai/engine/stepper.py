@@ -8,13 +8,11 @@ breakpoint fires. The headless runner and the TUI both drive this same object.
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Generator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from .experiment import Experiment
 from .history import History, Snapshot
 from .inspect import Inspection, inspect_array
 from .layerwise import PausablePass
-from .probes import array_stats, buffer_probe, module_probe, param_probe, squared_norm
+from .probes import Probes, array_stats, squared_norm
 from .records import (
     Advance,
     EpochRecord,
@@ -63,14 +61,17 @@ class StepFailed(Exception):
 
 
 def _copy_tree(value: Any) -> Any:
-    """Deep copy of nested dicts/lists of arrays and scalars (an optimizer's state)."""
+    """Copy of nested dicts/lists holding arrays (an optimizer's or a loader's state).
+
+    Arrays are copied; numbers and strings are immutable and shared as they are.
+    """
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, dict):
         return {k: _copy_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_copy_tree(v) for v in value)
-    return copy.copy(value)
+    return value
 
 
 class Stepper:
@@ -91,8 +92,8 @@ class Stepper:
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
-        if self.settings.snapshot_depth < 1:
-            raise ValueError("snapshot_depth must be at least 1: a failed step restores from it")
+        if self.settings.snapshot_depth < 0:
+            raise ValueError(f"snapshot_depth must be >= 0, got {self.settings.snapshot_depth}")
         self.breakpoints = breakpoints or Breakpoints()
         self.history = History(self.settings.history_capacity)
         self.state = State.DEFINED
@@ -118,6 +119,7 @@ class Stepper:
         self._new_epochs: list[EpochRecord] = []
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
+        self._classification: bool | None = None  # decided on the first batch's output
         self._register()
         self._gen = self._training()
 
@@ -127,7 +129,7 @@ class Stepper:
         model = self.model
         self._module_paths = {id(m): path for path, m in model.named_modules()}
         self._owners = parameter_owners(model)
-        self._params = [(path, p) for path, p in model.named_parameters()]
+        self._params = list(model.named_parameters())
         self._buffers = [
             (path, buf, not self._is_non_persistent(path)) for path, buf in model.named_buffers()
         ]
@@ -136,6 +138,12 @@ class Stepper:
             name: p for _, p in self._params for name in self._owners[id(p)]
         }
         self._path_to_buffer = {path: buf for path, buf, _ in self._buffers}
+        self._probes = Probes(
+            [(path, self._owners[id(p)], p) for path, p in self._params],
+            self._module_paths,
+            [m for _, m in model.named_modules()],
+            self._buffers,
+        )
 
     def _is_non_persistent(self, path: str) -> bool:
         module_path, _, name = path.rpartition(".")
@@ -258,12 +266,13 @@ class Stepper:
 
     def _batch(self) -> Generator[Granularity, None, None]:
         exp = self.experiment
-        self._snapshots.append(self._snapshot())
+        if self.settings.snapshot_depth:
+            self._snapshots.append(self._snapshot())
         self._phase = "data"
         xb, yb, epoch, batch = exp.train_loader.next_batch()
         self.epoch, self.batch = epoch, batch
-        exp.optimizer.zero_grad()
-        self.model.zero_grad()
+        for _, p in self._params:  # the registered list: no tree walk on the hot path
+            p.zero_grad()
 
         self._phase = "forward"
         self._forward_calls = []
@@ -337,24 +346,14 @@ class Stepper:
     def _make_record(
         self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict[int, float], lr: float
     ) -> StepRecord:
-        before = self._snapshots[-1].params
-        param_stats: dict[int, tuple[float, float, float]] = {}
-        params = []
-        for (path, p), old in zip(self._params, before, strict=True):
-            update_sq = squared_norm(p.data - old)
-            before_sq = squared_norm(old)
-            param_stats[id(p)] = (grad_sq[id(p)], update_sq, before_sq)
-            params.append(
-                param_probe(path, self._owners[id(p)], p, grad_sq[id(p)], update_sq, before_sq)
-            )
-        modules = tuple(
-            module_probe(self._module_paths[id(m)], m, x, out, param_stats)
-            for m, x, out in self._forward_calls
-        )
-        buffers = tuple(buffer_probe(path, buf, persistent) for path, buf, persistent in self._buffers)
+        params, norms = self._probes.params(grad_sq, lr)
+        modules = self._probes.modules(self._forward_calls, norms, lr)
+        buffers = self._probes.buffers()
         accuracy = None
-        if _is_classification(output, targets):
-            accuracy = float(np.mean(output.argmax(axis=1) == targets))
+        if self._classification is None:
+            self._classification = _is_classification(output, targets)
+        if self._classification:
+            accuracy = np.count_nonzero(output.argmax(axis=1) == targets) / len(targets)
         self.step += 1
         record = StepRecord(
             step=self.step,
@@ -365,7 +364,7 @@ class Stepper:
             grad_norm=math.sqrt(sum(grad_sq.values())),
             lr=lr,
             modules=modules,
-            params=tuple(params),
+            params=params,
             buffers=buffers,
         )
         record = self._apply_rules(record, output)
@@ -377,7 +376,7 @@ class Stepper:
         return record
 
     def _apply_rules(self, record: StepRecord, output: Any) -> StepRecord:
-        num_classes = output.shape[1] if _is_classification(output, None) else None
+        num_classes = output.shape[1] if self._classification else None
         previous_loss = self._last_loss
         conditions = self._rules.evaluate(record, num_classes)
         new = [c.warning for c in conditions if c.key not in self._active_conditions]
@@ -396,7 +395,7 @@ class Stepper:
         self._fired = fired_breakpoints(
             self.breakpoints, record, previous_loss, bool(diverging), converged, self.settings, reason
         )
-        return replace(record, warnings=tuple(new))
+        return record._replace(warnings=tuple(new)) if new else record
 
     def _validate(self, record: StepRecord) -> None:
         exp = self.experiment
@@ -433,7 +432,7 @@ class Stepper:
             optimizer=_copy_tree(self.experiment.optimizer.state_dict()),
             rng=get_rng_state(),
             loader=_copy_tree(self.experiment.train_loader.state_dict()),
-            rules=_copy_tree(self._rules.state_dict()),
+            rules=self._rules.state_dict(),
             active_conditions=self._active_conditions,
             last_loss=self._last_loss,
         )
@@ -449,7 +448,7 @@ class Stepper:
         self.experiment.optimizer.lr = lr
         set_rng_state(snap.rng)
         self.experiment.train_loader.load_state_dict(_copy_tree(snap.loader))
-        self._rules.load_state_dict(_copy_tree(snap.rules))
+        self._rules.load_state_dict(snap.rules)
         self._active_conditions = snap.active_conditions
         self._last_loss = snap.last_loss
         self.step, self.epoch, self.batch, self.state = snap.step, snap.epoch, snap.batch, snap.state
@@ -467,7 +466,11 @@ class Stepper:
         self._gen = self._training()
 
     def _abandon_batch(self) -> None:
-        """Put everything back as it was before the batch in progress (after a failure)."""
+        """Put everything back as it was before the batch in progress (after a failure).
+
+        Without snapshots (``snapshot_depth=0``) only the batch is abandoned: a failure inside
+        the optimizer's step may then leave some parameters updated.
+        """
         if self._pass is not None:
             self._pass.cancel()
             self._pass = None

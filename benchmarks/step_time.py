@@ -1,0 +1,392 @@
+"""Per-step training time: scratchai against a hand-written NumPy step and PyTorch eager (CPU).
+
+One step = forward, cross-entropy loss, backward, SGD update, on one fixed float32 batch.
+All contenders start from the same float32 weights and see the same arrays. They are timed
+in one process, interleaved (A B C, then C B A, ...) so that clock drift, turbo and other
+load hit them alike; the table gives the median per-step time of each and the ratios.
+
+    python benchmarks/step_time.py            # full run (about a minute)
+    python benchmarks/step_time.py --quick    # smoke run: few repeats, numbers are noisy
+
+On machines where ``OPENBLAS_CORETYPE`` is set (it can pin OpenBLAS to a slower kernel), run
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/step_time.py``; the kernel in
+use is printed with the table. PyTorch is optional: without it the torch column says "-".
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import scratchai as sa
+
+LR = 0.01
+
+# (label, layer widths, batch size)
+SHAPES: list[tuple[str, tuple[int, ...], int]] = [
+    ("lesson 128→64→10", (128, 64, 10), 32),
+    ("784→256→10", (784, 256, 10), 64),
+    ("784→1024→1024→10", (784, 1024, 1024, 10), 256),
+]
+
+
+# ---------------------------------------------------------------------------- the contenders
+def make_problem(widths: tuple[int, ...], batch: int, seed: int = 0):
+    """Float32 weights ``W: (in, out)``, ``b: (out,)`` (PyTorch's Linear init) and a batch."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+        bound = 1.0 / np.sqrt(fan_in)
+        W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
+        b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
+        params.append((W, b))
+    X = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    y = rng.integers(0, widths[-1], batch).astype(np.int64)
+    return params, X, y
+
+
+class HandWritten:
+    """The step as one would write it by hand in NumPy (CS231n style), without a framework.
+
+    Stable softmax cross-entropy, ``x.T @ dout`` for the weight gradient, in-place ReLU and
+    in-place ``W -= lr * dW``; float32 throughout (the scalars are Python floats, NEP 50).
+    """
+
+    def __init__(self, params, X: np.ndarray, y: np.ndarray, lr: float = LR) -> None:
+        self.params = [(W.copy(), b.copy()) for W, b in params]
+        self.X, self.y, self.lr = X, y, lr
+        self.rows = np.arange(len(y))
+
+    def step(self) -> float:
+        X, y, lr, rows = self.X, self.y, self.lr, self.rows
+        n = X.shape[0]
+        # forward: keep each layer's input for backward
+        inputs = []
+        h = X
+        last = len(self.params) - 1
+        for i, (W, b) in enumerate(self.params):
+            inputs.append(h)
+            h = h @ W
+            h += b
+            if i != last:
+                np.maximum(h, 0.0, out=h)  # ReLU in place; h > 0 is its mask in backward
+        # loss: stable log-softmax cross-entropy, mean over the batch
+        h -= h.max(axis=1, keepdims=True)
+        e = np.exp(h)
+        s = e.sum(axis=1, keepdims=True)
+        loss = float(np.log(s).mean() - h[rows, y].mean())
+        e /= s
+        e[rows, y] -= 1.0
+        e *= 1.0 / n
+        dout = e
+        # backward and update, last layer first
+        for i in range(last, -1, -1):
+            W, b = self.params[i]
+            x = inputs[i]
+            dW = x.T @ dout
+            db = dout.sum(axis=0)
+            if i:
+                dout = dout @ W.T
+                dout *= x > 0  # x is the previous ReLU's output
+            W -= lr * dW
+            b -= lr * db
+        return loss
+
+
+class ScratchAI:
+    """The same step with scratchai: Sequential(Linear, ReLU, ...), CrossEntropyLoss, SGD."""
+
+    def __init__(self, params, X: np.ndarray, y: np.ndarray, lr: float = LR) -> None:
+        layers: list[sa.Module] = []
+        for i, (W, b) in enumerate(params):
+            linear = sa.Linear(W.shape[0], W.shape[1])
+            linear.W.data[...] = W
+            linear.b.data[...] = b
+            layers.append(linear)
+            if i != len(params) - 1:
+                layers.append(sa.ReLU())
+        self.model = sa.Sequential(*layers)
+        self.criterion = sa.CrossEntropyLoss()
+        self.optimizer = sa.SGD(self.model.parameters(), lr=lr)
+        self.X, self.y = X, y
+
+    def step(self) -> float:
+        self.optimizer.zero_grad()
+        loss = self.criterion(self.model(self.X), self.y)
+        self.model.backward(self.criterion.backward())
+        self.optimizer.step()
+        return float(loss)
+
+
+class Torch:
+    """PyTorch eager on the CPU: nn.Sequential, F.cross_entropy, optim.SGD, zero_grad(None)."""
+
+    def __init__(self, params, X: np.ndarray, y: np.ndarray, lr: float = LR) -> None:
+        import torch
+
+        layers: list = []
+        for i, (W, b) in enumerate(params):
+            linear = torch.nn.Linear(W.shape[0], W.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T.copy()))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if i != len(params) - 1:
+                layers.append(torch.nn.ReLU())
+        self.torch = torch
+        self.model = torch.nn.Sequential(*layers)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.X = torch.from_numpy(X)
+        self.y = torch.from_numpy(y)
+        self.cross_entropy = torch.nn.functional.cross_entropy
+
+    def step(self) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.cross_entropy(self.model(self.X), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------- timing
+@dataclass
+class Timing:
+    name: str
+    samples: list[float] = field(default_factory=list)  # seconds per step, one per round
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+def _time_block(step: Callable[[], float], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - start) / n
+
+
+def calibrate(step: Callable[[], float], target_s: float) -> int:
+    """Steps per timed block so that one block of ``step`` takes about ``target_s``."""
+    n = 1
+    while True:
+        elapsed = _time_block(step, n) * n
+        if elapsed >= target_s / 4 or n >= 1 << 16:
+            return max(1, int(n * target_s / max(elapsed, 1e-9)))
+        n *= 4
+
+
+def interleaved(
+    steps: dict[str, Callable[[], float]],
+    rounds: int,
+    target_s: float,
+    gap_s: float = 0.2,
+    warmup: int = 3,
+) -> dict[str, Timing]:
+    """Time each step in blocks, alternating the order of the contenders round by round.
+
+    Before each block the process sleeps ``gap_s``: BLAS worker threads keep spinning for a
+    while after their last call (OpenBLAS about 2**28 cycles, i.e. ~0.1 s; OpenMP too), and
+    on a machine with few cores the previous contender's spinning threads would otherwise
+    steal the next contender's cores (measured here: PyTorch 2-20x slower right after a NumPy
+    block without the gap, unchanged with it).
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    # one block size for all, set by the slowest, so every block sees similar conditions
+    n = min(calibrate(step, target_s) for step in steps.values())
+    names = list(steps)
+    timings = {name: Timing(name) for name in names}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            order = names if r % 2 == 0 else names[::-1]
+            for name in order:
+                if gap_s:
+                    time.sleep(gap_s)
+                timings[name].samples.append(_time_block(steps[name], n))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return timings
+
+
+# ---------------------------------------------------------------------------- BLAS / threads
+def _openblas_ctypes() -> list[dict[str, object]]:
+    """OpenBLAS libraries loaded in this process, asked directly (used without threadpoolctl)."""
+    found = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
+    except OSError:
+        return found
+    for path in paths:
+        if not path.endswith(".so") and ".so." not in path:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        info: dict[str, object] = {"library": os.path.basename(path)}
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", ""):
+                core = getattr(lib, f"{prefix}openblas_get_corename{suffix}", None)
+                threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                if core is not None and "architecture" not in info:
+                    core.restype = ctypes.c_char_p
+                    info["architecture"] = core().decode()
+                if threads is not None and "num_threads" not in info:
+                    threads.restype = ctypes.c_int
+                    info["num_threads"] = threads()
+        found.append(info)
+    return found
+
+
+def blas_info() -> list[str]:
+    """Lines describing NumPy's BLAS (library, kernel, threads) and PyTorch's threads."""
+    lines = [
+        f"numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, os.cpu_count()={os.cpu_count()}"
+    ]
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if var in os.environ:
+            lines.append(f"env {var}={os.environ[var]}")
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = threadpool_info()
+        for pool in pools:
+            lines.append(
+                "threadpoolctl: {internal_api} {version} ({filename}) kernel={arch} "
+                "threads={num_threads}".format(
+                    internal_api=pool.get("internal_api"),
+                    version=pool.get("version"),
+                    filename=os.path.basename(pool.get("filepath", "")),
+                    arch=pool.get("architecture", "?"),
+                    num_threads=pool.get("num_threads"),
+                )
+            )
+    except ImportError:
+        pools = None
+    if not pools:
+        config = {}
+        try:
+            config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
+        except Exception:
+            pass
+        if config:
+            lines.append(
+                f"numpy.show_config: blas={config.get('name')} {config.get('version')} "
+                f"({config.get('openblas configuration', '')})"
+            )
+        for lib in _openblas_ctypes():
+            lines.append(
+                f"OpenBLAS (asked directly): {lib['library']} kernel={lib.get('architecture', '?')} "
+                f"threads={lib.get('num_threads', '?')}"
+            )
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        lines.append(
+            f"torch {torch.__version__}: get_num_threads()={torch.get_num_threads()}, "
+            f"get_num_interop_threads()={torch.get_num_interop_threads()}"
+        )
+    return lines
+
+
+# ---------------------------------------------------------------------------- the report
+def check_agreement(contenders: dict[str, object]) -> float:
+    """Run one step of each from the same start; return the largest loss difference."""
+    losses = [c.step() for c in contenders.values()]  # type: ignore[attr-defined]
+    return max(losses) - min(losses)
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    return f"{seconds * 1e3:.2f} ms"
+
+
+def run(
+    quick: bool = False,
+    use_torch: bool = True,
+    shapes: list[tuple[str, tuple[int, ...], int]] | None = None,
+    rounds: int | None = None,
+    target_s: float | None = None,
+    out=sys.stdout,
+) -> list[dict[str, object]]:
+    """Measure every shape; print the Markdown table to ``out`` and return the rows."""
+    shapes = SHAPES if shapes is None else shapes
+    rounds = rounds if rounds is not None else (3 if quick else 15)
+    target_s = target_s if target_s is not None else (0.01 if quick else 0.05)
+    gap_s = 0.02 if quick else 0.2
+    with_torch = use_torch and torch_available()
+    rows = []
+    for label, widths, batch in shapes:
+        params, X, y = make_problem(widths, batch)
+        contenders: dict[str, object] = {
+            "scratchai": ScratchAI(params, X, y),
+            "numpy": HandWritten(params, X, y),
+        }
+        if with_torch:
+            contenders["torch"] = Torch(params, X, y)
+        diff = check_agreement(contenders)
+        steps = {k: c.step for k, c in contenders.items()}  # type: ignore[attr-defined]
+        timings = interleaved(steps, rounds, target_s, gap_s)
+        row: dict[str, object] = {"shape": label, "batch": batch, "loss_diff": diff}
+        for name, timing in timings.items():
+            row[name] = timing.median
+        row["vs_numpy"] = row["scratchai"] / row["numpy"]  # type: ignore[operator]
+        row["vs_torch"] = row["scratchai"] / row["torch"] if "torch" in row else None  # type: ignore[operator]
+        rows.append(row)
+
+    print("| model | batch | scratchai | hand-written NumPy | PyTorch eager | "
+          "scratchai / NumPy | scratchai / torch |", file=out)
+    print("|---|---:|---:|---:|---:|---:|---:|", file=out)
+    for row in rows:
+        torch_t = _fmt_time(row["torch"]) if "torch" in row else "-"  # type: ignore[arg-type]
+        vs_torch = f"{row['vs_torch']:.2f}" if row["vs_torch"] is not None else "-"
+        print(
+            f"| {row['shape']} | {row['batch']} | {_fmt_time(row['scratchai'])} | "  # type: ignore[arg-type]
+            f"{_fmt_time(row['numpy'])} | {torch_t} | {row['vs_numpy']:.2f} | {vs_torch} |",  # type: ignore[arg-type]
+            file=out,
+        )
+    print(file=out)
+    print(f"Median of {rounds} interleaved rounds per contender; first-step losses agree within "
+          f"{max(float(r['loss_diff']) for r in rows):.1e}.", file=out)  # type: ignore[arg-type]
+    for line in blas_info():
+        print(f"- {line}", file=out)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15, quick 3)")
+    args = parser.parse_args(argv)
+    run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

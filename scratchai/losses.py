@@ -1,0 +1,91 @@
+"""Losses: ``loss = crit(output, targets)`` returns a Python float; ``crit.backward()`` returns
+the gradient of that loss with respect to the output ("loss computed scalar, dlogits ready").
+
+Losses are Modules without parameters, so hooks and ``no_grad`` apply to them as to layers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ShapeError
+from .module import Module
+
+
+class CrossEntropyLoss(Module):
+    """Mean cross-entropy of softmax(logits) against integer class targets.
+
+    ``loss = mean_i(logsumexp(logits_i) - logits_i[targets_i])``, computed from logits shifted by
+    their row maximum, so logits of ±1e4 neither overflow nor lose the answer.
+    """
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
+        """logits: (batch, classes) floats; targets: (batch,) integers in [0, classes) -> loss."""
+        logits = np.asarray(logits)
+        targets = np.asarray(targets)
+        if logits.ndim != 2:
+            raise ShapeError(f"expected logits of shape (batch, classes), got {logits.shape}")
+        if not np.issubdtype(logits.dtype, np.floating):
+            raise ValueError(f"expected floating-point logits, got dtype {logits.dtype}")
+        if not np.issubdtype(targets.dtype, np.integer):
+            raise ValueError(
+                f"expected integer class indices as targets, got dtype {targets.dtype}; "
+                "convert labels with targets.astype(np.int64) (one-hot targets are not supported)"
+            )
+        batch, classes = logits.shape
+        if targets.shape != (batch,):
+            raise ShapeError(
+                f"expected targets of shape ({batch},) to match logits of shape {logits.shape}, "
+                f"got {targets.shape}"
+            )
+        if batch == 0:
+            raise ShapeError("expected a non-empty batch, got logits of shape (0, classes)")
+        if targets.min() < 0 or targets.max() >= classes:
+            bad = int(np.flatnonzero((targets < 0) | (targets >= classes))[0])
+            raise ValueError(
+                f"target at index {bad} is {int(targets[bad])}, outside the valid class range "
+                f"[0, {classes}) for logits with {classes} classes"
+            )
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(batch)
+        loss = float(np.log(sum_exp).sum() - shifted[rows, targets].sum()) / batch
+        self.save_for_backward(exp, sum_exp, rows, targets)
+        return loss
+
+    def backward(self, grad_output: float = 1.0) -> np.ndarray:
+        """grad_output: optional scale of the loss -> dlogits: (batch, classes), logits' dtype.
+
+        ``dlogits = (softmax(logits) - one_hot(targets)) / batch``.
+        """
+        exp, sum_exp, rows, targets = self.saved_for_backward()
+        grad = exp / sum_exp
+        grad[rows, targets] -= 1.0
+        grad *= float(grad_output) / len(rows)
+        return grad
+
+
+class MSELoss(Module):
+    """Mean squared error ``mean((pred - target)**2)`` over every element."""
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        """pred: any shape, e.g. (batch, outputs); target: the same shape -> loss."""
+        pred = np.asarray(pred)
+        target = np.asarray(target)
+        if target.shape != pred.shape:
+            raise ShapeError(
+                f"expected target of shape {pred.shape} (the prediction's), got {target.shape}"
+            )
+        if pred.size == 0:
+            raise ShapeError(f"expected a non-empty prediction, got shape {pred.shape}")
+        if target.dtype != pred.dtype:
+            target = target.astype(pred.dtype)
+        diff = pred - target
+        self.save_for_backward(diff)
+        return float(np.vdot(diff, diff)) / diff.size
+
+    def backward(self, grad_output: float = 1.0) -> np.ndarray:
+        """grad_output: optional scale of the loss -> dpred: pred's shape and dtype."""
+        (diff,) = self.saved_for_backward()
+        return diff * (2.0 * float(grad_output) / diff.size)
