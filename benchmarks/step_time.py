@@ -16,8 +16,10 @@ use is printed with the table. PyTorch is optional: without it the torch column 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
+import itertools
 import os
 import platform
 import statistics
@@ -25,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +48,7 @@ def make_problem(widths: tuple[int, ...], batch: int, seed: int = 0):
     """Float32 weights ``W: (in, out)``, ``b: (out,)`` (PyTorch's Linear init) and a batch."""
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(widths):
         bound = 1.0 / np.sqrt(fan_in)
         W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
         b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
@@ -290,19 +293,17 @@ def blas_info() -> list[str]:
         pools = None
     if not pools:
         config = {}
-        try:
+        with contextlib.suppress(Exception):
             config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
-        except Exception:
-            pass
         if config:
             lines.append(
                 f"numpy.show_config: blas={config.get('name')} {config.get('version')} "
                 f"({config.get('openblas configuration', '')})"
             )
         for lib in _openblas_ctypes():
+            kernel, threads = lib.get("architecture", "?"), lib.get("num_threads", "?")
             lines.append(
-                f"OpenBLAS (asked directly): {lib['library']} kernel={lib.get('architecture', '?')} "
-                f"threads={lib.get('num_threads', '?')}"
+                f"OpenBLAS (asked directly): {lib['library']} kernel={kernel} threads={threads}"
             )
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
@@ -314,13 +315,9 @@ def blas_info() -> list[str]:
 
 
 # ---------------------------------------------------------------------------- the report
-def check_agreement(contenders: dict[str, object]) -> float:
-    """Run one step of each from the same start; return the largest loss difference."""
-    losses = [c.step() for c in contenders.values()]  # type: ignore[attr-defined]
-    return max(losses) - min(losses)
-
-
-def _fmt_time(seconds: float) -> str:
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
     return f"{seconds * 1e3:.2f} ms"
@@ -332,47 +329,68 @@ def run(
     shapes: list[tuple[str, tuple[int, ...], int]] | None = None,
     rounds: int | None = None,
     target_s: float | None = None,
-    out=sys.stdout,
-) -> list[dict[str, object]]:
-    """Measure every shape; print the Markdown table to ``out`` and return the rows."""
+    gap_s: float | None = None,
+    out: Any = sys.stdout,
+) -> list[dict[str, Any]]:
+    """Measure every shape; print the Markdown table to ``out`` and return the rows.
+
+    Each row: shape, batch, the median seconds per step of "scratchai", "numpy" and "torch"
+    (None without PyTorch), the ratios "vs_numpy" and "vs_torch", and "loss_diff", the largest
+    difference between the contenders' losses after their first step (they must agree).
+    """
     shapes = SHAPES if shapes is None else shapes
-    rounds = rounds if rounds is not None else (3 if quick else 15)
-    target_s = target_s if target_s is not None else (0.01 if quick else 0.05)
-    gap_s = 0.02 if quick else 0.2
+    rounds = rounds if rounds is not None else (3 if quick else 11)
+    target_s = target_s if target_s is not None else (0.01 if quick else 0.1)
+    gap_s = gap_s if gap_s is not None else (0.02 if quick else 0.2)
     with_torch = use_torch and torch_available()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, widths, batch in shapes:
         params, X, y = make_problem(widths, batch)
-        contenders: dict[str, object] = {
+        contenders: dict[str, Any] = {
             "scratchai": ScratchAI(params, X, y),
             "numpy": HandWritten(params, X, y),
         }
         if with_torch:
             contenders["torch"] = Torch(params, X, y)
-        diff = check_agreement(contenders)
-        steps = {k: c.step for k, c in contenders.items()}  # type: ignore[attr-defined]
+        first_losses = [c.step() for c in contenders.values()]
+        steps = {name: c.step for name, c in contenders.items()}
         timings = interleaved(steps, rounds, target_s, gap_s)
-        row: dict[str, object] = {"shape": label, "batch": batch, "loss_diff": diff}
-        for name, timing in timings.items():
-            row[name] = timing.median
-        row["vs_numpy"] = row["scratchai"] / row["numpy"]  # type: ignore[operator]
-        row["vs_torch"] = row["scratchai"] / row["torch"] if "torch" in row else None  # type: ignore[operator]
-        rows.append(row)
+        medians = {name: timing.median for name, timing in timings.items()}
+        torch_median = medians.get("torch")
+        rows.append(
+            {
+                "shape": label,
+                "batch": batch,
+                "scratchai": medians["scratchai"],
+                "numpy": medians["numpy"],
+                "torch": torch_median,
+                "vs_numpy": medians["scratchai"] / medians["numpy"],
+                "vs_torch": medians["scratchai"] / torch_median if torch_median else None,
+                "loss_diff": max(first_losses) - min(first_losses),
+            }
+        )
 
-    print("| model | batch | scratchai | hand-written NumPy | PyTorch eager | "
-          "scratchai / NumPy | scratchai / torch |", file=out)
+    print(
+        "| model | batch | scratchai | hand-written NumPy | PyTorch eager | "
+        "scratchai / NumPy | scratchai / torch |",
+        file=out,
+    )
     print("|---|---:|---:|---:|---:|---:|---:|", file=out)
     for row in rows:
-        torch_t = _fmt_time(row["torch"]) if "torch" in row else "-"  # type: ignore[arg-type]
-        vs_torch = f"{row['vs_torch']:.2f}" if row["vs_torch"] is not None else "-"
+        vs_torch = "-" if row["vs_torch"] is None else f"{row['vs_torch']:.2f}"
         print(
-            f"| {row['shape']} | {row['batch']} | {_fmt_time(row['scratchai'])} | "  # type: ignore[arg-type]
-            f"{_fmt_time(row['numpy'])} | {torch_t} | {row['vs_numpy']:.2f} | {vs_torch} |",  # type: ignore[arg-type]
+            f"| {row['shape']} | {row['batch']} | {_fmt_time(row['scratchai'])} | "
+            f"{_fmt_time(row['numpy'])} | {_fmt_time(row['torch'])} | {row['vs_numpy']:.2f} | "
+            f"{vs_torch} |",
             file=out,
         )
     print(file=out)
-    print(f"Median of {rounds} interleaved rounds per contender; first-step losses agree within "
-          f"{max(float(r['loss_diff']) for r in rows):.1e}.", file=out)  # type: ignore[arg-type]
+    agreement = max(row["loss_diff"] for row in rows)
+    print(
+        f"Median of {rounds} interleaved rounds per contender; the first-step losses of the "
+        f"contenders agree within {agreement:.1e}.",
+        file=out,
+    )
     for line in blas_info():
         print(f"- {line}", file=out)
     return rows
@@ -382,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15, quick 3)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 11, quick 3)")
     args = parser.parse_args(argv)
     run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
     return 0

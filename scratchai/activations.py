@@ -23,8 +23,7 @@ class ReLU(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """grad_output: the output's shape -> grad wrt x, same shape (0 where x <= 0)."""
         (out,) = self.saved_for_backward()
-        # where, not multiply: a non-finite gradient behind a dead unit stays 0, as in PyTorch.
-        return np.where(out > 0, grad_output, 0.0)
+        return grad_output * (out > 0)  # a bool mask keeps grad_output's dtype
 
 
 class Tanh(Module):

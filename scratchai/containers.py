@@ -90,8 +90,8 @@ class Sequential(_IndexedModules):
             for name, module in modules[0].items():
                 self.add_module(name, _check_module(module, "Sequential"))
         else:
-            for i, module in enumerate(modules):
-                self.add_module(str(i), _check_module(module, "Sequential"))
+            for i, child in enumerate(modules):
+                self.add_module(str(i), _check_module(child, "Sequential"))
 
     def __getitem__(self, idx: int | slice) -> Module:  # type: ignore[override]
         if isinstance(idx, slice):

@@ -20,6 +20,9 @@ class Linear(Module):
     Initialised like PyTorch's Linear: W and b uniform in ±1/sqrt(in_features).
     """
 
+    W: Parameter
+    b: Parameter | None
+
     def __init__(
         self, in_features: int, out_features: int, bias: bool = True, dtype: DTypeLike = np.float32
     ) -> None:
@@ -27,11 +30,11 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         bound = 1.0 / math.sqrt(in_features)
-        self.W = init.uniform_(
-            Parameter(np.empty((in_features, out_features), dtype)), -bound, bound
-        )
+        self.W = Parameter(np.empty((in_features, out_features), dtype))
+        init.uniform_(self.W, -bound, bound)
         if bias:
-            self.b = init.uniform_(Parameter(np.empty(out_features, dtype)), -bound, bound)
+            self.b = Parameter(np.empty(out_features, dtype))
+            init.uniform_(self.b, -bound, bound)
         else:
             self.register_parameter("b", None)
 

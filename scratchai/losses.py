@@ -77,6 +77,8 @@ class MSELoss(Module):
             raise ShapeError(
                 f"expected target of shape {pred.shape} (the prediction's), got {target.shape}"
             )
+        if not np.issubdtype(pred.dtype, np.floating):
+            raise ValueError(f"expected a floating-point prediction, got dtype {pred.dtype}")
         if pred.size == 0:
             raise ShapeError(f"expected a non-empty prediction, got shape {pred.shape}")
         if target.dtype != pred.dtype:

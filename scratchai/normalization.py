@@ -67,9 +67,11 @@ class BatchNorm1d(Module):
                     f"example is 0), got input of shape {x.shape}; call .eval() to normalise "
                     "with the running statistics"
                 )
-            mean = x.mean(axis=0)
+            # sum() * (1/n) rather than mean(): about half the cost on the lesson's small batches.
+            inv_n = 1.0 / n
+            mean = x.sum(axis=0) * inv_n
             centred = x - mean
-            var = np.mean(centred * centred, axis=0)  # biased: what the forward divides by
+            var = (centred * centred).sum(axis=0) * inv_n  # biased: what the forward divides by
             inv_std = 1.0 / np.sqrt(var + self.eps)
             x_hat = centred
             x_hat *= inv_std
@@ -105,8 +107,9 @@ class BatchNorm1d(Module):
         if not training:
             d_x_hat *= inv_std
             return d_x_hat
-        grad_input = d_x_hat - d_x_hat.mean(axis=0)
-        grad_input -= x_hat * (d_x_hat * x_hat).mean(axis=0)
+        inv_n = 1.0 / grad_output.shape[0]
+        grad_input = d_x_hat - d_x_hat.sum(axis=0) * inv_n
+        grad_input -= x_hat * ((d_x_hat * x_hat).sum(axis=0) * inv_n)
         grad_input *= inv_std
         return grad_input
 

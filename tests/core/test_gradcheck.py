@@ -1,4 +1,4 @@
-"""Every backward agrees with central finite differences at float64 (worst relative error < 1e-6)."""
+"""Every backward agrees with central finite differences at float64 (worst rel. error < 1e-6)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,6 @@ TOL = 1e-6
 
 
 def _x(shape=(4, 5), seed=1234) -> np.ndarray:
-    # Not manual_seed(0)'s stream: the projection R is drawn from it, and R == x would make
-    # BatchNorm's input gradient vanish (its output is affine in x per feature).
     return np.random.default_rng(seed).standard_normal(shape)
 
 
@@ -185,3 +183,22 @@ def test_gradcheck_warns_on_float32() -> None:
 def test_gradcheck_refuses_plain_function() -> None:
     with pytest.raises(TypeError, match="backward"):
         gradcheck(np.tanh, _x())
+
+
+def test_projection_is_not_the_input_when_seeds_coincide() -> None:
+    # BatchNorm's output is affine in x per feature: with R == x its input gradient would vanish
+    # and the check would compare rounding noise.
+    sa.manual_seed(0)
+    report = gradcheck(BatchNorm1d(5, dtype=F64), np.random.default_rng(0).standard_normal((4, 5)))
+    assert report.ok(TOL), str(report)
+    assert abs(report["input"].analytic) > 1e-3
+
+
+def test_dropout_train_check_uses_a_real_mask() -> None:
+    x = _x((6, 8))
+    sa.manual_seed(4)
+    report = gradcheck(Dropout(0.5), x)
+    assert report.ok(TOL), str(report)
+    sa.manual_seed(4)  # gradcheck restarts every forward from the state it was given
+    dropped = Dropout(0.5)(x) == 0
+    assert 0 < dropped.sum() < x.size

@@ -46,10 +46,12 @@ def test_sigmoid_extreme_inputs_do_not_overflow() -> None:
     np.testing.assert_array_equal(out, [0.0, 1.0])
 
 
-def test_relu_backward_masks_dead_units_even_for_nonfinite_grads() -> None:
+def test_relu_backward_passes_gradient_only_where_output_is_positive() -> None:
     relu = ReLU()
-    relu(np.array([[-1.0, 2.0]]))
-    np.testing.assert_array_equal(relu.backward(np.array([[np.inf, 5.0]])), [[0.0, 5.0]])
+    relu(np.array([[-1.0, 0.0, 2.0]], np.float32))
+    grad = relu.backward(np.array([[3.0, 4.0, 5.0]], np.float32))
+    np.testing.assert_array_equal(grad, [[0.0, 0.0, 5.0]])
+    assert grad.dtype == np.float32
 
 
 def test_identity_returns_input() -> None:

@@ -1,0 +1,160 @@
+"""Peak memory: the headless demo run, and the stepper's history over 100,000 steps.
+
+1. ``scratchtui demo mlp --headless --steps N`` in a subprocess, for a short and a long run:
+   peak resident set size (``ru_maxrss`` of the child, read by a small wrapper process so no
+   other child is counted). What matters is the difference: a long run must not grow.
+2. ``History`` (the per-step scalars behind the loss chart) fed 100,000 steps, under
+   ``tracemalloc``: its size at checkpoints and the peak, against a plain list of the rows.
+3. A whole ``Stepper`` on the ``mlp`` demo, under ``tracemalloc``: memory it holds after 1,000
+   steps and after ``--stepper-steps`` (snapshots are bounded by ``snapshot_depth``, records by
+   fixed-size deques, history as above).
+
+    python benchmarks/memory.py [--quick] [--steps 20000] [--stepper-steps 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import tracemalloc
+
+MIB = 1024 * 1024
+
+# Runs a command and prints its peak RSS in KiB (Linux ru_maxrss unit; macOS reports bytes).
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)"
+    ".returncode\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(rss if sys.platform != 'darwin' else rss // 1024, status)\n"
+)
+
+
+def peak_rss_mib(command: list[str]) -> tuple[float, int, float]:
+    """(peak RSS in MiB, exit status, seconds) of ``command`` run in a fresh wrapper process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
+    )
+    elapsed = time.perf_counter() - start
+    kib, status = done.stdout.split()
+    return int(kib) / 1024, int(status), elapsed
+
+
+def headless(steps_list: list[int], out) -> None:
+    print("| command | exit | seconds | peak RSS |", file=out)
+    print("|---|---:|---:|---:|", file=out)
+    baseline, _, _ = peak_rss_mib([sys.executable, "-c", "import scratchai.engine, scratchtui.cli"])
+    print(
+        f"| `python -c 'import scratchai.engine, scratchtui.cli'` (imports only) | 0 | - | "
+        f"{baseline:.1f} MiB |",
+        file=out,
+    )
+    for steps in steps_list:
+        command = [
+            sys.executable,
+            "-m",
+            "scratchtui.cli",
+            "demo",
+            "mlp",
+            "--headless",
+            "--steps",
+            str(steps),
+        ]
+        rss, status, seconds = peak_rss_mib(command)
+        print(
+            f"| `scratchtui demo mlp --headless --steps {steps}` | {status} | {seconds:.1f} | "
+            f"{rss:.1f} MiB |",
+            file=out,
+        )
+
+
+def history(steps: int, out) -> None:
+    from scratchai.engine import Settings
+    from scratchai.engine.history import History
+
+    capacity = Settings().history_capacity
+    checkpoints = sorted({1_000, 10_000, steps // 2, steps})
+    tracemalloc.start()
+    try:
+        h = History(capacity)
+        base = tracemalloc.get_traced_memory()[0]
+        sizes = {}
+        for step in range(1, steps + 1):
+            h.append(step, 2.3 / step, 0.5, 1.0, 0.1)
+            if step in checkpoints:
+                sizes[step] = tracemalloc.get_traced_memory()[0] - base
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del h
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        rows = [(float(s), 2.3 / s, 0.5, 1.0, 0.1) for s in range(1, steps + 1)]
+        unbounded = tracemalloc.get_traced_memory()[0] - base
+        del rows
+    finally:
+        tracemalloc.stop()
+    print(f"\n`History(capacity={capacity})` fed {steps:,} steps (tracemalloc):\n", file=out)
+    print("| steps | history size |", file=out)
+    print("|---:|---:|", file=out)
+    for step, size in sizes.items():
+        print(f"| {step:,} | {size / MIB:.2f} MiB |", file=out)
+    print(
+        f"\nPeak {peak / MIB:.2f} MiB; a plain list of the same {steps:,} rows would hold "
+        f"{unbounded / MIB:.2f} MiB and keep growing.",
+        file=out,
+    )
+
+
+def stepper(steps: int, out) -> None:
+    import scratchai as sa
+    from scratchai.engine import Breakpoints, Granularity, Stepper, load_demo
+
+    sa.manual_seed(0)
+    experiment = load_demo("mlp")
+    quiet = Breakpoints(diverged=False, nonfinite=False, converged=False)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        s = Stepper(experiment, breakpoints=quiet)
+        s.advance(Granularity.BATCH)
+        checkpoints = sorted(c for c in {1_000, steps // 2, steps} if 0 < c <= steps)
+        sizes = {}
+        while s.step < steps:
+            s.run(max_steps=min(500, min(c for c in checkpoints if c > s.step) - s.step))
+            if s.step in checkpoints:
+                sizes[s.step] = tracemalloc.get_traced_memory()[0] - base
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    depth = s.settings.snapshot_depth
+    print(
+        f"\nA `Stepper` on the `mlp` demo (snapshot_depth={depth}, validation each epoch), "
+        "memory it holds (tracemalloc, model and data included):\n",
+        file=out,
+    )
+    print("| steps | held |", file=out)
+    print("|---:|---:|", file=out)
+    for step, size in sizes.items():
+        print(f"| {step:,} | {size / MIB:.2f} MiB |", file=out)
+    print(f"\nPeak {peak / MIB:.2f} MiB.", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
+    parser.add_argument("--steps", type=int, default=20_000, help="long headless run")
+    parser.add_argument("--history-steps", type=int, default=100_000)
+    parser.add_argument("--stepper-steps", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.history_steps, args.stepper_steps = 500, 10_000, 1_000
+    headless(sorted({min(200, args.steps), args.steps}), sys.stdout)
+    history(args.history_steps, sys.stdout)
+    stepper(args.stepper_steps, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
