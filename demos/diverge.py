@@ -5,8 +5,9 @@ first module whose output went non-finite. Recover the way the lesson says: rewi
 steps (b), reduce the lr ([ several times) and run again (r).
 """
 
-import scratchai as sa
 from scratchai.datasets import make_clusters
+
+import scratchai as sa
 from scratchai.engine import Experiment
 
 

@@ -1,11 +1,12 @@
-"""The lesson's MLP: Linear(128->64) -> ReLU -> Linear(64->10), cross-entropy and SGD on 10 clusters.
+"""The lesson's MLP: Linear(128->64) -> ReLU -> Linear(64->10), cross-entropy, SGD, 10 clusters.
 
 Copy this file to start your own experiment: `scratchtui run my_model.py` calls build() the
 same way `scratchtui demo mlp` does.
 """
 
-import scratchai as sa
 from scratchai.datasets import make_clusters
+
+import scratchai as sa
 from scratchai.engine import Experiment
 
 

@@ -1,13 +1,13 @@
-"""Parameter sharing: two branches use one weight matrix (branch_b.W = branch_a.W), as in the lesson.
+"""Parameter sharing: two branches use one weight matrix (branch_b.W = branch_a.W), as the lesson.
 
 The shared W is counted once, stepped once, and receives gradient from both branches. The
 model is a custom Module with its own forward and backward: a template for your own layers.
 """
 
 import numpy as np
+from scratchai.datasets import make_clusters
 
 import scratchai as sa
-from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
 
 

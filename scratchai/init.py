@@ -64,7 +64,7 @@ def zeros_(target: Tensor) -> Tensor:
 def kaiming_uniform_(
     target: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """Uniform in ±gain·sqrt(3/fan); ``a=sqrt(5)`` gives PyTorch's Linear default ±1/sqrt(fan_in)."""
+    """Uniform in ±gain·sqrt(3/fan); ``a=sqrt(5)`` gives PyTorch's Linear init ±1/sqrt(fan_in)."""
     fan = _fans(_array(target))[0 if mode == "fan_in" else 1]
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(target, -bound, bound)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,8 +32,8 @@ class _CallState:
     generation = 0  # bumped by each outermost call: saves from older forwards are dropped
     last_finished: Module | None = None  # the module whose forward returned last
     grad_enabled = True
-    forward_hooks: list[ForwardHook] = []
-    backward_hooks: list[BackwardHook] = []
+    forward_hooks: ClassVar[list[ForwardHook]] = []
+    backward_hooks: ClassVar[list[BackwardHook]] = []
 
 
 _call = _CallState

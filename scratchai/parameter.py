@@ -20,7 +20,7 @@ class Parameter:
         dtype: optional dtype to convert ``data`` to.
     """
 
-    __slots__ = ("_data", "_grad", "__weakref__")
+    __slots__ = ("__weakref__", "_data", "_grad")
 
     def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
         arr = np.asarray(data, dtype=dtype)

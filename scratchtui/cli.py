@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     manual_seed(args.seed)
     try:
-        experiment = load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
+        experiment = (
+            load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
+        )
     except ExperimentError as error:
         console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_USER_ERROR

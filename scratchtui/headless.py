@@ -1,4 +1,4 @@
-"""The headless run: the same stepper as the app, printed with Rich instead of drawn with Textual."""
+"""The headless run: the same stepper as the app, printed with Rich instead of drawn by Textual."""
 
 from __future__ import annotations
 

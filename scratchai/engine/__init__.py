@@ -41,6 +41,7 @@ __all__ = [
     "ModuleProbe",
     "ParamInfo",
     "ParamProbe",
+    "Settings",
     "Severity",
     "State",
     "Stats",

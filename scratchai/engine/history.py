@@ -34,7 +34,9 @@ class History:
     def __len__(self) -> int:
         return len(self._archive) + len(self._recent)
 
-    def append(self, step: int, loss: float, accuracy: float | None, grad_norm: float, lr: float) -> None:
+    def append(
+        self, step: int, loss: float, accuracy: float | None, grad_norm: float, lr: float
+    ) -> None:
         row = (float(step), loss, math.nan if accuracy is None else accuracy, grad_norm, lr)
         with self._lock:
             self._recent.append(row)

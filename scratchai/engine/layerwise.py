@@ -38,7 +38,9 @@ class PausablePass:
         self._cancelled = False
         self._result: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"scratchai-{direction}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"scratchai-{direction}", daemon=True
+        )
         self._started = False
 
     def _hook(self, module: Module, *args: Any) -> None:

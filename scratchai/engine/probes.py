@@ -26,7 +26,7 @@ _sum, _min, _max, _dot = np.add.reduce, np.minimum.reduce, np.maximum.reduce, np
 
 
 def array_stats(array: np.ndarray) -> Stats:
-    """Mean, std, min and max of the finite values of ``array`` (any shape), and the NaN/Inf count."""
+    """Mean, std, min and max of the finite values of ``array`` (any shape), and NaN/Inf count."""
     n = array.size
     if n == 0:
         return _EMPTY

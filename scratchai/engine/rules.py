@@ -84,62 +84,116 @@ class RuleBook:
 
         def add(key: str, severity: Severity, message: str, diagnosis: str, remedies, target=""):
             found.append(
-                Condition(key, Warning(key.split(":")[0], severity, step, message, diagnosis,
-                                       tuple(remedies), target))
+                Condition(
+                    key,
+                    Warning(
+                        key.split(":")[0],
+                        severity,
+                        step,
+                        message,
+                        diagnosis,
+                        tuple(remedies),
+                        target,
+                    ),
+                )
             )
 
         first_output = next((m for m in record.modules if m.output.nonfinite), None)
         first_grad = next((p for p in reversed(record.params) if p.grad_nonfinite), None)
         if not math.isfinite(record.loss):
-            where = f" The first non-finite output was in module '{first_output.path}'." if first_output else ""
-            add("nonfinite_loss", Severity.DIVERGED, f"loss is {record.loss} at step {step}",
-                "Training diverged: a value overflowed to Inf or became NaN." + where
+            where = (
+                f" The first non-finite output was in module '{first_output.path}'."
+                if first_output
+                else ""
+            )
+            add(
+                "nonfinite_loss",
+                Severity.DIVERGED,
+                f"loss is {record.loss} at step {step}",
+                "Training diverged: a value overflowed to Inf or became NaN."
+                + where
                 + " Usually the learning rate is too high or the init scale too large, so "
                 "activations and gradients grow step after step until they overflow.",
-                (REDUCE_LR, FIX_INIT), first_output.path if first_output else "")
+                (REDUCE_LR, FIX_INIT),
+                first_output.path if first_output else "",
+            )
         if first_output is not None:
-            add(f"nonfinite_output:{first_output.path}", Severity.DIVERGED,
+            add(
+                f"nonfinite_output:{first_output.path}",
+                Severity.DIVERGED,
                 f"module '{first_output.path}' ({first_output.type_name}) output "
                 f"{first_output.output.nonfinite} non-finite values",
                 "This is the first module, in forward order, whose output holds NaN or Inf: "
                 "everything after it inherits the bad values.",
-                (REDUCE_LR, FIX_INIT), first_output.path)
+                (REDUCE_LR, FIX_INIT),
+                first_output.path,
+            )
         if first_grad is not None:
-            add(f"nonfinite_grad:{first_grad.path}", Severity.DIVERGED,
-                f"gradient of '{first_grad.path}' has {first_grad.grad_nonfinite} non-finite values",
+            add(
+                f"nonfinite_grad:{first_grad.path}",
+                Severity.DIVERGED,
+                f"gradient of '{first_grad.path}' has {first_grad.grad_nonfinite} non-finite "
+                "values",
                 "This is the first parameter, in backward order, whose gradient holds NaN or Inf.",
-                (REDUCE_LR, FIX_INIT, CLIP), first_grad.path)
+                (REDUCE_LR, FIX_INIT, CLIP),
+                first_grad.path,
+            )
         if record.grad_norm > s.grad_norm_threshold:
-            biggest = max(record.params, key=lambda p: p.grad_norm if p.grad_norm == p.grad_norm else math.inf, default=None)
-            add("grad_norm", Severity.DIVERGED,
-                f"total grad norm {record.grad_norm:.4g} > {s.grad_norm_threshold:g} at step {step}",
+            biggest = max(
+                record.params,
+                key=lambda p: p.grad_norm if p.grad_norm == p.grad_norm else math.inf,
+                default=None,
+            )
+            add(
+                "grad_norm",
+                Severity.DIVERGED,
+                f"total grad norm {record.grad_norm:.4g} > {s.grad_norm_threshold:g} "
+                f"at step {step}",
                 "Gradients this large make the update overshoot; the next steps usually blow up. "
-                + (f"The largest is on '{biggest.path}' ({biggest.grad_norm:.4g})." if biggest else ""),
-                (REDUCE_LR, FIX_INIT, CLIP), biggest.path if biggest else "")
+                + (
+                    f"The largest is on '{biggest.path}' ({biggest.grad_norm:.4g})."
+                    if biggest
+                    else ""
+                ),
+                (REDUCE_LR, FIX_INIT, CLIP),
+                biggest.path if biggest else "",
+            )
         if math.isfinite(record.loss):
             if step > s.explosion_warmup and record.loss > s.explosion_factor * self.best_loss:
-                add("loss_explosion", Severity.DIVERGED,
+                add(
+                    "loss_explosion",
+                    Severity.DIVERGED,
                     f"loss {record.loss:.4g} is over {s.explosion_factor:g}x its best "
                     f"({self.best_loss:.4g}) at step {step}",
                     "The loss is running away from the best it reached: the steps are too big.",
-                    (REDUCE_LR, FIX_INIT))
+                    (REDUCE_LR, FIX_INIT),
+                )
             self.best_loss = min(self.best_loss, record.loss)
         if step == 1 and num_classes and math.isfinite(record.loss):
             expected = math.log(num_classes)
             if record.loss > s.init_loss_factor * expected:
-                add("init_loss", Severity.WARNING,
-                    f"loss at init {record.loss:.4g} is far above ln({num_classes}) = {expected:.3g}",
+                add(
+                    "init_loss",
+                    Severity.WARNING,
+                    f"loss at init {record.loss:.4g} is far above "
+                    f"ln({num_classes}) = {expected:.3g}",
                     "An untrained classifier should be unsure (uniform probabilities give ln(C)); "
                     "a much larger loss means it is confidently wrong, so the init scale of the "
                     "last layer is too large.",
-                    (FIX_INIT,))
+                    (FIX_INIT,),
+                )
         for m in record.modules:
             if m.dead_fraction is not None and m.dead_fraction > s.dead_fraction_threshold:
-                add(f"dead_relu:{m.path}", Severity.WARNING,
-                    f"{m.dead_fraction:.0%} of the units of '{m.path}' are dead (never > 0 in this batch)",
-                    "Dead ReLUs pass no gradient and stop learning; a large update or a bad bias init "
-                    "pushed them negative for every input.",
-                    (REDUCE_LR, FIX_INIT), m.path)
+                add(
+                    f"dead_relu:{m.path}",
+                    Severity.WARNING,
+                    f"{m.dead_fraction:.0%} of the units of '{m.path}' are dead "
+                    "(never > 0 in this batch)",
+                    "Dead ReLUs pass no gradient and stop learning; a large update or a bad "
+                    "bias init pushed them negative for every input.",
+                    (REDUCE_LR, FIX_INIT),
+                    m.path,
+                )
         window = self.window
         if len(window) == window.maxlen:
             self._window_sum -= window[0]
@@ -155,16 +209,24 @@ class RuleBook:
             first = sum(values[:half]) / half
             second = sum(values[half:]) / (len(values) - half)
             if abs(first - second) <= s.converge_tolerance * first:
-                add("converged", Severity.CONVERGED,
+                add(
+                    "converged",
+                    Severity.CONVERGED,
                     f"loss plateaued at {mean:.4g} over the last {len(values)} steps",
                     "The loss is low and no longer falling: training has converged.",
-                    ("stop here, or lower the lr to fine-tune",))
+                    ("stop here, or lower the lr to fine-tune",),
+                )
         return found
 
 
 def fired_breakpoints(
-    bp: Breakpoints, record: StepRecord, previous_loss: float | None, diverged: bool,
-    converged: bool, settings: Settings, diverged_reason: str,
+    bp: Breakpoints,
+    record: StepRecord,
+    previous_loss: float | None,
+    diverged: bool,
+    converged: bool,
+    settings: Settings,
+    diverged_reason: str,
 ) -> list[str]:
     """The names (with a short reason) of the breakpoints that fire on ``record``."""
     fired: list[str] = []

@@ -134,9 +134,7 @@ class Stepper:
             (path, buf, not self._is_non_persistent(path)) for path, buf in model.named_buffers()
         ]
         self._structure = model_structure(model)
-        self._path_to_param = {
-            name: p for _, p in self._params for name in self._owners[id(p)]
-        }
+        self._path_to_param = {name: p for _, p in self._params for name in self._owners[id(p)]}
         self._path_to_buffer = {path: buf for path, buf, _ in self._buffers}
         self._probes = Probes(
             [(path, self._owners[id(p)], p) for path, p in self._params],
@@ -393,7 +391,13 @@ class Stepper:
         self._new_warnings.extend(new)
         reason = "; ".join(w.message for w in diverging)
         self._fired = fired_breakpoints(
-            self.breakpoints, record, previous_loss, bool(diverging), converged, self.settings, reason
+            self.breakpoints,
+            record,
+            previous_loss,
+            bool(diverging),
+            converged,
+            self.settings,
+            reason,
         )
         return record._replace(warnings=tuple(new)) if new else record
 
@@ -451,7 +455,12 @@ class Stepper:
         self._rules.load_state_dict(snap.rules)
         self._active_conditions = snap.active_conditions
         self._last_loss = snap.last_loss
-        self.step, self.epoch, self.batch, self.state = snap.step, snap.epoch, snap.batch, snap.state
+        self.step, self.epoch, self.batch, self.state = (
+            snap.step,
+            snap.epoch,
+            snap.batch,
+            snap.state,
+        )
         self.history.truncate_after(snap.step)
         self._epochs = [e for e in self._epochs if e.step <= snap.step]
         kept = [w for w in self._warnings if w.step <= snap.step]
@@ -513,19 +522,36 @@ class Stepper:
         if path in self._path_to_param:
             p = self._path_to_param[path]
             return inspect_array(
-                "parameter", path, self._owners[id(p)], p.data, p.grad, s.histogram_bins,
+                "parameter",
+                path,
+                self._owners[id(p)],
+                p.data,
+                p.grad,
+                s.histogram_bins,
                 s.heatmap_shape,
             )
         if path in self._path_to_buffer:
             buf = self._path_to_buffer[path]
-            return inspect_array("buffer", path, (path,), buf, None, s.histogram_bins, s.heatmap_shape)
+            return inspect_array(
+                "buffer", path, (path,), buf, None, s.histogram_bins, s.heatmap_shape
+            )
         for info in self._structure:
             if info.path == path:
                 probe = self.module_probe(path)
                 size = sum(p.size for p in info.params)
                 return Inspection(
-                    "module", path, (path,), probe.output_shape if probe else (), "", size,
-                    probe.output if probe else None, None, None, None, None, probe,
+                    "module",
+                    path,
+                    (path,),
+                    probe.output_shape if probe else (),
+                    "",
+                    size,
+                    probe.output if probe else None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    probe,
                 )
         raise KeyError(f"'{path}' is neither a parameter, a buffer nor a module of the model")
 
@@ -538,8 +564,10 @@ class Stepper:
         """Save the model's state_dict (safetensors, written atomically); returns the path."""
         from ..serialization import save
 
-        target = Path(path) if path is not None else Path(
-            "checkpoints", f"{self.experiment.name}-step{self.step}.safetensors"
+        target = (
+            Path(path)
+            if path is not None
+            else Path("checkpoints", f"{self.experiment.name}-step{self.step}.safetensors")
         )
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
