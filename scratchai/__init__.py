@@ -1,41 +1,62 @@
 """scratchai: the neural-network module system of the Net Architect lesson, in pure NumPy."""
 
-from . import init
+from . import datasets, init, optim
 from .activations import ReLU, Sigmoid, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
-from .errors import ShapeError, StateDictError
+from .data import ArrayDataset, DataLoader, Standardizer, train_val_split
+from .errors import CheckpointError, ShapeError, StateDictError
 from .gradcheck import GradcheckEntry, GradcheckReport, gradcheck
 from .layers import Dropout, Identity, Linear
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, add_backward_hook, add_forward_hook, no_grad
 from .normalization import BatchNorm1d
+from .optim import SGD, Adam, Optimizer
 from .parameter import Parameter
 from .random import get_rng, manual_seed
+from .serialization import load, save
+from .sharing import count_parameters, parameter_owners
+from .summary import LayerSummary, summarize
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "ArrayDataset",
     "BatchNorm1d",
+    "CheckpointError",
     "CrossEntropyLoss",
+    "DataLoader",
     "Dropout",
     "GradcheckEntry",
     "GradcheckReport",
     "Identity",
+    "LayerSummary",
     "Linear",
     "MSELoss",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "Optimizer",
     "Parameter",
     "ReLU",
     "Sequential",
     "ShapeError",
     "Sigmoid",
+    "Standardizer",
     "StateDictError",
     "Tanh",
     "add_backward_hook",
     "add_forward_hook",
+    "count_parameters",
+    "datasets",
     "get_rng",
     "gradcheck",
     "init",
+    "load",
     "manual_seed",
     "no_grad",
+    "optim",
+    "parameter_owners",
+    "save",
+    "summarize",
+    "train_val_split",
 ]

@@ -52,3 +52,11 @@ class StateDictError(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read: missing, truncated, corrupt or not safetensors.
+
+    The message names the path and what is wrong. Nothing in the file is ever executed
+    (checkpoints are safetensors: a JSON header and raw bytes, never pickle).
+    """

@@ -22,7 +22,7 @@ from .records import (
 )
 from .rules import Breakpoints, Settings
 from .stepper import StepFailed, Stepper
-from .structure import BufferInfo, ModuleInfo, ParamInfo, parameter_owners
+from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",
@@ -52,5 +52,4 @@ __all__ = [
     "list_demos",
     "load_demo",
     "load_experiment_file",
-    "parameter_owners",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..module import Module, add_forward_hook, no_grad
 from ..random import get_rng_state, set_rng_state
+from ..sharing import parameter_owners
 from .experiment import Experiment
 from .history import History, Snapshot
 from .inspect import Inspection, inspect_array
@@ -37,7 +38,7 @@ from .records import (
     Warning,
 )
 from .rules import Breakpoints, RuleBook, Settings, fired_breakpoints
-from .structure import ModuleInfo, model_structure, parameter_owners
+from .structure import ModuleInfo, model_structure
 
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 _VAL_CHUNK = 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..module import Module
+from ..sharing import parameter_owners
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,6 @@ class ModuleInfo:
     extra_repr: str
     params: tuple[ParamInfo, ...]
     buffers: tuple[BufferInfo, ...]
-
-
-def parameter_owners(model: Module) -> dict[int, tuple[str, ...]]:
-    """Every dotted name of each Parameter, keyed by ``id(parameter)``, first name first."""
-    owners: dict[int, list[str]] = {}
-    for module_path, module in model.named_modules(remove_duplicate=False):
-        for name, param in module._parameters.items():
-            if param is not None:
-                path = f"{module_path}.{name}" if module_path else name
-                names = owners.setdefault(id(param), [])
-                if path not in names:
-                    names.append(path)
-    return {key: tuple(names) for key, names in owners.items()}
 
 
 def model_structure(model: Module) -> tuple[ModuleInfo, ...]:

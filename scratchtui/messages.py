@@ -1,0 +1,51 @@
+"""Messages the debugger's widgets post to the app.
+
+Kept in one module with no widget imports so every panel can post them and the app can handle
+them without import cycles.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class PathSelected(Message):
+    """The user selected a module, parameter or buffer (tree node, table row, warning).
+
+    Attributes:
+        path: dotted path in the model (``""`` is the root module).
+        kind: ``"module"``, ``"parameter"`` or ``"buffer"``.
+    """
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__()
+        self.path = path
+        self.kind = kind
+
+
+class WarningSelected(Message):
+    """The user selected a warning; the app highlights the module or parameter it names.
+
+    Attributes:
+        target: the path the warning names, or ``None`` for a model-wide warning.
+    """
+
+    def __init__(self, target: str | None) -> None:
+        super().__init__()
+        self.target = target
+
+
+class TrainingStopped(Message):
+    """Posted from the training worker thread when a run (or an epoch) ends.
+
+    ``post_message`` is thread-safe, unlike most of the app; the handler runs on the UI thread.
+
+    Attributes:
+        advance: what the run did (an ``Advance``), or None if it failed.
+        error: the ``StepFailed`` (or unexpected exception) that ended it, if any.
+    """
+
+    def __init__(self, advance: object | None, error: BaseException | None) -> None:
+        super().__init__()
+        self.advance = advance
+        self.error = error

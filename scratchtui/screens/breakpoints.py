@@ -1,0 +1,114 @@
+"""A small dialog to choose what pauses a run: divergence, NaN/Inf, a grad norm, a rising loss.
+
+It edits a copy of the stepper's ``Breakpoints`` and returns it on apply (None on cancel), so
+a half-edited dialog never changes a run in progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label
+
+from scratchai.engine import Breakpoints
+
+#: (Breakpoints field, what the checkbox says) for the on/off breakpoints.
+TOGGLES = (
+    ("diverged", "diverged (the rules say training diverged)"),
+    ("nonfinite", "non-finite (NaN/Inf in the loss, an output or a gradient)"),
+    ("loss_rose", "loss rose (by more than 10% over the previous step)"),
+    ("converged", "converged (the loss plateaued)"),
+)
+DEFAULT_GRAD_NORM = 100.0  # the lesson's "grad norm > 100"
+
+
+class BreakpointsScreen(ModalScreen[Breakpoints | None]):
+    """Checkboxes for each breakpoint and a threshold for the grad-norm one.
+
+    Args:
+        current: the breakpoints in force now (not modified).
+    """
+
+    DEFAULT_CSS = """
+    BreakpointsScreen { align: center middle; }
+    BreakpointsScreen > Vertical {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    BreakpointsScreen Checkbox { border: none; padding: 0; height: 1; }
+    BreakpointsScreen #grad-row { height: 3; }
+    BreakpointsScreen #grad-row Checkbox { width: auto; margin-top: 1; }
+    BreakpointsScreen #grad-threshold { width: 14; }
+    BreakpointsScreen #buttons { height: 3; align-horizontal: right; }
+    BreakpointsScreen #error { color: $error; height: auto; }
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: Breakpoints) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        box = Vertical()
+        box.border_title = "Pause the run when..."
+        with box:
+            for name, label in TOGGLES:
+                yield Checkbox(label, getattr(self.current, name), id=f"bp-{name}")
+            with Horizontal(id="grad-row"):
+                threshold = self.current.grad_norm_above
+                yield Checkbox(
+                    "total grad norm above", threshold is not None, id="bp-grad_norm_above"
+                )
+                yield Input(
+                    str(threshold if threshold is not None else DEFAULT_GRAD_NORM),
+                    type="number",
+                    id="grad-threshold",
+                )
+            yield Label("", id="error")
+            with Horizontal(id="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Cancel", id="cancel")
+
+    def chosen(self) -> Breakpoints | None:
+        """The breakpoints the dialog shows now, or None if the threshold is not a number > 0."""
+        values = {name: self.query_one(f"#bp-{name}", Checkbox).value for name, _ in TOGGLES}
+        threshold: float | None = None
+        if self.query_one("#bp-grad_norm_above", Checkbox).value:
+            try:
+                threshold = float(self.query_one("#grad-threshold", Input).value)
+            except ValueError:
+                return None
+            if not threshold > 0:
+                return None
+        return dataclasses.replace(self.current, grad_norm_above=threshold, **values)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.dismiss(None)
+            return
+        self.action_apply()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    def action_apply(self) -> None:
+        chosen = self.chosen()
+        if chosen is None:
+            self.query_one("#error", Label).update("the grad-norm threshold must be a number > 0")
+            return
+        self.dismiss(chosen)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,81 @@
+"""The ``?`` screen: every key of the debugger, what it does, and how to read the panels."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+_PANELS = (
+    ("tree", "modules, their parameters (|g| = grad norm) and buffers; <-> marks a shared one"),
+    ("layers", "one row per module call: activations, dead/saturated, grad norm, update:data"),
+    ("charts", "loss per step (red x = NaN/Inf), validation loss/accuracy per epoch"),
+    ("inspect", "enter on a tree node or table row: histograms, heatmap, owners"),
+    ("warnings", "what the rules found, why, what to do; enter highlights the module"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists every key, taken from the app's own bindings so the two cannot disagree.
+
+    Args:
+        keys: (key as shown, what it does) rows, in the order to show them.
+    """
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%;
+        max-width: 96;
+        height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", show=True),
+        Binding("question_mark", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        scroll = VerticalScroll()
+        scroll.border_title = "ScratchAI keys (esc closes)"
+        with scroll:
+            yield Static(self._key_table(), id="help-keys")
+            yield Static(self._panel_table(), id="help-panels")
+
+    def _key_table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for key, description in self.keys:
+            table.add_row(key, description)
+        return table
+
+    def _panel_table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold magenta", no_wrap=True)
+        table.add_column()
+        table.add_row(Text(""), Text(""))
+        for name, description in _PANELS:
+            table.add_row(name, description)
+        return table
+
+    @property
+    def text(self) -> str:
+        """The keys as plain text (what tests assert on)."""
+        return "\n".join(f"{key}  {description}" for key, description in self.keys)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,241 @@
+"""Details of one parameter, buffer or module: summary, histograms, heatmap, owners, probes.
+
+Everything shown comes from ``stepper.inspect(path)``; the widget only lays it out and colours
+it (the heatmap's colour scale is taken from the engine's downsampled matrix).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.color import Color
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from scratchai.engine import Histogram, Inspection, ModuleInfo, Stats, Stepper
+
+from .format import SHARED_MARK, count, num, percent, ratio_style, sci, shape
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+HIST_ROWS = 4
+NEUTRAL = (48, 48, 48)  # zero on the diverging scale: dark grey, visible on dark themes
+NEGATIVE = (60, 130, 230)
+POSITIVE = (230, 70, 60)
+NONFINITE = Style(color="bright_magenta", bgcolor="black", bold=True)
+
+
+class Inspector(VerticalScroll):
+    """Shows whatever path was selected last; follows the stepper on every refresh.
+
+    Args:
+        stepper: the engine to ask for inspections.
+    """
+
+    DEFAULT_CSS = """
+    Inspector { height: 1fr; }
+    Inspector > #inspector-body { width: 1fr; }
+    """
+
+    def __init__(self, stepper: Stepper, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._stepper = stepper
+        self._modules = {info.path: info for info in stepper.structure()}
+        self._persistent = {
+            b.path: b.persistent for info in self._modules.values() for b in info.buffers
+        }
+        #: the path on display (None before anything was selected)
+        self.path: str | None = None
+        self.body = Static(
+            Text("select a module, parameter or buffer", style="dim"), id="inspector-body"
+        )
+
+    def compose(self):
+        yield self.body
+
+    # ------------------------------------------------------------------ the widget contract
+    def show(self, path: str) -> None:
+        """Inspect ``path`` (a module, parameter or buffer) and keep following it."""
+        self.path = path
+        self._draw()
+
+    def refresh_from(self, stepper: Stepper) -> None:
+        self._stepper = stepper
+        if self.path is not None:
+            self._draw()
+
+    def highlight(self, path: str | None) -> None:
+        """A warning or the active layer names ``path``: show it (None keeps the current one)."""
+        if path is not None and path != self.path:
+            self.show(path)
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self) -> None:
+        assert self.path is not None
+        try:
+            inspection = self._stepper.inspect(self.path)
+        except KeyError as exc:
+            self.body.update(Text(str(exc.args[0] if exc.args else exc), style="red"))
+            return
+        self.body.update(self.render_inspection(inspection))
+
+    def render_inspection(self, ins: Inspection) -> RenderableType:
+        """The whole panel for one inspection, as a Rich renderable."""
+        parts: list[RenderableType] = [_header(ins, self._persistent.get(ins.path))]
+        if ins.kind == "module":
+            parts += _module_parts(ins, self._modules.get(ins.path))
+            return Group(*parts)
+        if len(ins.owners) > 1:
+            parts.append(
+                Text(f"{SHARED_MARK} shared by: " + ", ".join(ins.owners), style="bold cyan")
+            )
+        parts.append(_stats_line("values", ins.summary))
+        if ins.grad_summary is not None:
+            parts.append(_stats_line("grads ", ins.grad_summary))
+        hists = Table.grid(padding=(0, 3))
+        hists.add_row(
+            histogram_block("values", ins.value_hist),
+            histogram_block("grads", ins.grad_hist) if ins.kind == "parameter" else "",
+        )
+        parts += [Text(), hists]
+        if ins.heatmap is not None and ins.heatmap.size:
+            parts += [Text(), Heatmap(ins.heatmap, ins.shape)]
+        return Group(*parts)
+
+
+def _header(ins: Inspection, persistent: bool | None) -> Text:
+    line = Text.assemble((ins.path or "(model)", "bold"), "  ", (ins.kind, "magenta"))
+    if ins.kind == "buffer" and persistent is False:
+        line.append(" non-persistent", style="yellow")
+    if ins.kind != "module":
+        line.append(f"  {shape(ins.shape)}  {count(ins.size)}  {ins.dtype}")
+    else:
+        line.append(f"  {count(ins.size)} own parameters")
+    return line
+
+
+def _stats_line(name: str, stats: Stats | None) -> Text:
+    """The one-line summary: min/max, mean, std, NaN/Inf count."""
+    line = Text(f"{name} ", style="bold")
+    if stats is None:
+        return line.append("-", style="dim")
+    line.append(f"{num(stats.min, 7)}..{num(stats.max, 7)}  ")
+    line.append(f"mean {num(stats.mean, 7)}  std {num(stats.std, 7)}  ")
+    line.append(f"nan/inf {stats.nonfinite}", style="bold red" if stats.nonfinite else "dim")
+    return line
+
+
+def _module_parts(ins: Inspection, info: ModuleInfo | None) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if info is not None:
+        type_line = Text(info.type_name, style="magenta")
+        if info.extra_repr:
+            type_line.append(f"({info.extra_repr})")
+        parts.append(type_line)
+    probe = ins.module
+    if probe is None:
+        parts.append(Text("no forward probe yet (take a step, or not a leaf module)", "dim"))
+    else:
+        parts.append(
+            Text(f"input {shape(probe.input_shape)}  ->  output {shape(probe.output_shape)}")
+        )
+        parts.append(_stats_line("output", probe.output))
+        extra = Text()
+        if probe.dead_fraction is not None:
+            extra.append(f"dead {percent(probe.dead_fraction)}  ")
+        if probe.saturation is not None:
+            extra.append(f"saturated {percent(probe.saturation)}  ")
+        if probe.grad_norm is not None:
+            extra.append(f"|grad| {num(probe.grad_norm)}  ")
+        if probe.update_ratio is not None:
+            extra.append("upd:data ")
+            extra.append(sci(probe.update_ratio), style=ratio_style(probe.update_ratio))
+        if extra:
+            parts.append(extra)
+    if info is not None and (info.params or info.buffers):
+        parts.append(Text())
+        for p in info.params:
+            line = Text(f"  {p.name} {shape(p.shape)} {count(p.size)} {p.dtype}")
+            if p.shared:
+                line.append(f"  {SHARED_MARK} " + ", ".join(p.owners), style="cyan")
+            parts.append(line)
+        for b in info.buffers:
+            line = Text(f"  {b.name} {shape(b.shape)} ")
+            line.append("buffer" if b.persistent else "buffer non-persistent", style="yellow")
+            parts.append(line)
+    return parts
+
+
+def histogram_block(title: str, hist: Histogram | None) -> RenderableType:
+    """Bins as columns of block characters, ``HIST_ROWS`` high, with the edge values below."""
+    if hist is None or not hist.counts:
+        return Text(f"{title}: no finite values", style="dim")
+    peak = max(hist.counts) or 1
+    heights = [round(c / peak * HIST_ROWS * 8) for c in hist.counts]
+    # A non-empty bin shows at least a sliver, so isolated outliers stay visible.
+    heights = [max(h, 1) if c else 0 for h, c in zip(heights, hist.counts, strict=True)]
+    lines = [Text(f"{title}  (peak {count(peak)})", style="bold")]
+    for r in range(HIST_ROWS):
+        floor = (HIST_ROWS - 1 - r) * 8
+        lines.append(
+            Text("".join(BLOCKS[min(max(h - floor, 0), 8)] for h in heights), style="green")
+        )
+    lo, hi = num(hist.edges[0]), num(hist.edges[-1])
+    width = len(hist.counts)
+    lines.append(Text(lo + hi.rjust(max(width - len(lo), len(hi) + 1)), style="dim"))
+    return Text("\n").join(lines)
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> Color:
+    return Color.from_rgb(*(round(x + (y - x) * t) for x, y in zip(a, b, strict=True)))
+
+
+class Heatmap:
+    """A matrix as coloured half blocks: two matrix rows per line, blue < 0 < red.
+
+    Columns beyond the available width are skipped evenly (a rendering choice; the engine
+    already block-averaged the matrix to at most its heatmap shape).
+    """
+
+    def __init__(self, matrix: np.ndarray, original_shape: tuple[int, ...]) -> None:
+        self.matrix = matrix
+        self.original_shape = original_shape
+        finite = matrix[np.isfinite(matrix)]
+        self.scale = float(np.abs(finite).max()) if finite.size else 0.0
+
+    def _style(self, value: float) -> Color | None:
+        if not math.isfinite(value):
+            return None
+        t = min(abs(value) / self.scale, 1.0) if self.scale > 0 else 0.0
+        return _mix(NEUTRAL, POSITIVE if value > 0 else NEGATIVE, t)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows, cols = self.matrix.shape
+        keep = np.arange(cols)
+        if cols > options.max_width:
+            keep = np.linspace(0, cols - 1, options.max_width).round().astype(int)
+        title = Text.assemble(
+            ("heatmap ", "bold"), f"{shape(self.original_shape)} as {rows}x{len(keep)}  "
+        )
+        if self.scale > 0:  # the colour key: blue -scale, grey 0, red +scale
+            title.append("-" + num(self.scale), Style(color=Color.from_rgb(*NEGATIVE)))
+            title.append(" 0 ")
+            title.append("+" + num(self.scale), Style(color=Color.from_rgb(*POSITIVE)))
+        if self.matrix.size > np.isfinite(self.matrix).sum():
+            title.append("  x = nan/inf", style=NONFINITE)
+        yield title
+        for top in range(0, rows, 2):
+            for c in keep:
+                upper = self.matrix[top, c]
+                lower = self.matrix[top + 1, c] if top + 1 < rows else None
+                if not math.isfinite(upper) or (lower is not None and not math.isfinite(lower)):
+                    yield Segment("x", NONFINITE)
+                    continue
+                bg = self._style(lower) if lower is not None else None
+                yield Segment("▀", Style(color=self._style(upper), bgcolor=bg))
+            yield Segment.line()

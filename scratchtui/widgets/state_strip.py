@@ -1,0 +1,94 @@
+"""The lesson's state machine as a strip, the current state highlighted, with the counters.
+
+Two lines: ``defined > registered > forward > loss > backward > updated > converged | diverged``
+and ``step 12  epoch 0  batch 11/50  lr 0.1  loss 2.301  ...``. Everything shown is read from
+the stepper; nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from scratchai.engine import State, Stepper
+
+from .format import num
+
+#: Style of the current state, by state (the end states get their own colour).
+_CURRENT = {
+    State.CONVERGED: "bold black on green",
+    State.DIVERGED: "bold white on red",
+}
+_CURRENT_DEFAULT = "bold black on yellow"
+
+
+class StateStrip(Static):
+    """The state machine with the current state highlighted, plus step, epoch, batch, lr, loss.
+
+    Args:
+        stepper: the engine to follow.
+    """
+
+    DEFAULT_CSS = """
+    StateStrip { height: 2; padding: 0 1; }
+    """
+
+    def __init__(self, stepper: Stepper, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._stepper = stepper
+        #: 'paused', 'running' or 'pausing' (set by the app; shown at the end of line two)
+        self.mode = "paused"
+        self.refresh_from(stepper)
+
+    def refresh_from(self, stepper: Stepper) -> None:
+        """Redraw from the stepper's current counters."""
+        self._stepper = stepper
+        self.update(self.render_strip())
+
+    def highlight(self, path: str | None) -> None:
+        """The strip is per model; the active layer is already shown on line two."""
+
+    def set_mode(self, mode: str) -> None:
+        """Show whether training runs in the background ('running') or waits for a key."""
+        self.mode = mode
+        self.refresh_from(self._stepper)
+
+    def render_strip(self) -> Text:
+        """Both lines as one Rich Text (public so tests can read what the user sees)."""
+        s = self._stepper
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, state in enumerate(State):
+            if i:
+                text.append(" | " if state is State.DIVERGED else " > ", style="dim")
+            style = _CURRENT.get(state, _CURRENT_DEFAULT) if state is s.state else "dim"
+            text.append(state.value, style=style)
+        text.append("\n")
+        text.append_text(self._counters(s))
+        return text
+
+    def _counters(self, s: Stepper) -> Text:
+        record = s.last_step
+        loader_len = len(s.experiment.train_loader)
+        loss = record.loss if record is not None else None
+        started = s.state not in (State.DEFINED, State.REGISTERED)  # a batch has been drawn
+        line = Text()
+        for label, value, style in (
+            ("step", str(s.step), "bold"),
+            ("epoch", str(s.epoch), ""),
+            ("batch", f"{s.batch + 1 if started else 0}/{loader_len}", ""),
+            ("lr", num(s.lr), "bold cyan"),
+            ("loss", num(loss), "bold red" if s.state is State.DIVERGED else "bold"),
+        ):
+            line.append(f"{label} ", style="dim")
+            line.append(value, style=style)
+            line.append("  ")
+        if s.active_path is not None and s.last_layer is not None:
+            event = s.last_layer
+            where = event.path or "(model)"
+            line.append(f"{event.direction} ", style="dim")
+            line.append(f"{where} {event.type_name}", style="bold magenta")
+            line.append("  ")
+        mode_style = {"running": "bold green", "pausing": "yellow"}.get(self.mode, "dim")
+        label = {"running": "> running", "pausing": "pausing..."}.get(self.mode, "paused")
+        line.append(label, style=mode_style)
+        return line
