@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Tab, Tabs
 
 from scratchai.engine import Advance, Breakpoints, Granularity, Severity, StepFailed, Stepper
 
-from .messages import PathSelected, TrainingStopped, WarningSelected
+from .messages import Notice, PathSelected, TrainingStopped, WarningSelected
 from .screens.breakpoints import BreakpointsScreen
 from .screens.help import HelpScreen
 from .widgets import Inspector, LayerTable, LossCharts, ModuleTree
@@ -46,8 +46,6 @@ VIEWS = (
     ("inspect", "4 inspect", "inspector"),
     ("warnings", "5 warnings", "warnings"),
 )
-#: Actions that change the model; refused while a run trains in the background.
-STEPPING = frozenset({"step_batch", "step_phase", "step_layer", "step_epoch", "rewind", "checkpoint"})
 #: Preferred rule, first first, when choosing which module an automatic pause points at.
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
 
@@ -201,7 +199,8 @@ class ScratchApp(App[None]):
             panel.refresh_from(self.stepper)  # type: ignore[attr-defined]
         self._drawn_step = self.stepper.step
         count = len(self.stepper.warnings)
-        self.query_one("#tab-warnings", Tab).label = f"5 warnings ({count})" if count else VIEWS[4][1]
+        label = f"5 warnings ({count})" if count else "5 warnings"
+        self.query_one("#tab-warnings", Tab).label = label
 
     def _tick(self) -> None:
         """While running: redraw at most every tick, and only if a step finished since."""
@@ -293,7 +292,7 @@ class ScratchApp(App[None]):
 
         def change() -> None:
             new = self.stepper.scale_lr(factor)
-            self.post_message(_Notice(f"lr {num(old)} -> {num(new)}"))
+            self.post_message(Notice(f"lr {num(old)} -> {num(new)}"))
 
         if self.running:  # the training thread holds the stepper: let it change lr itself
             self._pending.append(change)
@@ -321,7 +320,7 @@ class ScratchApp(App[None]):
             return
         self.notify(f"checkpoint saved: {path}", title="saved", timeout=6)
 
-    def on__notice(self, message: _Notice) -> None:
+    def on_notice(self, message: Notice) -> None:
         self.notify(message.text, timeout=3)
         self.query_one("#strip", StateStrip).refresh_from(self.stepper)
 
@@ -383,7 +382,7 @@ class ScratchApp(App[None]):
         """Say why the run paused and point at the module responsible."""
         reason = "; ".join(advance.stopped_by)
         self.query_one("#warnings", WarningsPanel).show_reason(reason)
-        target = _focus_target(advance.warnings) or _focus_target(self.stepper.warnings)
+        target = _focus_target(advance.warnings) or _focus_target(reversed(self.stepper.warnings))
         self.notify(f"{reason}{_at(target)}", title="paused", severity="warning", timeout=8)
         if target:
             self._layer_marked = False
@@ -455,14 +454,6 @@ class ScratchApp(App[None]):
             ("Help", "every key (?)", self.action_help),
         ):
             yield SystemCommand(title, help_text, callback)
-
-
-class _Notice(events.Message):
-    """A line to show, posted from the training thread (``notify`` itself is not thread-safe)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 def _at(target: str | None) -> str:

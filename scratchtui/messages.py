@@ -49,3 +49,16 @@ class TrainingStopped(Message):
         super().__init__()
         self.advance = advance
         self.error = error
+
+
+class Notice(Message):
+    """A line to show the user, posted from the training thread (``App.notify`` is not
+    thread-safe, ``post_message`` is).
+
+    Attributes:
+        text: what to say.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

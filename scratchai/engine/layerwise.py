@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..module import Module, add_backward_hook, add_forward_hook
 
 
@@ -60,7 +62,8 @@ class PausablePass:
         remove = add(self._hook)
         try:
             if not self._cancelled:
-                self._result = self._fn()
+                with np.errstate(all="ignore"):  # NumPy error state is per thread
+                    self._result = self._fn()
         except _Cancelled:
             pass
         except BaseException as exc:  # handed to the stepper's thread in result()

@@ -248,7 +248,10 @@ class Stepper:
 
     def _next(self) -> Granularity:
         try:
-            return next(self._gen)
+            # Overflow to Inf/NaN is what the rules detect and report; NumPy's warnings about
+            # it would only repeat that on stderr (and inside the TUI).
+            with np.errstate(all="ignore"):
+                return next(self._gen)
         except Exception as exc:
             text = traceback.format_exc()
             phase = self._phase
@@ -315,18 +318,19 @@ class Stepper:
         """Run a forward or backward pass, pausing after each leaf module when stepping layers."""
         if self._granularity is not Granularity.LAYER:
             return fn()
-        self._pass = PausablePass(fn, direction, self._module_paths)
+        self._pass = stepping = PausablePass(fn, direction, self._module_paths)
         try:
-            while (event := self._pass.resume()) is not None:
+            while (event := stepping.resume()) is not None:
                 module, args = event
                 self.active_path = self._module_paths[id(module)]
                 self.last_layer = self._layer_event(direction, module, args)
                 yield Granularity.LAYER
-            return self._pass.result()
+            return stepping.result()
         finally:
-            self._pass.cancel()
-            self._pass = None
-            self.active_path = None
+            stepping.cancel()  # no-op when finished; unblocks the thread when abandoned
+            if self._pass is stepping:
+                self._pass = None
+                self.active_path = None
 
     def _layer_event(self, direction: str, module: Module, args: tuple) -> LayerEvent:
         first, second = args  # forward: (inputs, output); backward: (grad_output, grad_input)

@@ -7,9 +7,10 @@ a half-edited dialog never changes a run in progress.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
@@ -52,7 +53,7 @@ class BreakpointsScreen(ModalScreen[Breakpoints | None]):
     BreakpointsScreen #error { color: $error; height: auto; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, current: Breakpoints) -> None:
         super().__init__()

@@ -58,8 +58,8 @@ def count(value: int) -> str:
 
 
 def shape(dims: tuple[int, ...]) -> str:
-    """A shape as the user writes it: (32, 128); a scalar shape is ()."""
-    return "(" + ", ".join(str(d) for d in dims) + ")"
+    """A shape as NumPy prints it: (32, 128), (10,), ()."""
+    return str(tuple(int(d) for d in dims))
 
 
 def percent(value: float | None) -> str:

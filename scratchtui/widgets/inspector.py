@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 from rich.color import Color
+from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -97,12 +97,11 @@ class Inspector(VerticalScroll):
         parts.append(_stats_line("values", ins.summary))
         if ins.grad_summary is not None:
             parts.append(_stats_line("grads ", ins.grad_summary))
-        hists = Table.grid(padding=(0, 3))
-        hists.add_row(
-            histogram_block("values", ins.value_hist),
-            histogram_block("grads", ins.grad_hist) if ins.kind == "parameter" else "",
-        )
-        parts += [Text(), hists]
+        hists = [histogram_block("values", ins.value_hist)]
+        if ins.kind == "parameter":
+            hists.append(histogram_block("grads", ins.grad_hist))
+        # Side by side when they fit, stacked in a narrow pane.
+        parts += [Text(), Columns(hists, padding=(1, 3))]
         if ins.heatmap is not None and ins.heatmap.size:
             parts += [Text(), Heatmap(ins.heatmap, ins.shape)]
         return Group(*parts)
