@@ -164,6 +164,8 @@ class ScratchApp(App[None]):
         self.query_one("#left").display = not self.narrow or self.view in left_views
         self.query_one("#right").display = not self.narrow or self.view not in left_views
         self.query_one("#views").display = self.narrow
+        # at 80 columns the palette hint would push the last keys off the footer
+        self.query_one(Footer).show_command_palette = not self.narrow
 
     def action_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""

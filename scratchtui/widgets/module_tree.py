@@ -175,8 +175,7 @@ def _root_label(info: ModuleInfo, stepper: Stepper) -> Text:
     unique, naive = stepper.num_parameters
     label = Text.assemble((info.type_name, "bold"), "  ", (count(unique), "bold"), " params")
     if naive != unique:  # the saving from sharing: naive counts a shared weight per owner
-        saved = count(naive - unique)
-        label.append(f" ({count(naive)} naive, {SHARED_MARK} saves {saved})", "cyan")
+        label.append(f", {count(naive)} naive", "cyan")
     return label
 
 
@@ -198,8 +197,7 @@ def _module_label(info: ModuleInfo) -> Text:
         label.append(f"({compact_hyper(info.extra_repr)})", "magenta")
     shared = [p for p in info.params if p.shared]
     if shared:
-        names = ", ".join(p.name for p in shared)
-        label.append(f"  {SHARED_MARK} {names} shared", "cyan")
+        label.append(f"  {SHARED_MARK} " + ", ".join(p.name for p in shared), "cyan")
     return label
 
 

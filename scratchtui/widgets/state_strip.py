@@ -30,7 +30,7 @@ class StateStrip(Static):
     """
 
     DEFAULT_CSS = """
-    StateStrip { height: 2; padding: 0 1; }
+    StateStrip { height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, stepper: Stepper, **kwargs) -> None:
@@ -45,6 +45,9 @@ class StateStrip(Static):
         self._stepper = stepper
         self.update(self.render_strip())
 
+    def on_resize(self) -> None:
+        self.refresh_from(self._stepper)  # the separators depend on the width
+
     def highlight(self, path: str | None) -> None:
         """The strip is per model; the active layer is already shown on line two."""
 
@@ -57,9 +60,12 @@ class StateStrip(Static):
         """Both lines as one Rich Text (public so tests can read what the user sees)."""
         s = self._stepper
         text = Text(no_wrap=True, overflow="ellipsis")
+        # 80 columns fit the states only with tight separators
+        tight = 0 < self.content_size.width < 84
         for i, state in enumerate(State):
             if i:
-                text.append(" | " if state is State.DIVERGED else " > ", style="dim")
+                sep = "|" if state is State.DIVERGED else ">"
+                text.append(sep if tight else f" {sep} ", style="dim")
             style = _CURRENT.get(state, _CURRENT_DEFAULT) if state is s.state else "dim"
             text.append(state.value, style=style)
         text.append("\n")

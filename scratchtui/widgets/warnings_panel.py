@@ -80,7 +80,7 @@ class WarningsPanel(Vertical):
     def refresh_from(self, stepper: Stepper) -> None:
         """Rebuild the list only when the engine's warnings changed (new ones, or a rewind)."""
         current = stepper.warnings
-        if len(current) == len(self.warnings) and (not current or current[-1] is self.warnings[0]):
+        if self.list.option_count and len(current) == len(self.warnings) and (not current or current[-1] is self.warnings[0]):
             return
         self.warnings = tuple(reversed(current))
         if not self.warnings:
