@@ -24,7 +24,8 @@ class Settings:
     """Thresholds of the rules and sizes of the engine's memory (all can be changed)."""
 
     grad_norm_threshold: float = 100.0  # the lesson's "grad norm > 100"
-    explosion_factor: float = 10.0  # loss above this many times its running best
+    explosion_factor: float = 10.0  # loss above this many times its best smoothed value...
+    explosion_smoothing: float = 0.1  # (EMA weight of each new loss)
     explosion_warmup: int = 5  # steps before the explosion rule arms
     init_loss_factor: float = 1.5  # first loss above this many times ln(classes)
     dead_fraction_threshold: float = 0.9  # ReLU layer almost entirely dead
@@ -64,15 +65,24 @@ class RuleBook:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.best_loss = math.inf
+        self.smoothed = math.nan  # EMA of the loss: one noisy minibatch is no explosion
+        self.best_loss = math.inf  # best value the EMA reached
+        self.first_loss = math.nan
         self.window: deque[float] = deque(maxlen=settings.converge_window)
         self._window_sum = 0.0
 
     def state_dict(self) -> dict:
-        return {"best_loss": self.best_loss, "window": list(self.window)}
+        return {
+            "smoothed": self.smoothed,
+            "best_loss": self.best_loss,
+            "first_loss": self.first_loss,
+            "window": list(self.window),
+        }
 
     def load_state_dict(self, state: dict) -> None:
+        self.smoothed = state["smoothed"]
         self.best_loss = state["best_loss"]
+        self.first_loss = state["first_loss"]
         self.window = deque(state["window"], maxlen=self.settings.converge_window)
         self._window_sum = math.fsum(self.window)
 
@@ -159,16 +169,25 @@ class RuleBook:
                 biggest.path if biggest else "",
             )
         if math.isfinite(record.loss):
-            if step > s.explosion_warmup and record.loss > s.explosion_factor * self.best_loss:
+            # ...and above where training started: at a low loss, 10x of a lucky batch is noise.
+            if (
+                step > s.explosion_warmup
+                and record.loss > s.explosion_factor * self.best_loss
+                and record.loss > self.first_loss
+            ):
                 add(
                     "loss_explosion",
                     Severity.DIVERGED,
                     f"loss {record.loss:.4g} is over {s.explosion_factor:g}x its best "
-                    f"({self.best_loss:.4g}) at step {step}",
+                    f"({self.best_loss:.4g}, smoothed) and above its start at step {step}",
                     "The loss is running away from the best it reached: the steps are too big.",
                     (REDUCE_LR, FIX_INIT),
                 )
-            self.best_loss = min(self.best_loss, record.loss)
+            if self.first_loss != self.first_loss:
+                self.first_loss = self.smoothed = record.loss
+            a = s.explosion_smoothing
+            self.smoothed = (1.0 - a) * self.smoothed + a * record.loss
+            self.best_loss = min(self.best_loss, self.smoothed)
         if step == 1 and num_classes and math.isfinite(record.loss):
             expected = math.log(num_classes)
             if record.loss > s.init_loss_factor * expected:
