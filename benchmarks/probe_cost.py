@@ -11,14 +11,14 @@ Variants, interleaved round by round, median per step:
 
 - bare: ``loader.next_batch()``, ``zero_grad``, forward, loss, backward, ``optimizer.step()``
 - bare, fixed batch: the same without the loader (what ``step_time.py`` times)
-- engine advance: ``Stepper.advance(Granularity.BATCH)`` (what the TUI's ``n`` key does)
-- engine run: ``Stepper.run(max_steps=...)`` (run mode / headless), per batch
-- engine run, snapshot_depth=1: ``Settings(snapshot_depth=1)``. The depth only bounds how many
-  snapshots are kept; one is still taken every batch (a failed step restores from it, and the
-  update ratio reads it), so this mainly shows that depth is not a speed knob.
+- engine, probes only: ``Stepper(..., Settings(snapshot_depth=0)).advance(Granularity.BATCH)``
+  (no rewind, so no snapshot is taken)
+- engine, probes + snapshots: the same with the default settings (what the TUI's ``n`` does)
+- engine run: ``Stepper.run(max_steps=25)`` per batch (run mode and the headless command)
 
-Then a cProfile of engine steps, the functions with the most own time, and a split of the
-engine's extra time into snapshot, probes/record and the rest.
+Then the engine step split into its parts (each timed in place: the training itself, the
+snapshot, the probes, the rules, the history, and the rest), and a cProfile of engine steps
+listing the functions with the most own time.
 
     python benchmarks/probe_cost.py [--quick] [--profile-steps N]
 """
@@ -146,12 +146,19 @@ def _root() -> str:
     return str(Path(sa.__file__).resolve().parents[1]) + "/"
 
 
-# (where, attribute, label, level): the engine's parts to time in place. A part the engine
+# (where, attribute, label, level): the parts of an engine step to time in place. Level 0 parts
+# do not overlap; a level 1 part is included in the level 0 part above it. A part the engine
 # does not have (it changes as the engine is optimised) is skipped.
 _PARTS = [
+    ("loader", "next_batch", "loader `next_batch`", 0),
+    ("model", "forward", "model forward", 0),
+    ("stepper", "_record_forward", "forward hook (`_record_forward`)", 1),
+    ("loss", "forward", "loss forward", 0),
+    ("loss", "backward", "loss backward", 0),
+    ("model", "backward", "model backward", 0),
+    ("optimizer", "step", "optimizer `step`", 0),
+    ("module", "squared_norm", "gradient norms before the update (`squared_norm`)", 0),
     ("stepper", "_snapshot", "snapshot for rewind (`_snapshot`)", 0),
-    ("stepper", "_record_forward", "forward hook (`_record_forward`)", 0),
-    ("module", "squared_norm", "gradient norms (`squared_norm` outside the probes)", 0),
     ("stepper", "_make_record", "probes + record (`_make_record`)", 0),
     ("probes", "params", "parameter probes (`Probes.params`)", 1),
     ("probes", "modules", "module probes (`Probes.modules`)", 1),
@@ -161,6 +168,7 @@ _PARTS = [
     ("stepper", "_apply_rules", "rules + breakpoints (`_apply_rules`)", 1),
     ("history", "append", "history (`History.append`)", 1),
 ]
+_TRAINING = {"loader", "model", "loss", "optimizer"}  # what the bare step does too
 
 
 def breakdown(steps: int, bare: float, out) -> None:
@@ -174,16 +182,21 @@ def breakdown(steps: int, bare: float, out) -> None:
     stepper, advance = engine_advance()
     for _ in range(20):
         advance()
+    experiment = stepper.experiment
     owners = {
         "stepper": stepper,
         "module": stepper_module,
         "probes": getattr(stepper, "_probes", None),
         "history": stepper.history,
+        "loader": experiment.train_loader,
+        "model": experiment.model,
+        "loss": experiment.loss,
+        "optimizer": experiment.optimizer,
     }
     spent: dict[str, float] = {}
     restore: list[tuple[object, str, object, bool]] = []
 
-    inside = [0]  # how many top-level parts are running: a nested call is not top level
+    inside = [0]  # level 0 parts running now: a level 0 part called inside one is not counted
 
     def timed(label: str, fn: Callable, level: int) -> Callable:
         def wrapper(*args, **kwargs):
@@ -226,19 +239,27 @@ def breakdown(steps: int, bare: float, out) -> None:
     print("\n| part | µs per step | / bare step |", file=out)
     print("|---|---:|---:|", file=out)
     print(f"| whole engine step | {total * 1e6:.1f} | {total / bare:.2f} |", file=out)
-    top_level = 0.0
-    for _, _, label, level in _PARTS:
+    training = engine_extra = 0.0
+    for where, _, label, level in _PARTS:
         if label not in spent:
             continue
         per_step = spent[label] / steps
-        if level == 0:
-            top_level += per_step
+        if level == 0 and where in _TRAINING:
+            training += per_step
+        elif level == 0:
+            engine_extra += per_step
         indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * level
         print(f"| {indent}{label} | {per_step * 1e6:.1f} | {per_step / bare:.2f} |", file=out)
-    rest = total - top_level
+    rest = total - training - engine_extra
     print(
-        f"| the rest: training step, loader, generator, `Advance` | {rest * 1e6:.1f} | "
-        f"{rest / bare:.2f} |",
+        f"| the rest: zero_grad, the generator and its phases, locks, `Advance` | "
+        f"{rest * 1e6:.1f} | {rest / bare:.2f} |",
+        file=out,
+    )
+    print(
+        f"\nTraining parts (loader, forward, loss, backward, step) add up to "
+        f"{training * 1e6:.1f} µs, the engine's own work to {(total - training) * 1e6:.1f} µs "
+        f"({(total - training) / bare:.2f} of a bare step).",
         file=out,
     )
 
@@ -249,9 +270,11 @@ def run(quick: bool = False, profile_steps: int | None = None, out=sys.stdout) -
     variants: dict[str, Callable[[], object]] = {
         "bare (scratchai loop, with loader)": bare_step(lesson_experiment()),
         "bare, fixed batch (no loader)": bare_step(lesson_experiment(), use_loader=False),
-        "engine: advance(BATCH)": engine_advance()[1],
-        "engine: run(max_steps=25) per batch": EngineRun().step,
-        "engine: run, snapshot_depth=1": EngineRun(Settings(snapshot_depth=1)).step,
+        "engine: advance(BATCH), probes only (snapshot_depth=0)": engine_advance(
+            Settings(snapshot_depth=0)
+        )[1],
+        "engine: advance(BATCH), probes + snapshots (default settings)": engine_advance()[1],
+        "engine: run(max_steps=25) per batch, default settings": EngineRun().step,
     }
     timings = interleaved(variants, rounds, target_s, gap_s=0.0)
     medians = {name: t.median for name, t in timings.items()}

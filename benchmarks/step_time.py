@@ -235,34 +235,67 @@ def interleaved(
 
 
 # ---------------------------------------------------------------------------- BLAS / threads
-def _openblas_ctypes() -> list[dict[str, object]]:
-    """OpenBLAS libraries loaded in this process, asked directly (used without threadpoolctl)."""
-    found = []
+def _openblas_libraries() -> list[tuple[str, ctypes.CDLL]]:
+    """The OpenBLAS shared libraries loaded in this process (Linux; empty elsewhere)."""
     try:
         with open("/proc/self/maps", encoding="utf-8") as maps:
             paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
     except OSError:
-        return found
+        return []
+    found = []
     for path in paths:
-        if not path.endswith(".so") and ".so." not in path:
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+        if path.endswith(".so") or ".so." in path:
+            with contextlib.suppress(OSError):
+                found.append((path, ctypes.CDLL(path)))
+    return found
+
+
+def _openblas_function(lib: ctypes.CDLL, name: str):
+    """``openblas_<name>`` under any of the symbol prefixes/suffixes the builds use, or None."""
+    for prefix in ("scipy_", ""):
+        for suffix in ("64_", ""):
+            function = getattr(lib, f"{prefix}openblas_{name}{suffix}", None)
+            if function is not None:
+                return function
+    return None
+
+
+def _openblas_ctypes() -> list[dict[str, object]]:
+    """Kernel and threads of each loaded OpenBLAS, asked directly (used without threadpoolctl)."""
+    found = []
+    for path, lib in _openblas_libraries():
         info: dict[str, object] = {"library": os.path.basename(path)}
-        for prefix in ("scipy_", ""):
-            for suffix in ("64_", ""):
-                core = getattr(lib, f"{prefix}openblas_get_corename{suffix}", None)
-                threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                if core is not None and "architecture" not in info:
-                    core.restype = ctypes.c_char_p
-                    info["architecture"] = core().decode()
-                if threads is not None and "num_threads" not in info:
-                    threads.restype = ctypes.c_int
-                    info["num_threads"] = threads()
+        core = _openblas_function(lib, "get_corename")
+        if core is not None:
+            core.restype = ctypes.c_char_p
+            info["architecture"] = core().decode()
+        threads = _openblas_function(lib, "get_num_threads")
+        if threads is not None:
+            threads.restype = ctypes.c_int
+            info["num_threads"] = threads()
         found.append(info)
     return found
+
+
+def limit_threads(n: int) -> None:
+    """Cap NumPy's BLAS (and PyTorch, if importable) at ``n`` threads for this process.
+
+    Useful on a shared or busy machine: a multi-threaded GEMM that loses a core to another
+    process waits at every barrier, a single-threaded one only slows down in proportion.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n)  # not as a context manager: stays in force
+    except ImportError:
+        for _, lib in _openblas_libraries():
+            set_threads = _openblas_function(lib, "set_num_threads")
+            if set_threads is not None:
+                set_threads(ctypes.c_int(n))
+    if torch_available():
+        import torch
+
+        torch.set_num_threads(n)
 
 
 def blas_info() -> list[str]:
@@ -271,6 +304,10 @@ def blas_info() -> list[str]:
         f"numpy {np.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}, os.cpu_count()={os.cpu_count()}"
     ]
+    if hasattr(os, "getloadavg"):
+        # Other work on the machine skews every contender, multi-threaded BLAS the most.
+        one, five, fifteen = os.getloadavg()
+        lines.append(f"load average at the end (1, 5, 15 min): {one:.2f} {five:.2f} {fifteen:.2f}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if var in os.environ:
             lines.append(f"env {var}={os.environ[var]}")
@@ -401,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 11, quick 3)")
+    parser.add_argument("--threads", type=int, help="cap BLAS and PyTorch threads (default: as is)")
     args = parser.parse_args(argv)
+    if args.threads:
+        limit_threads(args.threads)
     run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
     return 0
 

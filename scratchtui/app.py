@@ -58,7 +58,8 @@ class ScratchApp(App[None]):
         checkpoint_dir: where ``w`` saves checkpoints (default: ``./checkpoints``).
     """
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so a subclass defined elsewhere (tests, a user's tweak) still finds it.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "ScratchAI"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -248,7 +249,9 @@ class ScratchApp(App[None]):
             self._layer_marked = False
         for warning in advance.warnings:
             if warning.severity is Severity.DIVERGED:
-                self.notify(f"{warning.message}{_at(warning.target)}", severity="warning")
+                self.notify(
+                    f"{warning.message}{_at(warning.target)}", severity="warning", markup=False
+                )
         if advance.stopped_by:
             self._paused_by_breakpoint(advance)
 
@@ -318,9 +321,9 @@ class ScratchApp(App[None]):
         try:
             path = self.stepper.save_checkpoint(target)
         except OSError as error:
-            self.notify(f"could not save the checkpoint: {error}", severity="error")
+            self.notify(f"could not save the checkpoint: {error}", severity="error", markup=False)
             return
-        self.notify(f"checkpoint saved: {path}", title="saved", timeout=6)
+        self.notify(f"checkpoint saved: {path}", title="saved", timeout=6, markup=False)
 
     def on_notice(self, message: Notice) -> None:
         self.notify(message.text, timeout=3)
@@ -374,7 +377,7 @@ class ScratchApp(App[None]):
             if isinstance(message.error, StepFailed):
                 self._show_failure(message.error)
             else:
-                self.notify(f"training stopped: {message.error!r}", severity="error")
+                self.notify(f"training stopped: {message.error!r}", severity="error", markup=False)
                 self.refresh_panels()
             return
         assert isinstance(message.advance, Advance)
@@ -385,7 +388,9 @@ class ScratchApp(App[None]):
         reason = "; ".join(advance.stopped_by)
         self.query_one("#warnings", WarningsPanel).show_reason(reason)
         target = _focus_target(advance.warnings) or _focus_target(reversed(self.stepper.warnings))
-        self.notify(f"{reason}{_at(target)}", title="paused", severity="warning", timeout=8)
+        self.notify(
+            f"{reason}{_at(target)}", title="paused", severity="warning", timeout=8, markup=False
+        )
         if target:
             self._layer_marked = False
             self.highlight(target)
@@ -396,7 +401,9 @@ class ScratchApp(App[None]):
     # ------------------------------------------------------------------ failures
     def _show_failure(self, error: StepFailed) -> None:
         self.query_one("#error", ErrorPanel).show_failure(error, self.stepper.step)
-        self.notify(error.summary, title=f"step failed during {error.phase}", severity="error")
+        self.notify(
+            error.summary, title=f"step failed during {error.phase}", severity="error", markup=False
+        )
         self.refresh_panels()
 
     def action_hide_error(self) -> None:

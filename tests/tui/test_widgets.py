@@ -8,6 +8,7 @@ visible, validation per epoch) and the inspector (parameter, shared parameter, b
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -24,7 +25,9 @@ from scratchtui.messages import PathSelected
 from scratchtui.widgets import Inspector, LayerTable, LossCharts, ModuleTree
 from scratchtui.widgets.charts import plot_lines, sparkline
 from scratchtui.widgets.format import SHARED_MARK, count, num, ratio_style, shape
+from scratchtui.widgets.inspector import Heatmap
 from scratchtui.widgets.layer_table import HINT_KEY
+from scratchtui.widgets.module_tree import compact_hyper
 
 PANELS = (ModuleTree, LayerTable, LossCharts, Inspector)
 
@@ -67,7 +70,7 @@ class PanelsApp(App):
 
 
 def plain(renderable, width: int = 100) -> str:
-    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
@@ -406,3 +409,20 @@ async def test_panels_render_at_both_terminal_sizes(size):
         assert charts[0].startswith("train loss")
         assert len(charts) == app.query_one(LossCharts).content_size.height
         assert app.query_one(LayerTable).row_count == len(app.stepper.last_step.modules)
+
+
+def test_heatmap_fits_a_narrow_pane_and_marks_non_finite_cells():
+    matrix = np.arange(4 * 48, dtype=np.float64).reshape(4, 48) - 90
+    matrix[0, 0] = math.nan
+    text = plain(Heatmap(matrix, (64, 128)), width=30)
+    assert text.startswith("heatmap (64, 128) as 4x30") and "x = nan/inf" in text
+    body = [line for line in text.splitlines() if "▀" in line]
+    assert len(body) == 2  # two matrix rows per line
+    assert all(len(line) == 30 for line in body)
+    assert body[0][0] == "x" and set(body[0][1:]) == {"▀"}
+
+
+def test_hyper_parameters_read_like_a_constructor_call():
+    assert compact_hyper("in_features=64, out_features=32, bias=True") == "64, 32, bias=True"
+    assert compact_hyper("p=0.5") == "p=0.5"
+    assert compact_hyper("") == ""

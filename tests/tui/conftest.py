@@ -1,0 +1,141 @@
+"""Fixtures for driving the debugger with Textual's Pilot the way a user would: press keys,
+then assert on what the app shows and on the stepper behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Breakpoints, Experiment, Stepper, load_demo, load_experiment_file
+from scratchtui.app import ScratchApp
+
+class RecordingApp(ScratchApp):
+    """The real app, remembering every notification so tests can read what the user was told."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+
+    def notify(self, message, *, title="", severity="information", timeout=None, markup=True):
+        self.notices.append(f"{title}: {message}" if title else str(message))
+        return super().notify(
+            message, title=title, severity=severity, timeout=timeout, markup=markup
+        )
+
+
+def make_stepper(name: str = "mlp", breakpoints: Breakpoints | None = None) -> Stepper:
+    """A demo's stepper, seeded like the CLI seeds it."""
+    sa.manual_seed(0)
+    return Stepper(load_demo(name), breakpoints=breakpoints)
+
+
+@pytest.fixture
+def app_for(tmp_path: Path) -> Callable[..., RecordingApp]:
+    """``app_for('mlp')`` -> an app on that demo, saving checkpoints under ``tmp_path``."""
+
+    def make(name: str = "mlp", breakpoints: Breakpoints | None = None) -> RecordingApp:
+        return RecordingApp(make_stepper(name, breakpoints), checkpoint_dir=tmp_path)
+
+    return make
+
+
+async def _wait_until(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await asyncio.sleep(0.01)
+    await pilot.pause()
+
+
+@pytest.fixture
+def wait_until():
+    """``await wait_until(pilot, condition)``: let the app run until ``condition()`` holds
+    (runs train in a worker thread, so a key press returns before they finish)."""
+    return _wait_until
+
+
+# A user's experiment file whose model raises inside forward on its third training call.
+RAISING_MODEL = """
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment
+
+
+class Flaky(sa.Module):
+    '''Passes its input through, but raises on the third call (a user's bug).'''
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3:
+            raise ValueError("user bug in forward on call 3")
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+def build():
+    data = make_clusters(n_samples=200, num_features=8, num_classes=3, seed=0)
+    model = sa.Sequential(sa.Linear(8, 16), Flaky(), sa.Linear(16, 3))
+    return Experiment(model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
+                      sa.DataLoader(data, batch_size=16), name="flaky")
+"""
+
+
+@pytest.fixture
+def raising_app(tmp_path: Path) -> RecordingApp:
+    """The app on a user file (written to tmp_path) whose model raises during step 3."""
+    path = tmp_path / "flaky_model.py"
+    path.write_text(textwrap.dedent(RAISING_MODEL))
+    sa.manual_seed(0)
+    return RecordingApp(Stepper(load_experiment_file(path)), checkpoint_dir=tmp_path)
+
+
+class Sleepy(sa.Module):
+    """Passes its input through after a short sleep: a model slow enough that the process is
+    idle most of the time, as Pilot needs to see between key presses during a run."""
+
+    def forward(self, x):
+        time.sleep(0.002)
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+@pytest.fixture
+def slow_app(tmp_path: Path) -> RecordingApp:
+    """An app on a small classifier whose steps take a few ms each (no breakpoint stops it)."""
+    sa.manual_seed(0)
+    data = make_clusters(n_samples=256, num_features=8, num_classes=3, seed=0)
+    model = sa.Sequential(sa.Linear(8, 16), Sleepy(), sa.Linear(16, 3))
+    experiment = Experiment(
+        model,
+        sa.CrossEntropyLoss(),
+        sa.SGD(model.parameters(), lr=0.1),
+        sa.DataLoader(data, batch_size=16),
+        name="slow",
+    )
+    stepper = Stepper(experiment, breakpoints=Breakpoints(converged=False))
+    return RecordingApp(stepper, checkpoint_dir=tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    """The diverge demo overflows on purpose; its RuntimeWarnings are expected noise here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
