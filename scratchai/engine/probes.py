@@ -72,12 +72,12 @@ def update_to_data(lr: float, grad_sq: float, data_sq: float) -> float:
 def _dead_fraction(out: np.ndarray) -> float:
     """ReLU units whose output is <= 0 for every sample of the batch. out: (batch, units)."""
     alive = (out > 0).any(axis=0)
-    return 1.0 - np.count_nonzero(alive) / alive.size
+    return 1.0 - int(np.count_nonzero(alive)) / alive.size
 
 
 def _saturation(kind: str, out: np.ndarray) -> float:
     centred = np.abs(out - 0.5) * 2.0 if kind == "Sigmoid" else np.abs(out)
-    return np.count_nonzero(centred > SATURATION_EDGE) / out.size
+    return int(np.count_nonzero(centred > SATURATION_EDGE)) / out.size
 
 
 class Probes:

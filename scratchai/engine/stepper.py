@@ -277,13 +277,13 @@ class Stepper:
             p.zero_grad()
 
         self._phase = "forward"
+        self.state = State.FORWARD  # entered now: stepping into its layers shows "forward"
         self._forward_calls = []
         remove = add_forward_hook(self._record_forward)
         try:
             output = yield from self._run_pass("forward", lambda: self.model(xb))
         finally:
             remove()
-        self.state = State.FORWARD
         yield Granularity.PHASE
 
         self._phase = "loss"
@@ -292,9 +292,9 @@ class Stepper:
         yield Granularity.PHASE
 
         self._phase = "backward"
+        self.state = State.BACKWARD
         grad_output = exp.loss.backward()
         yield from self._run_pass("backward", lambda: self.model.backward(grad_output))
-        self.state = State.BACKWARD
         yield Granularity.PHASE
 
         self._phase = "update"

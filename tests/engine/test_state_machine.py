@@ -26,14 +26,14 @@ def test_layer_steps_visit_each_module_forward_then_backward(make_stepper):
         if advance.state is State.UPDATED:
             break
     assert seen == [
-        ("forward", "0", State.REGISTERED),
-        ("forward", "1", State.REGISTERED),
-        ("forward", "2", State.REGISTERED),
+        ("forward", "0", State.FORWARD),
+        ("forward", "1", State.FORWARD),
+        ("forward", "2", State.FORWARD),
         ("phase", "forward", State.FORWARD),
         ("phase", "loss", State.LOSS),
-        ("backward", "2", State.LOSS),
-        ("backward", "1", State.LOSS),
-        ("backward", "0", State.LOSS),
+        ("backward", "2", State.BACKWARD),
+        ("backward", "1", State.BACKWARD),
+        ("backward", "0", State.BACKWARD),
         ("phase", "backward", State.BACKWARD),
         ("phase", "updated", State.UPDATED),
     ]

@@ -109,7 +109,7 @@ class Sleepy(sa.Module):
     idle most of the time, as Pilot needs to see between key presses during a run."""
 
     def forward(self, x):
-        time.sleep(0.002)
+        time.sleep(0.03)
         return x
 
     def backward(self, grad_output):
@@ -118,7 +118,7 @@ class Sleepy(sa.Module):
 
 @pytest.fixture
 def slow_app(tmp_path: Path) -> RecordingApp:
-    """An app on a small classifier whose steps take a few ms each (no breakpoint stops it)."""
+    """An app on a small classifier whose steps take 30 ms each (no breakpoint stops it)."""
     sa.manual_seed(0)
     data = make_clusters(n_samples=256, num_features=8, num_classes=3, seed=0)
     model = sa.Sequential(sa.Linear(8, 16), Sleepy(), sa.Linear(16, 3))
