@@ -5,11 +5,12 @@
    other child is counted). What matters is the difference: a long run must not grow.
 2. ``History`` (the per-step scalars behind the loss chart) fed 100,000 steps, under
    ``tracemalloc``: its size at checkpoints and the peak, against a plain list of the rows.
-3. A whole ``Stepper`` on the ``mlp`` demo, under ``tracemalloc``: memory it holds after 1,000
-   steps and after ``--stepper-steps`` (snapshots are bounded by ``snapshot_depth``, records by
-   fixed-size deques, history as above).
+3. A whole ``Stepper`` on the ``mlp`` demo with its breakpoints off, under ``tracemalloc``:
+   memory it holds at checkpoints up to ``--stepper-steps`` (snapshots are bounded by
+   ``snapshot_depth``, records by fixed-size deques, the history as above). It should level
+   off once the history's full-resolution part is full (about 2 x ``history_capacity`` steps).
 
-    python benchmarks/memory.py [--quick] [--steps 20000] [--stepper-steps 10000]
+    python benchmarks/memory.py [--quick] [--steps 20000] [--stepper-steps 30000]
 """
 
 from __future__ import annotations
@@ -22,36 +23,38 @@ import tracemalloc
 
 MIB = 1024 * 1024
 
-# Runs a command and prints its peak RSS in KiB (Linux ru_maxrss unit; macOS reports bytes).
+# Runs a command, then prints its peak RSS in KiB (Linux ru_maxrss unit; macOS reports bytes)
+# and exit status on one line, and the command's last output line on the next.
 _WRAPPER = (
     "import resource, subprocess, sys\n"
-    "status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)"
-    ".returncode\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
     "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(rss if sys.platform != 'darwin' else rss // 1024, status)\n"
+    "print(rss if sys.platform != 'darwin' else rss // 1024, done.returncode)\n"
+    "print((done.stdout.strip().splitlines() or [''])[-1])\n"
 )
 
 
-def peak_rss_mib(command: list[str]) -> tuple[float, int, float]:
-    """(peak RSS in MiB, exit status, seconds) of ``command`` run in a fresh wrapper process."""
+def peak_rss_mib(command: list[str]) -> tuple[float, int, float, str]:
+    """Peak RSS in MiB, exit status, seconds and last output line of ``command``.
+
+    The command runs under a fresh wrapper process, so no other child is counted.
+    """
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
     )
     elapsed = time.perf_counter() - start
-    kib, status = done.stdout.split()
-    return int(kib) / 1024, int(status), elapsed
+    first, _, last = done.stdout.partition("\n")
+    kib, status = first.split()
+    return int(kib) / 1024, int(status), elapsed, last.strip()
 
 
 def headless(steps_list: list[int], out) -> None:
-    print("| command | exit | seconds | peak RSS |", file=out)
-    print("|---|---:|---:|---:|", file=out)
-    baseline, _, _ = peak_rss_mib([sys.executable, "-c", "import scratchai.engine, scratchtui.cli"])
-    print(
-        f"| `python -c 'import scratchai.engine, scratchtui.cli'` (imports only) | 0 | - | "
-        f"{baseline:.1f} MiB |",
-        file=out,
-    )
+    print("| command | exit | seconds | last line | peak RSS |", file=out)
+    print("|---|---:|---:|---|---:|", file=out)
+    imports = "import scratchai.engine, scratchtui.cli"
+    baseline, _, _, _ = peak_rss_mib([sys.executable, "-c", imports])
+    print(f"| `python -c '{imports}'` | 0 | - | - | {baseline:.1f} MiB |", file=out)
     for steps in steps_list:
         command = [
             sys.executable,
@@ -63,12 +66,17 @@ def headless(steps_list: list[int], out) -> None:
             "--steps",
             str(steps),
         ]
-        rss, status, seconds = peak_rss_mib(command)
+        rss, status, seconds, last = peak_rss_mib(command)
         print(
             f"| `scratchtui demo mlp --headless --steps {steps}` | {status} | {seconds:.1f} | "
-            f"{rss:.1f} MiB |",
+            f"{last} | {rss:.1f} MiB |",
             file=out,
         )
+    print(
+        "\n(A headless run stops early when a breakpoint fires, e.g. at convergence: the last "
+        "line says after how many steps. The Stepper table below runs with breakpoints off.)",
+        file=out,
+    )
 
 
 def history(steps: int, out) -> None:
@@ -119,7 +127,8 @@ def stepper(steps: int, out) -> None:
         base = tracemalloc.get_traced_memory()[0]
         s = Stepper(experiment, breakpoints=quiet)
         s.advance(Granularity.BATCH)
-        checkpoints = sorted(c for c in {1_000, steps // 2, steps} if 0 < c <= steps)
+        wanted = {1_000, 10_000, steps // 2, steps}
+        checkpoints = sorted(c for c in wanted if 0 < c <= steps)
         sizes = {}
         while s.step < steps:
             s.run(max_steps=min(500, min(c for c in checkpoints if c > s.step) - s.step))
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     parser.add_argument("--steps", type=int, default=20_000, help="long headless run")
     parser.add_argument("--history-steps", type=int, default=100_000)
-    parser.add_argument("--stepper-steps", type=int, default=10_000)
+    parser.add_argument("--stepper-steps", type=int, default=30_000)
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.history_steps, args.stepper_steps = 500, 10_000, 1_000

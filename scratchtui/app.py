@@ -17,11 +17,19 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Tab, Tabs
 
-from scratchai.engine import Advance, Breakpoints, Granularity, Severity, StepFailed, Stepper
+from scratchai.engine import (
+    Advance,
+    Breakpoints,
+    Granularity,
+    Severity,
+    StepFailed,
+    Stepper,
+)
 
 from .messages import Notice, PathSelected, TrainingStopped, WarningSelected
 from .screens.breakpoints import BreakpointsScreen
@@ -38,13 +46,25 @@ NARROW_HEIGHT = 32
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
 RUN_REFRESH_SECONDS = 0.1
 
-#: (view name, tab label, widget id) in tab order; keys 1-5 choose them in a narrow terminal.
-VIEWS = (
-    ("tree", "1 tree", "tree"),
-    ("layers", "2 layers", "layers"),
-    ("charts", "3 charts", "charts"),
-    ("inspect", "4 inspect", "inspector"),
-    ("warnings", "5 warnings", "warnings"),
+#: The panels in tab order; keys 1-5 choose them in a narrow terminal.
+VIEWS = ("tree", "layers", "charts", "inspect", "warnings")
+#: The main view's own actions; they do nothing while a dialog or the palette is on top.
+MAIN_VIEW_ACTIONS = frozenset(
+    {
+        "step_batch",
+        "step_phase",
+        "step_layer",
+        "step_epoch",
+        "toggle_run",
+        "rewind",
+        "lr_down",
+        "lr_up",
+        "checkpoint",
+        "breakpoints",
+        "help",
+        "view",
+        "hide_error",
+    }
 )
 #: Preferred rule, first first, when choosing which module an automatic pause points at.
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
@@ -79,8 +99,8 @@ class ScratchApp(App[None]):
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "hide_error", "hide error", show=False),
         *(
-            Binding(str(i), f"view('{name}')", label, show=False)
-            for i, (name, label, _) in enumerate(VIEWS, 1)
+            Binding(str(i), f"view('{name}')", f"show {name}", show=False)
+            for i, name in enumerate(VIEWS, 1)
         ),
     ]
 
@@ -122,63 +142,77 @@ class ScratchApp(App[None]):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        # Kept as attributes: App.query_one searches only the screen on top, and a run can
+        # finish while the help or the palette is open.
         s = self.stepper
+        self.strip = StateStrip(s, id="strip")
+        self.tabs = Tabs(
+            *(Tab(f"{i} {name}", id=f"tab-{name}") for i, name in enumerate(VIEWS, 1)), id="views"
+        )
+        self.module_tree = ModuleTree(s, id="tree")
+        self.warnings_panel = WarningsPanel(s, id="warnings")
+        self.table = LayerTable(s, id="layers")
+        self.charts = LossCharts(s, id="charts")
+        self.inspector = Inspector(s, id="inspector")
+        self.error_panel = ErrorPanel(id="error")
+        self.footer = Footer(compact=True)
+        self.left = Vertical(self.module_tree, self.warnings_panel, id="left")
+        self.right = Vertical(self.table, self.charts, self.inspector, id="right")
+        self.views: dict[str, Widget] = {
+            "tree": self.module_tree,
+            "layers": self.table,
+            "charts": self.charts,
+            "inspect": self.inspector,
+            "warnings": self.warnings_panel,
+        }
         yield Header(show_clock=False, icon="")
-        yield StateStrip(s, id="strip")
-        yield Tabs(*(Tab(label, id=f"tab-{name}") for name, label, _ in VIEWS), id="views")
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield ModuleTree(s, id="tree")
-                yield WarningsPanel(s, id="warnings")
-            with Vertical(id="right"):
-                yield LayerTable(s, id="layers")
-                yield LossCharts(s, id="charts")
-                yield Inspector(s, id="inspector")
-        yield ErrorPanel(id="error")
-        yield Footer(compact=True)
+        yield self.strip
+        yield self.tabs
+        yield Horizontal(self.left, self.right, id="main")
+        yield self.error_panel
+        yield self.footer
 
     def on_mount(self) -> None:
         unique, naive = self.stepper.num_parameters
         self.title = f"ScratchAI - {self.stepper.experiment.name}"
-        self.sub_title = f"{unique:,} params" + (f" ({naive:,} naive)" if naive != unique else "")
+        # naive counts a shared weight once per owner: the gap is what sharing saves
+        self.sub_title = f"{unique:,} params (naive {naive:,})"
         self._main_screen = self.screen
         self._ticker = self.set_interval(RUN_REFRESH_SECONDS, self._tick, pause=True)
         self._apply_layout()
         self._set_border_titles()
-        self.query_one("#tree").focus()
+        self.module_tree.focus()
 
     def _set_border_titles(self) -> None:
-        for _, label, widget_id in VIEWS:
-            self.query_one(f"#{widget_id}").border_title = label.split(" ", 1)[1]
+        for name, widget in self.views.items():
+            widget.border_title = name
 
     def on_resize(self, event: events.Resize) -> None:
-        self._apply_layout()
+        # This runs before App._on_resize stores the new size: take it from the event.
+        self._apply_layout(event.size)
 
-    def _apply_layout(self) -> None:
+    def _apply_layout(self, size: Size | None = None) -> None:
         """Everything at once in a big terminal; one panel at a time (tabs) in a small one."""
-        width, height = self.size
+        width, height = size or self.size
         self.narrow = width < NARROW_WIDTH or height < NARROW_HEIGHT
-        self.screen.set_class(self.narrow, "-narrow")
-        for name, _, widget_id in VIEWS:
-            self.query_one(f"#{widget_id}").display = not self.narrow or name == self.view
+        (self._main_screen or self.screen).set_class(self.narrow, "-narrow")
+        for name, widget in self.views.items():
+            widget.display = not self.narrow or name == self.view
         left_views = {"tree", "warnings"}
-        self.query_one("#left").display = not self.narrow or self.view in left_views
-        self.query_one("#right").display = not self.narrow or self.view not in left_views
-        self.query_one("#views").display = self.narrow
+        self.left.display = not self.narrow or self.view in left_views
+        self.right.display = not self.narrow or self.view not in left_views
+        self.tabs.display = self.narrow
         # at 80 columns the palette hint would push the last keys off the footer
-        self.query_one(Footer).show_command_palette = not self.narrow
+        self.footer.show_command_palette = not self.narrow
 
     def action_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""
         self.view = name
-        tabs = self.query_one("#views", Tabs)
+        tabs = self.tabs
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
         self._apply_layout()
-        widget_id = dict((n, w) for n, _, w in VIEWS)[name]
-        target = self.query_one(f"#{widget_id}")
-        if name == "warnings":
-            target = self.query_one("#warning-list")
+        target = self.warnings_panel.list if name == "warnings" else self.views[name]
         if target.focusable:
             target.focus()
 
@@ -191,10 +225,7 @@ class ScratchApp(App[None]):
     @property
     def panels(self) -> list[Widget]:
         """Every widget that follows the stepper."""
-        return [
-            self.query_one(f"#{widget_id}")
-            for widget_id in ("strip", "tree", "layers", "charts", "inspector", "warnings")
-        ]
+        return [self.strip, *self.views.values()]
 
     def refresh_panels(self) -> None:
         """Redraw every panel from the stepper (once per key, or per tick while running)."""
@@ -203,7 +234,7 @@ class ScratchApp(App[None]):
         self._drawn_step = self.stepper.step
         count = len(self.stepper.warnings)
         label = f"5 warnings ({count})" if count else "5 warnings"
-        self.query_one("#tab-warnings", Tab).label = label
+        self.tabs.query_one("#tab-warnings", Tab).label = label
 
     def _tick(self) -> None:
         """While running: redraw at most every tick, and only if a step finished since."""
@@ -218,8 +249,8 @@ class ScratchApp(App[None]):
     # ------------------------------------------------------------------ stepping (paused)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys of the main view do nothing while a dialog (help, breakpoints, palette) is up."""
-        if self._main_screen is not None and self.screen is not self._main_screen:
-            return action in ("quit", "command_palette") or None
+        if action in MAIN_VIEW_ACTIONS and self.screen is not self._main_screen:
+            return None  # not handled: the key goes on to the dialog (space ticks a checkbox)
         return True
 
     def _refuse_while_running(self, what: str) -> bool:
@@ -247,13 +278,14 @@ class ScratchApp(App[None]):
         elif self._layer_marked:
             self.highlight(None)
             self._layer_marked = False
+        if advance.stopped_by:  # one notice that says why covers the warnings behind it
+            self._paused_by_breakpoint(advance)
+            return
         for warning in advance.warnings:
             if warning.severity is Severity.DIVERGED:
                 self.notify(
                     f"{warning.message}{_at(warning.target)}", severity="warning", markup=False
                 )
-        if advance.stopped_by:
-            self._paused_by_breakpoint(advance)
 
     def action_step_batch(self) -> None:
         self._advance(Granularity.BATCH)
@@ -283,7 +315,7 @@ class ScratchApp(App[None]):
                 timeout=3,
             )
             return
-        self.query_one("#warnings", WarningsPanel).show_reason(None)
+        self.warnings_panel.show_reason(None)
         self.refresh_panels()
         if self._layer_marked:
             self.highlight(None)
@@ -303,7 +335,7 @@ class ScratchApp(App[None]):
             self._pending.append(change)
         else:
             change()
-            self.query_one("#strip", StateStrip).refresh_from(self.stepper)
+            self.strip.refresh_from(self.stepper)
 
     def action_lr_down(self) -> None:
         self._scale_lr(1.0 / self.stepper.settings.lr_factor)
@@ -326,14 +358,14 @@ class ScratchApp(App[None]):
         self.notify(f"checkpoint saved: {path}", title="saved", timeout=6, markup=False)
 
     def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, timeout=3)
-        self.query_one("#strip", StateStrip).refresh_from(self.stepper)
+        self.notify(message.text, timeout=2)
+        self.strip.refresh_from(self.stepper)
 
     # ------------------------------------------------------------------ running in a worker
     def action_toggle_run(self) -> None:
         if self.running:
             self._stop.set()
-            self.query_one("#strip", StateStrip).set_mode("pausing")
+            self.strip.set_mode("pausing")
             return
         self._start_training(lambda: self.stepper.run(should_stop=self._should_stop))
 
@@ -346,8 +378,8 @@ class ScratchApp(App[None]):
     def _start_training(self, train: Callable[[], Advance]) -> None:
         self.running = True
         self._stop.clear()
-        self.query_one("#warnings", WarningsPanel).show_reason(None)
-        self.query_one("#strip", StateStrip).set_mode("running")
+        self.warnings_panel.show_reason(None)
+        self.strip.set_mode("running")
         self._ticker.resume()
         self.run_worker(
             lambda: self._train_in_thread(train),
@@ -372,7 +404,7 @@ class ScratchApp(App[None]):
     def on_training_stopped(self, message: TrainingStopped) -> None:
         self.running = False
         self._ticker.pause()
-        self.query_one("#strip", StateStrip).set_mode("paused")
+        self.strip.set_mode("paused")
         if message.error is not None:
             if isinstance(message.error, StepFailed):
                 self._show_failure(message.error)
@@ -386,8 +418,9 @@ class ScratchApp(App[None]):
     def _paused_by_breakpoint(self, advance: Advance) -> None:
         """Say why the run paused and point at the module responsible."""
         reason = "; ".join(advance.stopped_by)
-        self.query_one("#warnings", WarningsPanel).show_reason(reason)
-        target = _focus_target(advance.warnings) or _focus_target(reversed(self.stepper.warnings))
+        self.warnings_panel.show_reason(reason)
+        # Only what fired on the step that paused: an older warning would point at a stale place.
+        target = _focus_target(w for w in advance.warnings if w.step == advance.step)
         self.notify(
             f"{reason}{_at(target)}", title="paused", severity="warning", timeout=8, markup=False
         )
@@ -396,23 +429,23 @@ class ScratchApp(App[None]):
             self.highlight(target)
             if self.narrow:
                 self.action_view("tree")
-            self.query_one("#tree").focus()
+            self.module_tree.focus()
 
     # ------------------------------------------------------------------ failures
     def _show_failure(self, error: StepFailed) -> None:
-        self.query_one("#error", ErrorPanel).show_failure(error, self.stepper.step)
+        self.error_panel.show_failure(error, self.stepper.step)
         self.notify(
             error.summary, title=f"step failed during {error.phase}", severity="error", markup=False
         )
         self.refresh_panels()
 
     def action_hide_error(self) -> None:
-        self.query_one("#error", ErrorPanel).hide()
+        self.error_panel.hide()
 
     # ------------------------------------------------------------------ selection
     def on_path_selected(self, message: PathSelected) -> None:
         self._layer_marked = False
-        self.query_one("#inspector", Inspector).show(message.path)
+        self.inspector.show(message.path)
         self.highlight(message.path)
         if self.narrow:
             self.action_view("inspect")
@@ -423,7 +456,7 @@ class ScratchApp(App[None]):
             return
         self._layer_marked = False
         self.highlight(message.target)
-        self.query_one("#inspector", Inspector).show(message.target)
+        self.inspector.show(message.target)
         if self.narrow:
             self.action_view("tree")
 

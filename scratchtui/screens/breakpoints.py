@@ -45,11 +45,15 @@ class BreakpointsScreen(ModalScreen[Breakpoints | None]):
         background: $surface;
         padding: 0 1;
     }
-    BreakpointsScreen Checkbox { border: none; padding: 0; height: 1; }
-    BreakpointsScreen #grad-row { height: 3; }
-    BreakpointsScreen #grad-row Checkbox { width: auto; margin-top: 1; }
-    BreakpointsScreen #grad-threshold { width: 14; }
-    BreakpointsScreen #buttons { height: 3; align-horizontal: right; }
+    /* compact widgets: the dialog must fit in 80x24 with room to spare */
+    BreakpointsScreen Checkbox.-textual-compact, BreakpointsScreen Checkbox.-textual-compact:focus {
+        border: none;
+        height: 1;
+    }
+    BreakpointsScreen #grad-row { height: 1; }
+    BreakpointsScreen #grad-threshold { width: 12; margin-left: 1; }
+    BreakpointsScreen #buttons { height: 1; margin-top: 1; align-horizontal: right; }
+    BreakpointsScreen Button { margin-left: 2; }
     BreakpointsScreen #error { color: $error; height: auto; }
     """
 
@@ -64,21 +68,25 @@ class BreakpointsScreen(ModalScreen[Breakpoints | None]):
         box.border_title = "Pause the run when..."
         with box:
             for name, label in TOGGLES:
-                yield Checkbox(label, getattr(self.current, name), id=f"bp-{name}")
+                yield Checkbox(label, getattr(self.current, name), id=f"bp-{name}", compact=True)
             with Horizontal(id="grad-row"):
                 threshold = self.current.grad_norm_above
                 yield Checkbox(
-                    "total grad norm above", threshold is not None, id="bp-grad_norm_above"
+                    "total grad norm above",
+                    threshold is not None,
+                    id="bp-grad_norm_above",
+                    compact=True,
                 )
                 yield Input(
                     str(threshold if threshold is not None else DEFAULT_GRAD_NORM),
                     type="number",
                     id="grad-threshold",
+                    compact=True,
                 )
             yield Label("", id="error")
             with Horizontal(id="buttons"):
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("Cancel", id="cancel")
+                yield Button("Apply", variant="primary", id="apply", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def chosen(self) -> Breakpoints | None:
         """The breakpoints the dialog shows now, or None if the threshold is not a number > 0."""

@@ -7,25 +7,27 @@ good step, and the panel says so. ``escape`` (bound by the app) hides it again.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from scratchai.engine import StepFailed
 
 
-class ErrorPanel(VerticalScroll):
-    """A scrollable traceback of the last failed step, with where it failed and what was kept."""
+class ErrorPanel(Vertical):
+    """What failed and what was kept (always in view), above the scrollable traceback."""
 
     DEFAULT_CSS = """
     ErrorPanel {
         display: none;
-        height: auto;
-        max-height: 50%;
+        height: 50%;
         border: heavy $error;
         border-title-color: $error;
         padding: 0 1;
     }
     ErrorPanel.-shown { display: block; }
+    ErrorPanel > #error-summary { height: auto; }
+    ErrorPanel > VerticalScroll { height: 1fr; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -34,22 +36,27 @@ class ErrorPanel(VerticalScroll):
         self.border_subtitle = "esc hides"
         #: the plain text on display ('' while hidden)
         self.text = ""
-        self.body = Static("", id="error-body")
+        self.summary = Static("", id="error-summary")
+        self.traceback = Static("", id="error-traceback")
+        self._scroll = VerticalScroll(self.traceback)
 
-    def compose(self):
-        yield self.body
+    def compose(self) -> ComposeResult:
+        yield self.summary
+        yield self._scroll
 
     def show_failure(self, error: StepFailed, step: int) -> None:
         """Show ``error`` (raised during its phase); ``step`` is the last good step kept."""
-        text = Text()
-        text.append(f"Your code raised during {error.phase}: ", style="bold")
-        text.append(error.summary, style="bold red")
-        text.append(f"\nThe model was left at step {step}, the last good one.\n\n", style="dim")
-        text.append(error.traceback_text.rstrip())
-        self.text = text.plain
-        self.body.update(text)
+        summary = Text()
+        summary.append(f"Your code raised during {error.phase}: ", style="bold")
+        summary.append(error.summary, style="bold red")
+        summary.append(f"\nThe model was left at step {step}, the last good one.", style="dim")
+        traceback = Text(error.traceback_text.rstrip())
+        self.text = f"{summary.plain}\n{traceback.plain}"
+        self.summary.update(summary)
+        self.traceback.update(traceback)
         self.add_class("-shown")
-        self.scroll_end(animate=False)  # the raising line is at the bottom of a traceback
+        # the raising line is at the bottom of a traceback
+        self.call_after_refresh(self._scroll.scroll_end, animate=False)
 
     def hide(self) -> None:
         self.text = ""

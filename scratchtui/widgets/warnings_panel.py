@@ -57,7 +57,7 @@ class WarningsPanel(Vertical):
     WarningsPanel { height: 1fr; }
     WarningsPanel > #pause-reason { height: auto; max-height: 4; color: $warning; display: none; }
     WarningsPanel > #pause-reason.-shown { display: block; }
-    WarningsPanel > WarningList { height: 1fr; border: none; }
+    WarningsPanel > WarningList, WarningsPanel > WarningList:focus { height: 1fr; border: none; }
     """
 
     def __init__(self, stepper: Stepper, **kwargs) -> None:
@@ -80,7 +80,11 @@ class WarningsPanel(Vertical):
     def refresh_from(self, stepper: Stepper) -> None:
         """Rebuild the list only when the engine's warnings changed (new ones, or a rewind)."""
         current = stepper.warnings
-        if self.list.option_count and len(current) == len(self.warnings) and (not current or current[-1] is self.warnings[0]):
+        if (
+            self.list.option_count
+            and len(current) == len(self.warnings)
+            and (not current or current[-1] is self.warnings[0])
+        ):
             return
         self.warnings = tuple(reversed(current))
         if not self.warnings:

@@ -17,6 +17,7 @@ from scratchai.datasets import make_clusters
 from scratchai.engine import Breakpoints, Experiment, Stepper, load_demo, load_experiment_file
 from scratchtui.app import ScratchApp
 
+
 class RecordingApp(ScratchApp):
     """The real app, remembering every notification so tests can read what the user was told."""
 

@@ -115,6 +115,19 @@ async def test_r_runs_in_the_background_and_pauses(slow_app, wait_until):
         assert f"step {step} " in strip_text(app)  # the final step is on screen
 
 
+async def test_a_run_can_end_while_the_help_is_open(slow_app, wait_until):
+    app = slow_app
+    app.stepper.breakpoints.at_step = 4  # the run pauses on its own, under the help screen
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("r", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: not app.running)
+        await pilot.pause(0.15)  # a refresh tick while the help is on top
+        assert app.stepper.step == 4 and "at_step" in app.notices[-1]
+        await pilot.press("escape")
+        assert "step 4 " in strip_text(app) and "paused" in strip_text(app)
+
+
 async def test_b_rewinds_to_the_earlier_loss(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
@@ -226,6 +239,20 @@ async def test_breakpoints_dialog_toggles_them(app_for):
         bp = app.stepper.breakpoints
         assert bp.loss_rose and bp.grad_norm_above == 100.0 and bp.diverged
         assert "loss_rose" in app.notices[-1]
+
+
+async def test_breakpoints_dialog_works_from_the_keyboard(app_for):
+    app = app_for("diverge")
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("k", "space")  # the first box (diverged) has focus: untick it
+        assert app.stepper.step == 0  # space ticked the box, it did not train a batch
+        for _ in range(6):  # nonfinite, loss_rose, converged, grad norm, threshold, Apply
+            await pilot.press("tab")
+        await pilot.press("enter")
+        assert not isinstance(app.screen, BreakpointsScreen)
+        assert not app.stepper.breakpoints.diverged and app.stepper.breakpoints.nonfinite
+        await pilot.press("k", "escape")  # escape cancels without changing anything
+        assert not app.stepper.breakpoints.diverged
 
 
 async def test_diverge_run_pauses_names_the_module_and_recovers(app_for, wait_until):
