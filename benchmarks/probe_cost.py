@@ -74,7 +74,7 @@ def bare_step(experiment, use_loader: bool = True) -> Callable[[], float]:
             xb, yb = xb0, yb0
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)
         opt.step()
         return float(loss)
 

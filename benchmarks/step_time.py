@@ -126,7 +126,7 @@ class ScratchAI:
     def step(self) -> float:
         self.optimizer.zero_grad()
         loss = self.criterion(self.model(self.X), self.y)
-        self.model.backward(self.criterion.backward())
+        self.model.backward(self.criterion.backward(), input_grad=False)
         self.optimizer.step()
         return float(loss)
 

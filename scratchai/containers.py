@@ -104,10 +104,18 @@ class Sequential(_IndexedModules):
             x = module(x)
         return x
 
-    def backward(self, grad_output: Any) -> Any:
-        for module in reversed(self._modules.values()):
+    accepts_input_grad = True
+
+    def backward(self, grad_output: Any, input_grad: bool = True) -> Any:
+        modules = tuple(self._modules.values())
+        if not modules:
+            return grad_output
+        for module in modules[:0:-1]:
             grad_output = module.backward(grad_output)
-        return grad_output
+        first = modules[0]
+        if input_grad or not first.accepts_input_grad:
+            return first.backward(grad_output)
+        return first.backward(grad_output, input_grad=False)
 
 
 class ModuleList(_IndexedModules):

@@ -57,13 +57,19 @@ class Linear(Module):
             out += self.b.data
         return out
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output: (batch, out_features) -> grad wrt x: (batch, in_features)."""
+    accepts_input_grad = True
+
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """grad_output: (batch, out_features) -> grad wrt x: (batch, in_features).
+
+        ``input_grad=False`` skips the gradient wrt x (returns None): nothing needs it when x is
+        the data, and it is a third of the layer's backward work.
+        """
         (x,) = self.saved_for_backward()
         self.W.accumulate_grad(x.T @ grad_output)
         if self.b is not None:
             self.b.accumulate_grad(grad_output.sum(axis=0))
-        return grad_output @ self.W.data.T
+        return grad_output @ self.W.data.T if input_grad else None
 
     def extra_repr(self) -> str:
         return (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -26,17 +26,31 @@ BackwardHook = Callable[["Module", Any, Any], None]
 
 
 class _CallState:
-    """Book-keeping of nested ``Module.__call__``s, shared by all modules (one training thread)."""
+    """Book-keeping of nested ``Module.__call__``s, shared by all modules (one training thread).
 
-    depth = 0
-    generation = 0  # bumped by each outermost call: saves from older forwards are dropped
-    last_finished: Module | None = None  # the module whose forward returned last
-    grad_enabled = True
-    forward_hooks: ClassVar[list[ForwardHook]] = []
-    backward_hooks: ClassVar[list[BackwardHook]] = []
+    One instance, not class attributes: writing a class attribute on every call would
+    invalidate CPython's attribute caches for the class at each write.
+    """
+
+    __slots__ = (
+        "backward_hooks",
+        "depth",
+        "forward_hooks",
+        "generation",
+        "grad_enabled",
+        "last_finished",
+    )
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.generation = 0  # bumped by each outermost call: saves from older forwards are dropped
+        self.last_finished: Module | None = None  # the module whose forward returned last
+        self.grad_enabled = True
+        self.forward_hooks: list[ForwardHook] = []
+        self.backward_hooks: list[BackwardHook] = []
 
 
-_call = _CallState
+_call = _CallState()
 
 
 class no_grad:
@@ -86,6 +100,7 @@ class Module:
     """
 
     training: bool
+    accepts_input_grad = False  # backward(grad_output, input_grad=False) may skip grad wrt input
 
     def __init__(self) -> None:
         d = self.__dict__

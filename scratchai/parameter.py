@@ -88,13 +88,14 @@ class Parameter:
                 mismatch is a bug in the caller's backward). It must be a fresh array the caller
                 does not keep, because after ``zero_grad()`` it becomes ``.grad`` itself.
         """
-        if value.shape != self._data.shape:
+        data = self._data
+        if value.shape != data.shape:
             raise ValueError(
                 f"gradient contribution of shape {value.shape} does not match parameter shape "
-                f"{self._data.shape}"
+                f"{data.shape}"
             )
-        if value.dtype != self._data.dtype:
-            value = value.astype(self._data.dtype)
+        if value.dtype is not data.dtype and value.dtype != data.dtype:  # `is`: the common case
+            value = value.astype(data.dtype)
         if self._grad is None:
             self._grad = value
         else:

@@ -294,7 +294,11 @@ class Stepper:
         self._phase = "backward"
         self.state = State.BACKWARD
         grad_output = exp.loss.backward()
-        yield from self._run_pass("backward", lambda: self.model.backward(grad_output))
+        # The data needs no gradient: skip the first layer's input gradient where supported
+        # (but not when stepping layers, where the user looks at every gradient).
+        skip = self.model.accepts_input_grad and self._granularity is not Granularity.LAYER
+        options = {"input_grad": False} if skip else {}
+        yield from self._run_pass("backward", lambda: self.model.backward(grad_output, **options))
         yield Granularity.PHASE
 
         self._phase = "update"

@@ -193,3 +193,22 @@ def test_no_grad_saves_nothing() -> None:
         layer(np.ones((2, 3), np.float32))
     with pytest.raises(RuntimeError, match="no saved forward"):
         layer.backward(np.ones((2, 2), np.float32))
+
+
+def test_backward_can_skip_the_gradient_wrt_the_data():
+    """input_grad=False (what a training loop uses: the data needs no gradient) changes nothing
+    but the return value."""
+    import scratchai as sa
+
+    sa.manual_seed(0)
+    model = sa.Sequential(sa.Linear(6, 5), sa.ReLU(), sa.Linear(5, 3))
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    grads = []
+    for input_grad in (True, False):
+        model.zero_grad()
+        out = model(x)
+        dx = model.backward(np.ones_like(out), input_grad=input_grad)
+        assert (dx is None) is (not input_grad)
+        grads.append([p.grad.copy() for p in model.parameters()])
+    for full, skipped in zip(*grads, strict=True):
+        np.testing.assert_array_equal(full, skipped)
