@@ -4,9 +4,8 @@ In train mode BatchNorm normalises with the batch's statistics and updates its r
 buffers; in eval mode (the validation pass at each epoch's end) it uses the running ones.
 """
 
-from scratchai.datasets import make_clusters
-
 import scratchai as sa
+from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
 
 

@@ -4,9 +4,8 @@ The data set ships inside scratchai (no download). Features are standardised wit
 fitted on the training split only, so nothing leaks from validation.
 """
 
-from scratchai.datasets import load_digits
-
 import scratchai as sa
+from scratchai.datasets import load_digits
 from scratchai.engine import Experiment
 
 

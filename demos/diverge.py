@@ -5,9 +5,8 @@ first module whose output went non-finite. Recover the way the lesson says: rewi
 steps (b), reduce the lr ([ several times) and run again (r).
 """
 
-from scratchai.datasets import make_clusters
-
 import scratchai as sa
+from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
 
 

@@ -4,9 +4,8 @@ Copy this file to start your own experiment: `scratchtui run my_model.py` calls 
 same way `scratchtui demo mlp` does.
 """
 
-from scratchai.datasets import make_clusters
-
 import scratchai as sa
+from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
 
 

@@ -5,9 +5,9 @@ model is a custom Module with its own forward and backward: a template for your 
 """
 
 import numpy as np
-from scratchai.datasets import make_clusters
 
 import scratchai as sa
+from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
 
 

@@ -156,7 +156,7 @@ class ModuleDict(Module):
         self.add_module(key, _check_module(module, "ModuleDict"))
 
     def __delitem__(self, key: str) -> None:
-        self[key]  # noqa: B018 - raises the helpful KeyError
+        self[key]  # raises the helpful KeyError
         delattr(self, key)
 
     def __contains__(self, key: object) -> bool:
