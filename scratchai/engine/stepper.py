@@ -178,7 +178,11 @@ class Stepper:
         return len(self._snapshots)
 
     def set_lr(self, value: float) -> None:
-        """Change the learning rate for the next updates; the change is recorded in the history."""
+        """Change the learning rate for the next updates; the change is recorded in the history.
+
+        Waits for a ``run`` in another thread to finish (the stepper is used by one thread at
+        a time); from the thread that drives ``run``, call it between chunks.
+        """
         with self._lock:
             old = self.lr
             self.experiment.optimizer.lr = float(value)
@@ -253,7 +257,7 @@ class Stepper:
             with np.errstate(all="ignore"):
                 return next(self._gen)
         except Exception as exc:
-            text = traceback.format_exc()
+            text = _traceback_without_engine(exc)
             phase = self._phase
             self._abandon_batch()
             raise StepFailed(phase, exc, text) from exc
@@ -582,6 +586,21 @@ class Stepper:
         with self._lock:
             save(self.model, target)
         return target.resolve()
+
+
+def _traceback_without_engine(exc: BaseException) -> str:
+    """The traceback minus the engine's own frames: the user's code and the layers it called."""
+    engine_dir = Path(__file__).resolve().parent
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().parent != engine_dir
+    ]
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_list(frames))
+        + "".join(traceback.format_exception_only(type(exc), exc))
+    )
 
 
 def _is_classification(output: Any, targets: np.ndarray | None) -> bool:

@@ -107,3 +107,36 @@ def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
 def test_demo_list(tmp_path):
     result = run_cli("demo", "--list", cwd=tmp_path)
     assert result.returncode == 0 and "digits" in result.stdout
+
+
+def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_path):
+    from scratchai.engine import Granularity, StepFailed, Stepper
+
+    text = GOOD.replace(
+        "    model = sa.Sequential",
+        "    class Flaky(sa.Module):\n"
+        "        calls = 0\n"
+        "        def forward(self, x):\n"
+        "            Flaky.calls += 1\n"
+        "            if Flaky.calls == 3:\n"
+        "                raise ValueError('user bug on call 3')\n"
+        "            self.save_for_backward(None)\n"
+        "            return x\n"
+        "        def backward(self, g):\n"
+        "            self.saved_for_backward()\n"
+        "            return g\n"
+        "    model = sa.Sequential",
+    ).replace("sa.Tanh()", "Flaky()")
+    stepper = Stepper(load_experiment_file(write(tmp_path, text)))
+    stepper.run(max_steps=2)
+    weights = {k: v.copy() for k, v in stepper.model.state_dict().items()}
+    with pytest.raises(StepFailed) as info:
+        stepper.advance(Granularity.BATCH)
+    failure = info.value
+    assert failure.phase == "forward" and "user bug on call 3" in failure.summary
+    assert "my_model.py" in failure.traceback_text and "stepper.py" not in failure.traceback_text
+    assert stepper.step == 2
+    for key, value in stepper.model.state_dict().items():
+        assert (value == weights[key]).all()
+    stepper.advance(Granularity.BATCH)  # the stepper still works afterwards
+    assert stepper.step == 3
