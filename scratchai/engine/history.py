@@ -86,7 +86,7 @@ def _merge_rows(rows: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
     return tuple(merged)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built every step: slots construct about 3x faster than frozen
 class Snapshot:
     """Everything needed to put training back exactly where it was before a step.
 

@@ -201,7 +201,9 @@ class Stepper:
         Raises:
             StepFailed: the user's code raised; the batch in progress was undone.
         """
-        with self._lock:
+        # Overflow to Inf/NaN is what the rules detect and report; NumPy's warnings about it
+        # would only repeat that on stderr (and inside the TUI).
+        with self._lock, np.errstate(all="ignore"):
             self._begin(granularity)
             while True:
                 level = self._next()
@@ -216,7 +218,7 @@ class Stepper:
     ) -> Advance:
         """Train batch after batch until a breakpoint fires, ``max_steps`` batches are done, or
         ``should_stop()`` (checked between batches) returns True."""
-        with self._lock:
+        with self._lock, np.errstate(all="ignore"):
             self._begin(Granularity.BATCH)
             done = 0
             while True:
@@ -252,10 +254,7 @@ class Stepper:
 
     def _next(self) -> Granularity:
         try:
-            # Overflow to Inf/NaN is what the rules detect and report; NumPy's warnings about
-            # it would only repeat that on stderr (and inside the TUI).
-            with np.errstate(all="ignore"):
-                return next(self._gen)
+            return next(self._gen)
         except Exception as exc:
             text = _traceback_without_engine(exc)
             phase = self._phase
@@ -448,7 +447,7 @@ class Stepper:
             buffers=tuple(buf.copy() for _, buf, _ in self._buffers),
             optimizer=_copy_tree(self.experiment.optimizer.state_dict()),
             rng=get_rng_state(),
-            loader=_copy_tree(self.experiment.train_loader.state_dict()),
+            loader=self.experiment.train_loader.state_dict(),  # already a copy
             rules=self._rules.state_dict(),
             active_conditions=self._active_conditions,
             last_loss=self._last_loss,
