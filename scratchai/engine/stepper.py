@@ -434,6 +434,7 @@ class Stepper:
             val_acc = correct / len(data) if _is_classification(out, yv) else None
         epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc)
         self._epochs.append(epoch_record)
+        del self._epochs[: -self.settings.history_capacity]  # bounded, like the step history
         self._new_epochs.append(epoch_record)
 
     # ------------------------------------------------------------------ snapshots and rewind
