@@ -109,12 +109,12 @@ class ScreenWatch:
             original(screen, renderable)
             if renderable is None:
                 return
-            text = ""
+            encoded = ""
             if encode and hasattr(renderable, "render_segments"):
-                text = _ANSI.sub("", renderable.render_segments(app.console))
+                encoded = renderable.render_segments(app.console)
             end = time.perf_counter()
             self.spent += end - start
-            self.updates.append((end, text))
+            self.updates.append((end, _ANSI.sub("", encoded)))
 
         app._display = display  # type: ignore[method-assign]
 
@@ -134,8 +134,10 @@ class KeyLatency:
     dispatch: list[float] = field(default_factory=list)  # key sent -> advance starts
     advance: list[float] = field(default_factory=list)  # stepper.advance inside the app
     refresh: list[float] = field(default_factory=list)  # app.refresh_panels
-    frame: list[float] = field(default_factory=list)  # refresh done -> update ready
+    wait: list[float] = field(default_factory=list)  # refresh done -> compositor starts
+    render: list[float] = field(default_factory=list)  # compositor starts -> update encoded
     bare: list[float] = field(default_factory=list)  # stepper.advance(BATCH), no app
+    bare_idle: list[float] = field(default_factory=list)  # the same, idle between calls
 
 
 async def _press_n(presses: int, warmup: int, result: KeyLatency) -> None:
@@ -145,11 +147,13 @@ async def _press_n(presses: int, warmup: int, result: KeyLatency) -> None:
         await pilot.pause()
         advance = Timed(stepper, "advance")
         refresh = Timed(app, "refresh_panels")
+        compose = Timed(app.screen._compositor, "render_update")
         watch = ScreenWatch(app, encode=True)
         for i in range(warmup + presses):
             target = stepper.step + 1
             advance.spans.clear()
             refresh.spans.clear()
+            compose.spans.clear()
             sent = time.perf_counter()
             await pilot.press("n")
             deadline = time.perf_counter() + 10
@@ -162,24 +166,31 @@ async def _press_n(presses: int, warmup: int, result: KeyLatency) -> None:
             if i < warmup:
                 continue
             (a_start, a_end), (r_start, r_end) = advance.spans[0], refresh.spans[-1]
+            c_start = min(start for start, _ in compose.spans if start >= r_end)
             result.total.append(shown - sent)
             result.dispatch.append(a_start - sent)
             result.advance.append(a_end - a_start)
             result.refresh.append(r_end - r_start)
-            result.frame.append(shown - r_end)
+            result.wait.append(c_start - r_end)
+            result.render.append(shown - c_start)
         watch.updates.clear()
         await pilot.pause()
 
 
-def key_latency(presses: int, warmup: int = 3) -> KeyLatency:
+def key_latency(presses: int, warmup: int = 3, idle_s: float = 0.04) -> KeyLatency:
+    """Presses of ``n`` in the app, then bare advances back to back and with ``idle_s`` between
+    them (a press takes Pilot ~40 ms of waiting for the app to go idle: caches go cold)."""
     result = KeyLatency()
     asyncio.run(_press_n(presses, warmup, result))
-    stepper = make_stepper()
-    for i in range(warmup + presses):
-        start = time.perf_counter()
-        stepper.advance(Granularity.BATCH)
-        if i >= warmup:
-            result.bare.append(time.perf_counter() - start)
+    for samples, idle in ((result.bare, 0.0), (result.bare_idle, idle_s)):
+        stepper = make_stepper()
+        for i in range(warmup + presses):
+            if idle:
+                time.sleep(idle)
+            start = time.perf_counter()
+            stepper.advance(Granularity.BATCH)
+            if i >= warmup:
+                samples.append(time.perf_counter() - start)
     return result
 
 
@@ -192,6 +203,7 @@ class Window:
     refresh_s: float = 0.0  # their total time
     updates: int = 0  # screen updates produced during the window
     ui_cpu_s: float = 0.0  # CPU time of the UI (main) thread during the window
+    warnings: int = 0  # warnings the stepper holds at the end of the window
 
     @property
     def rate(self) -> float:
@@ -210,16 +222,31 @@ def headless_window(seconds: float, warmup_s: float) -> Window:
     return Window(stepper.step - steps0, time.perf_counter() - start)
 
 
-async def _app_window(seconds: float, profiler: cProfile.Profile | None) -> Window:
+async def _toggle_run(app: ScratchApp, pilot, running: bool) -> None:
+    """Press ``r`` and wait until the run started (or stopped).
+
+    ``App.simulate_key`` sends the same key event through the same bindings as
+    ``Pilot.press``, which then waits for the app to go idle: up to ~2 s while a run keeps the
+    CPU busy.
+    """
+    app.simulate_key("r")
+    deadline = time.perf_counter() + 10
+    while app.running is not running:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"r did not {'start' if running else 'pause'} the run")
+        await asyncio.sleep(0.005)
+    await pilot.pause()
+
+
+async def _app_window(seconds: float, warmup_s: float, profiler: cProfile.Profile | None) -> Window:
     stepper = make_stepper(NO_BREAKPOINTS)
     app = ScratchApp(stepper)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         refresh = Timed(app, "refresh_panels")
         watch = ScreenWatch(app, encode=False)
-        await pilot.press("r")  # returns once the app is idle or after ~2 s: it is not idle
-        if not app.running:
-            raise RuntimeError("r did not start a run")
+        await _toggle_run(app, pilot, True)
+        await asyncio.sleep(warmup_s)  # the same warm-up as the headless contender
         refresh.spans.clear()
         watch.updates.clear()
         if profiler is not None:
@@ -237,18 +264,14 @@ async def _app_window(seconds: float, profiler: cProfile.Profile | None) -> Wind
             refresh_s=sum(e - s for s, e in refreshes),
             updates=sum(start <= when < end for when, _ in watch.updates),
             ui_cpu_s=cpu1 - cpu0,
+            warnings=len(stepper.warnings),
         )
-        await pilot.press("r")
-        deadline = time.perf_counter() + 10
-        while app.running:
-            if time.perf_counter() > deadline:
-                raise RuntimeError("r did not pause the run")
-            await pilot.pause()
+        await _toggle_run(app, pilot, False)
     return window
 
 
-def app_window(seconds: float, profiler: cProfile.Profile | None = None) -> Window:
-    return asyncio.run(_app_window(seconds, profiler))
+def app_window(seconds: float, warmup_s: float, profiler: cProfile.Profile | None = None) -> Window:
+    return asyncio.run(_app_window(seconds, warmup_s, profiler))
 
 
 def run_mode(
@@ -260,7 +283,7 @@ def run_mode(
         time.sleep(0.2)  # let BLAS threads of the previous contender go quiet
         headless.append(headless_window(seconds, warmup_s))
         time.sleep(0.2)
-        app.append(app_window(seconds, profiler))
+        app.append(app_window(seconds, warmup_s, profiler))
     return headless, app
 
 
@@ -283,7 +306,8 @@ def print_profile(profiler: cProfile.Profile, top: int, out) -> None:
     for line in lines[start:]:
         if line.strip():
             line = line.replace(_root(), "")
-            print(re.sub(r"\S*/site-packages/", "", line), file=out)
+            # no paths of this machine: site-packages and the standard library by module
+            print(re.sub(r"\S*/(site-packages|lib/python3\.\d+)/", "", line), file=out)
     print("```", file=out)
 
 
@@ -304,8 +328,10 @@ def run(
         ("&nbsp;&nbsp;key dispatch (key sent → advance starts)", keys.dispatch),
         ("&nbsp;&nbsp;`stepper.advance(BATCH)` inside the app", keys.advance),
         ("&nbsp;&nbsp;`refresh_panels` (every panel from the stepper)", keys.refresh),
-        ("&nbsp;&nbsp;wait for the next frame + render + encode", keys.frame),
-        ("bare `stepper.advance(Granularity.BATCH)`, no app", keys.bare),
+        ("&nbsp;&nbsp;wait for the screen's next frame", keys.wait),
+        ("&nbsp;&nbsp;compositor render + terminal encoding", keys.render),
+        ("bare `stepper.advance(Granularity.BATCH)`, no app, back to back", keys.bare),
+        ("bare `stepper.advance(Granularity.BATCH)`, no app, 40 ms idle before", keys.bare_idle),
     ):
         print(
             f"| {label} | {_ms(statistics.median(values))} | {_ms(percentile(values, 90))} |",
@@ -340,7 +366,8 @@ def run(
         f"\nIn run mode (medians over the app's windows): {refreshes_s:.1f} panel refreshes/s "
         f"(throttle {RUN_REFRESH_SECONDS:g} s), {_ms(refresh_each)} each, "
         f"{refresh_share:.0%} of the wall time; {updates_s:.1f} screen updates/s; "
-        f"the UI thread used {ui_share:.0%} of one core.",
+        f"the UI thread used {ui_share:.0%} of one core; "
+        f"{statistics.median(w.warnings for w in app):.0f} warnings in the stepper at the end.",
         file=out,
     )
     print(
@@ -353,7 +380,7 @@ def run(
 
     if profile:
         profiler = cProfile.Profile()
-        app_window(seconds, profiler)
+        app_window(seconds, warmup_s, profiler)
         print(
             f"\ncProfile of the UI thread during one {seconds:g} s run-mode window "
             "(cumulative time; the training thread is not profiled):",

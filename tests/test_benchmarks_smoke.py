@@ -43,3 +43,19 @@ def test_step_time_runs_and_contenders_agree(benchmarks):
     # The scratchai and hand-written steps compute the same thing from the same weights.
     assert row["loss_diff"] < 1e-5
     assert row["scratchai"] > 0 and row["numpy"] > 0
+
+
+def test_tui_benchmark_runs(benchmarks):
+    """A couple of presses of n and two short run-mode windows of the real app (~2 s)."""
+    sys.modules.pop("tui", None)  # benchmarks/tui.py, not the tests/tui directory
+    try:
+        tui = importlib.import_module("tui")
+        assert Path(tui.__file__).parent == BENCHMARKS
+        out = io.StringIO()
+        result = tui.run(presses=2, rounds=1, seconds=0.2, warmup_s=0.05, out=out)
+    finally:
+        sys.modules.pop("tui", None)
+    text = out.getvalue()
+    assert "`n` → screen update showing the new step" in text
+    assert "app / headless" in text
+    assert result["headless_steps_per_s"] > 0 and result["app_steps_per_s"] > 0

@@ -104,6 +104,10 @@ class Stepper:
         self.last_step: StepRecord | None = None
         self.last_layer: LayerEvent | None = None
         self.active_path: str | None = None
+        # The batch in progress, between its phases: its loss once computed, and the layer
+        # events so far when stepping into layers (cleared when the next batch starts).
+        self.batch_loss: float | None = None
+        self.layer_events: tuple[LayerEvent, ...] = ()
         self._warnings: deque[Warning] = deque(maxlen=self.settings.warning_capacity)
         self._epochs: list[EpochRecord] = []
         self._lock = threading.RLock()
@@ -279,6 +283,8 @@ class Stepper:
         for _, p in self._params:  # the registered list: no tree walk on the hot path
             p.zero_grad()
 
+        self.batch_loss = None
+        self.layer_events = ()
         self._phase = "forward"
         self.state = State.FORWARD  # entered now: stepping into its layers shows "forward"
         self._forward_calls = []
@@ -290,7 +296,7 @@ class Stepper:
         yield Granularity.PHASE
 
         self._phase = "loss"
-        loss = float(exp.loss(output, yb))
+        loss = self.batch_loss = float(exp.loss(output, yb))
         self.state = State.LOSS
         yield Granularity.PHASE
 
@@ -331,6 +337,7 @@ class Stepper:
                 module, args = event
                 self.active_path = self._module_paths[id(module)]
                 self.last_layer = self._layer_event(direction, module, args)
+                self.layer_events += (self.last_layer,)
                 yield Granularity.LAYER
             return stepping.result()
         finally:
@@ -484,6 +491,8 @@ class Stepper:
         self.last_step = self._recent_records[-1] if self._recent_records else None
         self.last_layer = None
         self.active_path = None
+        self.batch_loss = None
+        self.layer_events = ()
         self._forward_calls = []
         self._gen = self._training()
 

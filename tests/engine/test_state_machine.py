@@ -90,3 +90,19 @@ def test_run_honours_should_stop(make_stepper):
     calls = []
     stepper.run(should_stop=lambda: calls.append(1) or len(calls) >= 3)
     assert stepper.step == 3
+
+
+def test_batch_in_progress_is_visible_between_phases(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.BATCH)
+    stepper.advance(Granularity.LAYER)
+    stepper.advance(Granularity.LAYER)
+    assert [e.path for e in stepper.layer_events] == ["0", "1"]
+    assert stepper.layer_events[1].stats.min >= 0  # a ReLU output
+    assert stepper.batch_loss is None
+    stepper.advance(Granularity.PHASE)  # finish the forward
+    stepper.advance(Granularity.PHASE)  # the loss
+    assert stepper.state is State.LOSS and stepper.batch_loss is not None
+    assert stepper.batch_loss != stepper.last_step.loss  # a new batch, not the last record
+    stepper.advance(Granularity.BATCH)
+    assert stepper.last_step.loss == stepper.batch_loss
