@@ -235,7 +235,8 @@ async def _toggle_run(app: ScratchApp, pilot, running: bool) -> None:
         if time.perf_counter() > deadline:
             raise RuntimeError(f"r did not {'start' if running else 'pause'} the run")
         await asyncio.sleep(0.005)
-    await pilot.pause()
+    if not running:
+        await pilot.pause()  # (while a run keeps the CPU busy this would wait ~1 s)
 
 
 async def _app_window(seconds: float, warmup_s: float, profiler: cProfile.Profile | None) -> Window:
@@ -317,9 +318,10 @@ def run(
     seconds: float = 3.0,
     warmup_s: float = 0.5,
     profile: bool = False,
+    key_warmup: int = 3,
     out=sys.stdout,
 ) -> dict[str, float]:
-    keys = key_latency(presses)
+    keys = key_latency(presses, key_warmup)
     print(f"Key `n` on the lesson's MLP, {SIZE[0]}×{SIZE[1]}, {presses} presses:\n", file=out)
     print("| | median | p90 |", file=out)
     print("|---|---:|---:|", file=out)

@@ -52,7 +52,7 @@ def test_tui_benchmark_runs(benchmarks):
         tui = importlib.import_module("tui")
         assert Path(tui.__file__).parent == BENCHMARKS
         out = io.StringIO()
-        result = tui.run(presses=2, rounds=1, seconds=0.2, warmup_s=0.05, out=out)
+        result = tui.run(presses=2, rounds=1, seconds=0.2, warmup_s=0.05, key_warmup=1, out=out)
     finally:
         sys.modules.pop("tui", None)
     text = out.getvalue()

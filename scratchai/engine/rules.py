@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from .records import Severity, StepRecord, Warning
 
-REDUCE_LR = "reduce the learning rate (press [ in the TUI; rewind first with b)"
+REDUCE_LR = (
+    "reduce the learning rate ([ halves it in the TUI) until the update:data ratio of the "
+    "layers is near 1e-3"
+)
 FIX_INIT = "fix the init scale (e.g. PyTorch's ±1/sqrt(fan_in), or kaiming for ReLU)"
 CLIP = "clip the gradient norm, or normalise inputs (Standardizer)"
 
@@ -68,6 +71,7 @@ class RuleBook:
         self.smoothed = math.nan  # EMA of the loss: one noisy minibatch is no explosion
         self.best_loss = math.inf  # best value the EMA reached
         self.first_loss = math.nan
+        self.best_step = 0  # the step whose (smoothed) loss was the lowest so far
         self.window: deque[float] = deque(maxlen=settings.converge_window)
         self._window_sum = 0.0
 
@@ -76,6 +80,7 @@ class RuleBook:
             "smoothed": self.smoothed,
             "best_loss": self.best_loss,
             "first_loss": self.first_loss,
+            "best_step": self.best_step,
             "window": list(self.window),
         }
 
@@ -83,6 +88,7 @@ class RuleBook:
         self.smoothed = state["smoothed"]
         self.best_loss = state["best_loss"]
         self.first_loss = state["first_loss"]
+        self.best_step = state["best_step"]
         self.window = deque(state["window"], maxlen=self.settings.converge_window)
         self._window_sum = math.fsum(self.window)
 
@@ -91,6 +97,11 @@ class RuleBook:
         s = self.settings
         step = record.step
         found: list[Condition] = []
+
+        rewind = (
+            f"rewind to step {max(self.best_step - 1, 0)} (b in the TUI), before the step "
+            "whose loss was the lowest, so the damaged weights are undone"
+        )
 
         def add(key: str, severity: Severity, message: str, diagnosis: str, remedies, target=""):
             found.append(
@@ -102,7 +113,7 @@ class RuleBook:
                         step,
                         message,
                         diagnosis,
-                        tuple(remedies),
+                        (rewind, *remedies) if severity is Severity.DIVERGED else tuple(remedies),
                         target,
                     ),
                 )
@@ -187,7 +198,8 @@ class RuleBook:
                 self.first_loss = self.smoothed = record.loss
             a = s.explosion_smoothing
             self.smoothed = (1.0 - a) * self.smoothed + a * record.loss
-            self.best_loss = min(self.best_loss, self.smoothed)
+            if self.smoothed < self.best_loss:
+                self.best_loss, self.best_step = self.smoothed, step
         if step == 1 and num_classes and math.isfinite(record.loss):
             expected = math.log(num_classes)
             if record.loss > s.init_loss_factor * expected:

@@ -125,6 +125,7 @@ class Stepper:
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._classification: bool | None = None  # decided on the first batch's output
+        self._converged_at: int | None = None  # step where a run last paused on convergence
         self._register()
         self._gen = self._training()
 
@@ -400,6 +401,12 @@ class Stepper:
         self._active_conditions = frozenset(c.key for c in conditions)
         diverging = [c.warning for c in conditions if c.warning.severity is Severity.DIVERGED]
         converged = any(c.warning.severity is Severity.CONVERGED for c in conditions)
+        # Convergence pauses a run once (until rewound past it): the plateau test flickers on
+        # and off near its threshold. Divergence pauses every step it holds, since training
+        # on from a diverged state only makes it worse.
+        converged_now = converged and self._converged_at is None
+        if converged_now:
+            self._converged_at = record.step
         if diverging:
             self.state = State.DIVERGED
         elif converged:
@@ -414,7 +421,7 @@ class Stepper:
             record,
             previous_loss,
             bool(diverging),
-            converged,
+            converged_now,
             self.settings,
             reason,
         )
@@ -475,12 +482,10 @@ class Stepper:
         self._rules.load_state_dict(snap.rules)
         self._active_conditions = snap.active_conditions
         self._last_loss = snap.last_loss
-        self.step, self.epoch, self.batch, self.state = (
-            snap.step,
-            snap.epoch,
-            snap.batch,
-            snap.state,
-        )
+        self.step, self.epoch, self.batch = snap.step, snap.epoch, snap.batch
+        self.state = snap.state
+        if self._converged_at is not None and self._converged_at > snap.step:
+            self._converged_at = None
         self.history.truncate_after(snap.step)
         self._epochs = [e for e in self._epochs if e.step <= snap.step]
         kept = [w for w in self._warnings if w.step <= snap.step]

@@ -146,3 +146,19 @@ def test_stepper_history_bounded(make_stepper):
     stepper = make_stepper(settings=Settings(history_capacity=64, snapshot_depth=4))
     stepper.run(max_steps=600)
     assert len(stepper.history) <= 128
+
+
+def test_converged_pauses_a_run_once(make_stepper):
+    stepper = make_stepper()
+    first = stepper.run(max_steps=2000)
+    assert stepper.state is State.CONVERGED and first.stopped_by[0].startswith("converged")
+    step = stepper.step
+    again = stepper.run(max_steps=20)  # still converged: the run is not stopped again
+    assert again.stopped_by == () and stepper.step == step + 20
+
+
+def test_divergence_remedy_names_the_step_to_rewind_to(make_stepper):
+    stepper = make_stepper("diverge")
+    stepper.run(max_steps=200)
+    warning = next(w for w in stepper.warnings if w.severity is Severity.DIVERGED)
+    assert warning.remedies[0].startswith("rewind to step 0")
