@@ -1,7 +1,7 @@
 """``scratchtui``: open a demo or a user's experiment file in the debugger, or run it headless.
 
-Exit status: 0 finished, 2 usage error, 3 training diverged (headless), 4 the experiment file
-or a step in it raised.
+Exit status: 0 finished, 2 usage error (unknown demo, missing file), 3 training diverged
+(headless), 4 the experiment file or a step in it raised. Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
+from scratchai.engine.experiment import demos_dir
 
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
@@ -29,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="open a bundled demo (see --list)")
     demo.add_argument("name", nargs="?", help="demo name, e.g. mlp")
     demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    demo.add_argument(
+        "--show",
+        action="store_true",
+        help="print the demo's source (a template: scratchtui demo mlp --show > my_model.py)",
+    )
     run = sub.add_parser("run", help="open your own experiment file (defines build())")
     run.add_argument("file", type=Path)
     for command in (demo, run):
@@ -41,12 +47,24 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
-    if args.command == "demo" and (args.list or not args.name):
-        for name, description in list_demos():
-            console.print(f"[bold]{name:10}[/] {description}")
-        return EXIT_OK if args.list else EXIT_USAGE
+    errors = Console(stderr=True, highlight=False)
+    if args.command == "demo":
+        names = [name for name, _ in list_demos()]
+        if args.list or args.name not in names:
+            if not args.list:
+                problem = f"no demo named '{args.name}'" if args.name else "name a demo"
+                errors.print(f"[red]error:[/] {escape(problem)}; the demos are:")
+            for name, description in list_demos():
+                (console if args.list else errors).print(f"[bold]{name:10}[/] {description}")
+            return EXIT_OK if args.list else EXIT_USAGE
+        if args.show:
+            print((demos_dir() / f"{args.name}.py").read_text(encoding="utf-8"), end="")
+            return EXIT_OK
+    elif not args.file.is_file():
+        errors.print(f"[red]error:[/] no such file: {escape(str(args.file))}")
+        return EXIT_USAGE
     if args.steps < 1:
-        console.print("[red]--steps must be at least 1[/]")
+        errors.print("[red]error:[/] --steps must be at least 1")
         return EXIT_USAGE
     manual_seed(args.seed)
     try:
@@ -54,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
         )
     except ExperimentError as error:
-        console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
     stepper = Stepper(experiment)
     if args.headless:
-        return run_headless(stepper, args.steps, console)
+        return run_headless(stepper, args.steps, console, errors)
     from .app import ScratchApp  # Textual loads only for the interactive app
 
     ScratchApp(stepper).run()

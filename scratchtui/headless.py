@@ -22,7 +22,7 @@ def format_warning(warning: Warning) -> str:
     colour = {Severity.DIVERGED: "red", Severity.WARNING: "yellow"}.get(warning.severity, "green")
     remedies = "; ".join(warning.remedies)
     return (
-        f"[{colour}]step {warning.step} {warning.severity.value}[/]: {warning.message}\n"
+        f"[{colour}]{warning.severity.value}[/] at step {warning.step}: {warning.message}\n"
         f"  {warning.diagnosis}\n  remedy: {remedies}"
     )
 
@@ -52,7 +52,7 @@ def layer_table(stepper: Stepper) -> Table:
             probe.path or "<model>",
             probe.type_name,
             "x".join(str(d) for d in probe.output_shape),
-            str(own),
+            f"{own:,}",
             shared or "-",
             _number(probe.grad_norm),
             _number(probe.update_ratio, ".2e"),
@@ -60,19 +60,24 @@ def layer_table(stepper: Stepper) -> Table:
     return table
 
 
-def run_headless(stepper: Stepper, steps: int, console: Console | None = None) -> int:
+def run_headless(
+    stepper: Stepper, steps: int, console: Console | None = None, errors: Console | None = None
+) -> int:
     """Train up to ``steps`` batches (fewer if a breakpoint fires); returns the exit status."""
     console = console or Console()
+    errors = errors or Console(stderr=True, highlight=False)
     dedup, naive = stepper.num_parameters
+    sharing = f" ({naive:,} if each owner of a shared weight counted it)" if naive > dedup else ""
     console.print(
         f"[bold]{stepper.experiment.name}[/]: {stepper.experiment.description}\n"
-        f"parameters: {dedup:,} (naive sum over owners {naive:,})"
+        f"parameters: {dedup:,}{sharing}",
+        soft_wrap=True,
     )
     progress = Progress(
         TextColumn("[bold]training"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  lr {task.fields[lr]}"),
+        TextColumn("loss {task.fields[loss]}  batch acc {task.fields[acc]}  lr {task.fields[lr]}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,
@@ -85,24 +90,29 @@ def run_headless(stepper: Stepper, steps: int, console: Console | None = None) -
             try:
                 advance = stepper.run(max_steps=min(_CHUNK, steps - (stepper.step - start)))
             except StepFailed as failure:
+                progress.update(task, completed=stepper.step - start)
                 progress.stop()
-                console.print(f"[red]step failed during {failure.phase}[/]:")
-                console.print(failure.traceback_text, markup=False, highlight=False)
+                errors.print(
+                    f"[red]step {stepper.step + 1} failed during {failure.phase}[/]; "
+                    f"training was left at step {stepper.step}:",
+                    soft_wrap=True,
+                )
+                errors.print(failure.traceback_text, markup=False)
                 return EXIT_USER_ERROR
             for warning in advance.warnings:
-                progress.console.print(format_warning(warning))
+                progress.console.print(format_warning(warning), soft_wrap=True)
             for epoch in advance.epochs:
                 if epoch.val_loss is not None:
                     acc = "-" if epoch.val_accuracy is None else f"{epoch.val_accuracy:.1%}"
-                    progress.console.print(
-                        f"epoch {epoch.epoch}: val loss {epoch.val_loss:.4f}, val acc {acc}"
+                    progress.console.print(  # epochs are counted from 1 for people
+                        f"epoch {epoch.epoch + 1}: val loss {epoch.val_loss:.4f}, val acc {acc}"
                     )
             last = stepper.last_step
             if last is not None:
                 progress.update(
                     task,
                     completed=stepper.step - start,
-                    loss=_number(last.loss, ".4f"),
+                    loss=_number(last.loss, ".4g"),
                     acc="-" if last.accuracy is None else f"{last.accuracy:.0%}",
                     lr=f"{stepper.lr:g}",
                 )

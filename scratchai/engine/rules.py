@@ -130,7 +130,7 @@ class RuleBook:
             add(
                 "nonfinite_loss",
                 Severity.DIVERGED,
-                f"loss is {record.loss} at step {step}",
+                f"loss is {record.loss}",
                 "Training diverged: a value overflowed to Inf or became NaN."
                 + where
                 + " Usually the learning rate is too high or the init scale too large, so "
@@ -168,8 +168,7 @@ class RuleBook:
             add(
                 "grad_norm",
                 Severity.DIVERGED,
-                f"total grad norm {record.grad_norm:.4g} > {s.grad_norm_threshold:g} "
-                f"at step {step}",
+                f"total grad norm {record.grad_norm:.4g} > {s.grad_norm_threshold:g}",
                 "Gradients this large make the update overshoot; the next steps usually blow up. "
                 + (
                     f"The largest is on '{biggest.path}' ({biggest.grad_norm:.4g})."
@@ -190,7 +189,7 @@ class RuleBook:
                     "loss_explosion",
                     Severity.DIVERGED,
                     f"loss {record.loss:.4g} is over {s.explosion_factor:g}x its best "
-                    f"({self.best_loss:.4g}, smoothed) and above its start at step {step}",
+                    f"({self.best_loss:.4g}, smoothed) and above where it started",
                     "The loss is running away from the best it reached: the steps are too big.",
                     (REDUCE_LR, FIX_INIT),
                 )

@@ -88,7 +88,7 @@ def test_headless_user_file_error_exits_4(tmp_path):
     path = write(tmp_path, "def build():\n    return 42\n")
     result = run_cli("run", str(path), "--headless", cwd=tmp_path)
     assert result.returncode == 4
-    assert "build() returned int" in result.stdout
+    assert "build() returned int" in result.stderr
 
 
 def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
@@ -101,12 +101,29 @@ def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
     ).replace("sa.Tanh()", "Boom()")
     result = run_cli("run", str(write(tmp_path, text)), "--headless", cwd=tmp_path)
     assert result.returncode == 4
-    assert "user bug in forward" in result.stdout
+    assert "user bug in forward" in result.stderr
+    assert "step 1 failed during forward" in result.stderr
 
 
 def test_demo_list(tmp_path):
     result = run_cli("demo", "--list", cwd=tmp_path)
     assert result.returncode == 0 and "digits" in result.stdout
+
+
+def test_usage_errors_exit_2_on_stderr(tmp_path):
+    result = run_cli("demo", "nope", "--headless", cwd=tmp_path)
+    assert result.returncode == 2 and "no demo named 'nope'" in result.stderr
+    assert "mlp" in result.stderr and result.stdout == ""
+    result = run_cli("run", "missing.py", "--headless", cwd=tmp_path)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_demo_show_prints_a_template_that_runs(tmp_path):
+    result = run_cli("demo", "mlp", "--show", cwd=tmp_path)
+    assert result.returncode == 0 and "def build()" in result.stdout
+    (tmp_path / "mine.py").write_text(result.stdout)
+    run = run_cli("run", "mine.py", "--headless", "--steps", "5", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
 
 
 def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_path):
