@@ -1,4 +1,4 @@
-"""Parameter sharing: two branches use one weight matrix (branch_b.W = branch_a.W), as in the lesson.
+"""Parameter sharing: two branches use one weight (branch_b.W = branch_a.W), as in the lesson.
 
 The shared W is counted once, stepped once, and receives gradient from both branches. The
 model is a custom Module with its own forward and backward: a template for your own layers.
