@@ -21,7 +21,7 @@ def get_rng() -> np.random.Generator:
 
 def get_rng_state() -> dict[str, Any]:
     """A copy of the generator state, to restore with ``set_rng_state`` (rewind uses it)."""
-    return _generator.bit_generator.state
+    return dict(_generator.bit_generator.state)
 
 
 def set_rng_state(state: dict[str, Any]) -> None:

@@ -303,7 +303,7 @@ class Stepper:
 
         self._phase = "backward"
         self.state = State.BACKWARD
-        grad_output = exp.loss.backward()
+        grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
         # The data needs no gradient: skip the first layer's input gradient where supported
         # (but not when stepping layers, where the user looks at every gradient).
         skip = self.model.accepts_input_grad and self._granularity is not Granularity.LAYER
