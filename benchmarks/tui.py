@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import cProfile
 import io
-import os
 import pstats
 import re
 import statistics
@@ -372,11 +371,7 @@ def run(
         f"{statistics.median(w.warnings for w in app):.0f} warnings in the stepper at the end.",
         file=out,
     )
-    print(
-        f"\nnumpy {version('numpy')}, textual {version('textual')}, "
-        f"os.cpu_count()={os.cpu_count()}",
-        file=out,
-    )
+    print(f"\n- textual {version('textual')}", file=out)
     for line in blas_info():
         print(f"- {line}", file=out)
 
