@@ -72,6 +72,7 @@ class RuleBook:
         self.best_loss = math.inf  # best value the EMA reached
         self.first_loss = math.nan
         self.best_step = 0  # the step whose (smoothed) loss was the lowest so far
+        self.converged = False
         self.window: deque[float] = deque(maxlen=settings.converge_window)
         self._window_sum = 0.0
 
@@ -81,6 +82,7 @@ class RuleBook:
             "best_loss": self.best_loss,
             "first_loss": self.first_loss,
             "best_step": self.best_step,
+            "converged": self.converged,
             "window": list(self.window),
         }
 
@@ -89,6 +91,7 @@ class RuleBook:
         self.best_loss = state["best_loss"]
         self.first_loss = state["first_loss"]
         self.best_step = state["best_step"]
+        self.converged = state["converged"]
         self.window = deque(state["window"], maxlen=self.settings.converge_window)
         self._window_sum = math.fsum(self.window)
 
@@ -232,20 +235,24 @@ class RuleBook:
         if not math.isfinite(self._window_sum):  # a NaN/Inf would stick in the running sum
             self._window_sum = sum(window)
         mean = self._window_sum / len(window)
-        # The halves are compared only once the window is full and its mean is low (rare).
-        if len(window) == window.maxlen and mean < s.converge_loss:
-            values = list(window)
+        if self.converged:
+            # Hysteresis: stay converged until the loss clearly leaves the plateau, so a test
+            # that flickers near its thresholds does not warn again every few steps.
+            self.converged = mean < 2.0 * s.converge_loss
+        elif len(window) == window.maxlen and mean < s.converge_loss:
+            values = list(window)  # the halves are compared only when the mean is low (rare)
             half = len(values) // 2
             first = sum(values[:half]) / half
             second = sum(values[half:]) / (len(values) - half)
-            if abs(first - second) <= s.converge_tolerance * first:
-                add(
-                    "converged",
-                    Severity.CONVERGED,
-                    f"loss plateaued at {mean:.4g} over the last {len(values)} steps",
-                    "The loss is low and no longer falling: training has converged.",
-                    ("stop here, or lower the lr to fine-tune",),
-                )
+            self.converged = abs(first - second) <= s.converge_tolerance * first
+        if self.converged:
+            add(
+                "converged",
+                Severity.CONVERGED,
+                f"loss plateaued near {mean:.4g} over the last {len(window)} steps",
+                "The loss is low and no longer falling: training has converged.",
+                ("stop here, or lower the lr to fine-tune",),
+            )
         return found
 
 

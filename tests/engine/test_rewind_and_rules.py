@@ -162,3 +162,10 @@ def test_divergence_remedy_names_the_step_to_rewind_to(make_stepper):
     stepper.run(max_steps=200)
     warning = next(w for w in stepper.warnings if w.severity is Severity.DIVERGED)
     assert warning.remedies[0].startswith("rewind to step 0")
+
+
+def test_convergence_warns_once_on_a_long_plateau(make_stepper):
+    stepper = make_stepper(breakpoints=Breakpoints(converged=False))
+    stepper.run(max_steps=1500)
+    assert stepper.state is State.CONVERGED
+    assert [w.rule for w in stepper.warnings].count("converged") == 1
