@@ -3,11 +3,16 @@
 Every panel follows the same contract (``refresh_from(stepper)``, ``highlight(path)``); the app
 only decides *when* they refresh: after each key while paused, and at a throttled rate while a
 run trains in a thread worker. Nothing here computes a statistic.
+
+Notifications: routine ones (lr changed, rewound, saved...) replace each other, so pressing a key
+five times leaves one toast; the ones that say why training stopped (a breakpoint, a divergence,
+a failed step) stay on screen until their timeout even when routine ones come after them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Tab, Tabs
@@ -31,7 +37,7 @@ from scratchai.engine import (
     Stepper,
 )
 
-from .messages import Notice, PathSelected, TrainingStopped, WarningSelected
+from .messages import FailureSelected, Notice, PathSelected, TrainingStopped, WarningSelected
 from .screens.breakpoints import BreakpointsScreen
 from .screens.help import HelpScreen
 from .widgets import Inspector, LayerTable, LossCharts, ModuleTree
@@ -45,6 +51,10 @@ NARROW_WIDTH = 110
 NARROW_HEIGHT = 32
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
 RUN_REFRESH_SECONDS = 0.1
+#: How long a routine notification stays (a newer one replaces it anyway).
+ROUTINE_SECONDS = 3.0
+#: How long a notice that says why training stopped stays.
+STICKY_SECONDS = 8.0
 
 #: The panels in tab order; keys 1-5 choose them in a narrow terminal.
 VIEWS = ("tree", "layers", "charts", "inspect", "warnings")
@@ -61,6 +71,7 @@ MAIN_VIEW_ACTIONS = frozenset(
         "lr_up",
         "checkpoint",
         "breakpoints",
+        "breakpoints_footer",
         "help",
         "view",
         "hide_error",
@@ -94,7 +105,10 @@ class ScratchApp(App[None]):
         Binding("left_square_bracket", "lr_down", "lr-", key_display="[", tooltip="lower lr"),
         Binding("right_square_bracket", "lr_up", "lr+", key_display="]", tooltip="raise lr"),
         Binding("w", "checkpoint", "save", tooltip="save a checkpoint"),
-        Binding("k", "breakpoints", "breaks", show=False, tooltip="choose what pauses a run"),
+        # k is in the footer of a wide terminal only (check_action); the hidden twin serves
+        # the narrow one, where the footer has no room for it (the help lists it)
+        Binding("k", "breakpoints_footer", "breaks", tooltip="choose what pauses a run"),
+        Binding("k", "breakpoints", "breaks", show=False),
         Binding("question_mark", "help", "help", key_display="?", tooltip="list every key"),
         Binding("q", "quit", "quit", tooltip="quit"),
         Binding("escape", "hide_error", "hide error", show=False),
@@ -106,17 +120,18 @@ class ScratchApp(App[None]):
 
     #: What the help screen says about each key (the bindings hold only short footer labels).
     KEY_HELP: ClassVar[list[tuple[str, str]]] = [
+        # one line each at 80 columns: the whole help fits an 80x24 terminal
         ("n / space", "train one batch (forward, loss, backward, update)"),
         ("p", "one phase: forward -> loss -> backward -> updated"),
-        ("l", "one layer of the forward or backward pass; the layer is highlighted"),
+        ("l", "one layer of the forward or backward pass (it is highlighted)"),
         ("e", "train to the end of the epoch (then validation)"),
-        ("r", "run / pause; a run pauses by itself when a breakpoint fires"),
-        ("b", "rewind one step (repeat to go further back, up to the snapshot depth)"),
+        ("r", "run / pause; a run pauses itself when a breakpoint fires"),
+        ("b", "rewind one step (repeat to go further back)"),
         ("[ / ]", "lower / raise the learning rate by the lr factor"),
-        ("w", "save a checkpoint of the model (safetensors); the path is shown"),
-        ("k", "breakpoints: pause on divergence, NaN/Inf, grad norm, loss rising"),
-        ("enter", "inspect the selected module/parameter; on a warning, show its module"),
-        ("1-5", "narrow terminal: show tree, layers, charts, inspect, warnings"),
+        ("w", "save a checkpoint (safetensors); the path is shown"),
+        ("k", "breakpoints: pause on divergence, NaN/Inf, grad norm..."),
+        ("enter", "inspect the selection; on a warning, show its module"),
+        ("1-5", "narrow terminal: tree, layers, charts, inspect, warnings"),
         ("esc", "hide the traceback of a failed step"),
         ("ctrl+p", "command palette: every action by name"),
         ("?", "this help (esc closes)"),
@@ -139,6 +154,8 @@ class ScratchApp(App[None]):
         self._drawn_step = -1
         self._layer_marked = False  # the tree's mark shows the active layer, not a selection
         self._main_screen: Screen | None = None
+        # notices that must outlive routine ones: (expires at, message, title, severity)
+        self._sticky: list[tuple[float, str, str, SeverityLevel]] = []
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -204,6 +221,7 @@ class ScratchApp(App[None]):
         self.tabs.display = self.narrow
         # at 80 columns the palette hint would push the last keys off the footer
         self.footer.show_command_palette = not self.narrow
+        self.refresh_bindings()  # k shows in the footer of a wide terminal only
 
     def action_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""
@@ -232,7 +250,7 @@ class ScratchApp(App[None]):
         for panel in self.panels:
             panel.refresh_from(self.stepper)  # type: ignore[attr-defined]
         self._drawn_step = self.stepper.step
-        count = len(self.stepper.warnings)
+        count = self.warnings_panel.count
         label = f"5 warnings ({count})" if count else "5 warnings"
         self.tabs.query_one("#tab-warnings", Tab).label = label
 
@@ -242,20 +260,48 @@ class ScratchApp(App[None]):
             self.refresh_panels()
 
     def highlight(self, path: str | None) -> None:
-        """Mark ``path`` in every panel that shows modules (None clears the mark)."""
+        """Mark ``path`` in every panel that shows modules (None clears the mark); the
+        inspector shows it (a selection, a warning or a pause points there)."""
         for panel in self.panels:
             panel.highlight(path)  # type: ignore[attr-defined]
+
+    def mark_active(self, path: str | None) -> None:
+        """Mark the layer being stepped in the tree and the table only: the inspector keeps
+        what the user selected (None clears the mark)."""
+        self.module_tree.highlight(path)
+        self.table.highlight(path)
+
+    # ------------------------------------------------------------------ notifications
+    def say(
+        self, message: str, *, severity: SeverityLevel = "information", timeout: float = 0
+    ) -> None:
+        """A routine notice: it replaces the previous routine one (never a sticky one)."""
+        now = time.monotonic()
+        self._sticky = [entry for entry in self._sticky if entry[0] > now + 0.5]
+        self.clear_notifications()
+        for expires, text, title, level in self._sticky:  # still on screen: keep them there
+            self.notify(text, title=title, severity=level, timeout=expires - now, markup=False)
+        self.notify(message, severity=severity, timeout=timeout or ROUTINE_SECONDS, markup=False)
+
+    def alert(self, message: str, *, title: str = "", severity: SeverityLevel = "warning") -> None:
+        """A notice that says why training stopped: it replaces every notice before it and
+        stays while routine ones come and go."""
+        self.clear_notifications()
+        self._sticky = [(time.monotonic() + STICKY_SECONDS, message, title, severity)]
+        self.notify(message, title=title, severity=severity, timeout=STICKY_SECONDS, markup=False)
 
     # ------------------------------------------------------------------ stepping (paused)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys of the main view do nothing while a dialog (help, breakpoints, palette) is up."""
+        if action == "breakpoints_footer" and self.narrow:
+            return False  # hidden from the narrow footer; the hidden "k" binding takes the key
         if action in MAIN_VIEW_ACTIONS and self.screen is not self._main_screen:
             return None  # not handled: the key goes on to the dialog (space ticks a checkbox)
         return True
 
     def _refuse_while_running(self, what: str) -> bool:
         if self.running:
-            self.notify(f"training is running: press r to pause before {what}", timeout=3)
+            self.say(f"training is running: press r to pause before {what}")
         return self.running
 
     def _advance(self, granularity: Granularity) -> None:
@@ -273,19 +319,21 @@ class ScratchApp(App[None]):
         self.refresh_panels()
         active = self.stepper.active_path
         if active is not None:
-            self.highlight(active)
+            self.mark_active(active)
             self._layer_marked = True
         elif self._layer_marked:
-            self.highlight(None)
+            self.mark_active(None)
             self._layer_marked = False
         if advance.stopped_by:  # one notice that says why covers the warnings behind it
             self._paused_by_breakpoint(advance)
             return
-        for warning in advance.warnings:
-            if warning.severity is Severity.DIVERGED:
-                self.notify(
-                    f"{warning.message}{_at(warning.target)}", severity="warning", markup=False
-                )
+        diverged = [
+            f"{w.message}{_at(w.target)}"
+            for w in advance.warnings
+            if w.severity is Severity.DIVERGED
+        ]
+        if diverged:
+            self.alert("\n".join(diverged))
 
     def action_step_batch(self) -> None:
         self._advance(Granularity.BATCH)
@@ -307,21 +355,20 @@ class ScratchApp(App[None]):
             return
         if self.stepper.rewind(1) == 0:
             depth = self.stepper.settings.snapshot_depth
-            self.notify(
+            self.say(
                 f"nothing left to rewind (the last {depth} steps can be undone)"
                 if depth
                 else "rewind is off (snapshot_depth = 0)",
                 severity="warning",
-                timeout=3,
             )
             return
         self.warnings_panel.show_reason(None)
         self.refresh_panels()
         if self._layer_marked:
-            self.highlight(None)
+            self.mark_active(None)
             self._layer_marked = False
         left = self.stepper.rewind_depth
-        self.notify(f"rewound to step {self.stepper.step} ({left} more possible)", timeout=3)
+        self.say(f"rewound to step {self.stepper.step} ({left} more possible)")
 
     # ------------------------------------------------------------------ learning rate, checkpoint
     def _scale_lr(self, factor: float) -> None:
@@ -353,12 +400,12 @@ class ScratchApp(App[None]):
         try:
             path = self.stepper.save_checkpoint(target)
         except OSError as error:
-            self.notify(f"could not save the checkpoint: {error}", severity="error", markup=False)
+            self.say(f"could not save the checkpoint: {error}", severity="error", timeout=8)
             return
-        self.notify(f"checkpoint saved: {path}", title="saved", timeout=6, markup=False)
+        self.say(f"checkpoint saved: {path}", timeout=6)
 
     def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, timeout=2)
+        self.say(message.text)
         self.strip.refresh_from(self.stepper)
 
     # ------------------------------------------------------------------ running in a worker
@@ -409,7 +456,7 @@ class ScratchApp(App[None]):
             if isinstance(message.error, StepFailed):
                 self._show_failure(message.error)
             else:
-                self.notify(f"training stopped: {message.error!r}", severity="error", markup=False)
+                self.alert(f"training stopped: {message.error!r}", severity="error")
                 self.refresh_panels()
             return
         assert isinstance(message.advance, Advance)
@@ -421,9 +468,7 @@ class ScratchApp(App[None]):
         self.warnings_panel.show_reason(reason)
         # Only what fired on the step that paused: an older warning would point at a stale place.
         target = _focus_target(w for w in advance.warnings if w.step == advance.step)
-        self.notify(
-            f"{reason}{_at(target)}", title="paused", severity="warning", timeout=8, markup=False
-        )
+        self.alert(f"{reason}{_at(target)}", title="paused")
         if target:
             self._layer_marked = False
             self.highlight(target)
@@ -433,11 +478,19 @@ class ScratchApp(App[None]):
 
     # ------------------------------------------------------------------ failures
     def _show_failure(self, error: StepFailed) -> None:
-        self.error_panel.show_failure(error, self.stepper.step)
-        self.notify(
-            error.summary, title=f"step failed during {error.phase}", severity="error", markup=False
-        )
+        step = self.stepper.step
+        self.error_panel.show_failure(error, step)
+        self.warnings_panel.add_failure(error, step)  # stays in the log after esc
+        self.alert(error.summary, title=f"step failed during {error.phase}", severity="error")
+        if self._layer_marked:
+            self.mark_active(None)
+            self._layer_marked = False
         self.refresh_panels()
+
+    def on_failure_selected(self, message: FailureSelected) -> None:
+        """A failed step chosen in the warnings panel: show its traceback again."""
+        assert isinstance(message.error, StepFailed)
+        self.error_panel.show_failure(message.error, message.step)
 
     def action_hide_error(self) -> None:
         self.error_panel.hide()
@@ -452,7 +505,7 @@ class ScratchApp(App[None]):
 
     def on_warning_selected(self, message: WarningSelected) -> None:
         if not message.target:
-            self.notify("this warning is about the whole model, not one module", timeout=3)
+            self.say("this warning is about the whole model, not one module")
             return
         self._layer_marked = False
         self.highlight(message.target)
@@ -464,6 +517,9 @@ class ScratchApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.KEY_HELP))
 
+    def action_breakpoints_footer(self) -> None:
+        self.action_breakpoints()
+
     def action_breakpoints(self) -> None:
         def apply(chosen: Breakpoints | None) -> None:
             if chosen is None:
@@ -471,7 +527,7 @@ class ScratchApp(App[None]):
             # Field by field: the training thread may be reading them; each set is atomic.
             for name, value in vars(chosen).items():
                 setattr(self.stepper.breakpoints, name, value)
-            self.notify(f"breakpoints: {describe_breakpoints(self.stepper.breakpoints)}")
+            self.say(f"breakpoints: {describe_breakpoints(self.stepper.breakpoints)}")
 
         self.push_screen(BreakpointsScreen(self.stepper.breakpoints), apply)
 

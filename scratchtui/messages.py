@@ -62,3 +62,17 @@ class Notice(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class FailureSelected(Message):
+    """The user selected a failed step in the warnings panel; the app shows its traceback again.
+
+    Attributes:
+        error: the ``StepFailed`` the step raised.
+        step: the last good step the model was kept at.
+    """
+
+    def __init__(self, error: BaseException, step: int) -> None:
+        super().__init__()
+        self.error = error
+        self.step = step

@@ -1,7 +1,8 @@
 """A small dialog to choose what pauses a run: divergence, NaN/Inf, a grad norm, a rising loss.
 
 It edits a copy of the stepper's ``Breakpoints`` and returns it on apply (None on cancel), so
-a half-edited dialog never changes a run in progress.
+a half-edited dialog never changes a run in progress. Each box says "on" or "off" in words: the
+checkbox itself shows its state by colour only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
@@ -25,6 +27,25 @@ TOGGLES = (
     ("converged", "converged (the loss plateaued)"),
 )
 DEFAULT_GRAD_NORM = 100.0  # the lesson's "grad norm > 100"
+GRAD_LABEL = "total grad norm above"
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose label starts with its state in words ("on " / "off"), for terminals
+    and eyes where the box's colour does not tell."""
+
+    def __init__(self, text: str, value: bool, **kwargs) -> None:
+        self.text = text
+        super().__init__(_state_label(text, value), value, **kwargs)
+
+    def watch_value(self) -> None:
+        super().watch_value()  # the -on class and the Changed message
+        self.label = _state_label(self.text, self.value)
+
+
+def _state_label(text: str, value: bool) -> Content:
+    state = ("on ", "bold green") if value else ("off", "dim")
+    return Content.assemble(state, " ", text)
 
 
 class BreakpointsScreen(ModalScreen[Breakpoints | None]):
@@ -68,11 +89,13 @@ class BreakpointsScreen(ModalScreen[Breakpoints | None]):
         box.border_title = "Pause the run when..."
         with box:
             for name, label in TOGGLES:
-                yield Checkbox(label, getattr(self.current, name), id=f"bp-{name}", compact=True)
+                yield StateCheckbox(
+                    label, getattr(self.current, name), id=f"bp-{name}", compact=True
+                )
             with Horizontal(id="grad-row"):
                 threshold = self.current.grad_norm_above
-                yield Checkbox(
-                    "total grad norm above",
+                yield StateCheckbox(
+                    GRAD_LABEL,
                     threshold is not None,
                     id="bp-grad_norm_above",
                     compact=True,

@@ -13,12 +13,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 _PANELS = (
-    ("tree", "modules, their parameters (|g| = grad norm) and buffers; <-> marks a shared one"),
-    ("layers", "one row per module call: activations, dead/saturated, grad norm, update:data"),
-    ("charts", "loss per step (red x = NaN/Inf), validation loss/accuracy per epoch"),
-    ("inspect", "enter on a tree node or table row: histograms, heatmap, owners"),
-    ("warnings", "what the rules found, why, what to do; enter highlights the module"),
+    ("tree", "modules, parameters (|g| = grad norm), buffers; <-> shared"),
+    ("layers", "per module call: outputs, |grad|, update:data; ▸ ◂ this batch"),
+    ("charts", "loss per step (red x = NaN/Inf), validation per epoch"),
+    ("inspect", "enter on a tree node or table row: histograms, heatmap"),
+    ("warnings", "what the rules found, why, what to do; failed steps"),
 )
+#: Shown under the help while some of it is below the bottom edge.
+SCROLL_HINT = "more below: ↓ / pgdn"
+
+
+class HelpBody(VerticalScroll):
+    """The scrolling body; its subtitle says when more is below the bottom edge."""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.update_hint()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.update_hint)
+
+    def update_hint(self) -> None:
+        self.border_subtitle = SCROLL_HINT if self.scroll_y < self.max_scroll_y else ""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -30,10 +46,11 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 90%;
-        max-width: 96;
-        height: 90%;
+    HelpScreen > HelpBody {
+        width: 96;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
         border: round $accent;
         background: $surface;
         padding: 0 1;
@@ -51,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        scroll = VerticalScroll()
+        scroll = HelpBody()
         scroll.border_title = "ScratchAI keys (esc closes)"
         with scroll:
             yield Static(self._key_table(), id="help-keys")

@@ -1,7 +1,9 @@
 """Shows the traceback of a step that failed inside the user's code; the app keeps running.
 
 Hidden until a ``StepFailed`` arrives; the engine has already put the model back at the last
-good step, and the panel says so. ``escape`` (bound by the app) hides it again.
+good step, and the panel says so. ``escape`` (bound by the app) hides it again. It takes at most
+a third of the screen, so the tree (and the module that raised) stays in view; the traceback
+scrolls inside it, its last lines (where the error was raised) shown first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ class ErrorPanel(Vertical):
     DEFAULT_CSS = """
     ErrorPanel {
         display: none;
-        height: 50%;
+        height: 33%;
+        min-height: 7;
         border: heavy $error;
         border-title-color: $error;
         padding: 0 1;
@@ -33,7 +36,7 @@ class ErrorPanel(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "step failed"
-        self.border_subtitle = "esc hides"
+        self.border_subtitle = "the traceback scrolls · esc hides"
         #: the plain text on display ('' while hidden)
         self.text = ""
         self.summary = Static("", id="error-summary")

@@ -1,7 +1,9 @@
 """Details of one parameter, buffer or module: summary, histograms, heatmap, owners, probes.
 
-Everything shown comes from ``stepper.inspect(path)``; the widget only lays it out and colours
-it (the heatmap's colour scale is taken from the engine's downsampled matrix).
+Everything shown comes from ``stepper.inspect(path)`` and, while a batch is stepped layer by
+layer, from ``stepper.layer_events``; the widget only lays it out and colours it (the heatmap's
+colour scale is taken from the engine's downsampled matrix). It keeps showing what the user
+selected: stepping layers marks the active module in the tree and the table, not here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from scratchai.engine import Histogram, Inspection, ModuleInfo, Stats, Stepper
+from scratchai.engine import Histogram, Inspection, LayerEvent, ModuleInfo, Stats, Stepper
 
 from .format import SHARED_MARK, count, num, percent, ratio_style, sci, shape
 
@@ -70,7 +72,10 @@ class Inspector(VerticalScroll):
             self._draw()
 
     def highlight(self, path: str | None) -> None:
-        """A warning or the active layer names ``path``: show it (None keeps the current one)."""
+        """A warning or a pause names ``path``: show it (None keeps the current one).
+
+        The app does not call this for the layer being stepped: the user's selection stays.
+        """
         if path is not None and path != self.path:
             self.show(path)
 
@@ -82,13 +87,33 @@ class Inspector(VerticalScroll):
         except KeyError as exc:
             self.body.update(Text(str(exc.args[0] if exc.args else exc), style="red"))
             return
-        self.body.update(self.render_inspection(inspection))
+        self.body.update(self.render_inspection(inspection, self._batch_events(self.path)))
 
-    def render_inspection(self, ins: Inspection) -> RenderableType:
-        """The whole panel for one inspection, as a Rich renderable."""
+    def _batch_events(self, path: str) -> tuple[LayerEvent | None, LayerEvent | None]:
+        """The last forward and backward event of ``path`` in the batch in progress."""
+        stepper = self._stepper
+        forward = backward = None
+        if stepper.mid_batch:
+            for event in stepper.layer_events:
+                if event.path == path:
+                    if event.direction == "forward":
+                        forward = event
+                    else:
+                        backward = event
+        return forward, backward
+
+    def render_inspection(
+        self,
+        ins: Inspection,
+        batch: tuple[LayerEvent | None, LayerEvent | None] = (None, None),
+    ) -> RenderableType:
+        """The whole panel for one inspection, as a Rich renderable.
+
+        ``batch``: the module's forward and backward event in the batch in progress, if any.
+        """
         parts: list[RenderableType] = [_header(ins, self._persistent.get(ins.path))]
         if ins.kind == "module":
-            parts += _module_parts(ins, self._modules.get(ins.path))
+            parts += _module_parts(ins, self._modules.get(ins.path), batch, self._stepper.step)
             return Group(*parts)
         if len(ins.owners) > 1:
             parts.append(
@@ -129,17 +154,48 @@ def _stats_line(name: str, stats: Stats | None) -> Text:
     return line
 
 
-def _module_parts(ins: Inspection, info: ModuleInfo | None) -> list[RenderableType]:
+def _batch_parts(forward: LayerEvent | None, backward: LayerEvent | None) -> list[Text]:
+    """What the module did in the batch in progress (stepping layers), before the update."""
+    if forward is None and backward is None:
+        return []
+    parts = [Text("this batch (in progress)", style="bold yellow")]
+    if forward is not None:
+        parts.append(
+            Text(f"input {shape(forward.input_shape)}  ->  output {shape(forward.output_shape)}")
+        )
+        parts.append(_stats_line("output", forward.stats))
+    if backward is not None:
+        parts.append(
+            Text(
+                f"grad from output {shape(backward.input_shape)}"
+                f"  ->  grad to input {shape(backward.output_shape)}"
+            )
+        )
+        parts.append(_stats_line("grad to input", backward.stats))
+    return parts
+
+
+def _module_parts(
+    ins: Inspection,
+    info: ModuleInfo | None,
+    batch: tuple[LayerEvent | None, LayerEvent | None] = (None, None),
+    step: int = 0,
+) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if info is not None:
         type_line = Text(info.type_name, style="magenta")
         if info.extra_repr:
             type_line.append(f"({info.extra_repr})")
         parts.append(type_line)
+    current = _batch_parts(*batch)
+    parts += current
     probe = ins.module
     if probe is None:
-        parts.append(Text("no forward probe yet (take a step, or not a leaf module)", "dim"))
+        if not current:
+            parts.append(Text("no forward probe yet (take a step, or not a leaf module)", "dim"))
     else:
+        if current:
+            parts.append(Text(f"last step (step {step})", style="bold"))
         parts.append(
             Text(f"input {shape(probe.input_shape)}  ->  output {shape(probe.output_shape)}")
         )

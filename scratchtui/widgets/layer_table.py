@@ -4,6 +4,13 @@ Rows are added once (on the first step, or if the forward order ever changes); a
 are updated in place with ``update_width=False``, so a step costs no re-measuring. Only the rows
 on screen are updated per step; the others catch up when scrolled into view, so a model with
 a thousand layers costs a screenful of cell updates per step, not a thousand rows.
+
+While a batch is stepped into layer by layer (``l``), the rows of the modules that already ran
+in this batch show the batch's own numbers from ``stepper.layer_events``: output shape, mean,
+std and NaN/Inf count of their forward (marked ``FORWARD_MARK`` and drawn in ``FRESH``), and
+``BACKWARD_MARK`` once the gradient flowed back through them. Their other columns (grad norm,
+update:data, dead/saturated) can only be known after the update: they stay the last step's,
+dimmed. Before the first step, the forward so far is all the table shows.
 """
 
 from __future__ import annotations
@@ -11,26 +18,41 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scratchai.engine import ModuleProbe, Stepper, StepRecord
+from scratchai.engine import LayerEvent, ModuleProbe, Stepper, StepRecord
 
 from ..messages import PathSelected
 from .format import fraction_style, nonfinite_text, percent, ratio_style, sci, shape, value_text
 
-#: (key, header, width). Widths are fixed so in-place updates never need re-measuring.
-#: Most telling first, so a narrow terminal shows them without scrolling sideways.
+#: (key, header, width). Widths are fixed so in-place updates never need re-measuring; each
+#: includes the one-cell gap to the next column (the table has no cell padding).
+#: Identity first, then the most telling, so a narrow pane shows them without scrolling.
 COLUMNS = (
-    ("path", "layer", 12),
-    ("shape", "out shape", 9),
-    ("mean", "mean", 7),
-    ("std", "std", 7),
-    ("grad", "|grad|", 7),
-    ("ratio", "upd:data", 8),
-    ("dead", "dead/sat", 8),
+    ("path", "layer", 10),
+    ("type", "type", 8),
+    ("shape", "out shape", 10),
+    ("mean", "mean", 8),
+    ("std", "std", 8),
+    ("grad", "|grad|", 8),
+    ("ratio", "upd:data", 9),
+    ("dead", "dead/sat", 9),
     ("nonfinite", "nan/inf", 7),
-    ("type", "type", 11),
 )
+#: Width of the whole table: what the layers panel needs to show every column.
+TABLE_WIDTH = sum(width for _, _, width in COLUMNS)
 NUM_WIDTH = 7
 HINT_KEY = "__no_step__"
+#: Layer-column marks of a module that ran forward / passed its gradient back in this batch.
+FORWARD_MARK = "▸"
+BACKWARD_MARK = "◂"
+#: Style of a number measured on the batch in progress (not yet a completed step).
+FRESH = "bold yellow"
+#: Columns whose value comes from the forward's statistics (the rest need the whole step).
+FORWARD_COLUMNS = frozenset({"shape", "mean", "std", "nonfinite"})
+
+_WIDTH = {key: width for key, _, width in COLUMNS}
+
+#: What each row was last drawn from: (step record, forward event, backward event).
+_Drawn = tuple[StepRecord | None, LayerEvent | None, LayerEvent | None]
 
 
 class LayerTable(DataTable):
@@ -41,41 +63,103 @@ class LayerTable(DataTable):
         stepper: the engine whose steps this shows.
     """
 
+    DEFAULT_CSS = """
+    LayerTable { overflow-x: auto; overflow-y: auto; }
+    """
+
     def __init__(self, stepper: Stepper, **kwargs) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
+        kwargs.setdefault("cell_padding", 0)
         super().__init__(**kwargs)
         for key, header, width in COLUMNS:
             self.add_column(header, key=key, width=width)
         #: row key of each module call, in forward order ('path' or 'path#2' for a re-use)
         self.row_keys: tuple[str, ...] = ()
         self._paths: tuple[str, ...] = ()
+        self._rows_of: dict[str, list[int]] = {}  # path -> its rows, in forward order
         self._record: StepRecord | None = None
-        self._drawn: list[StepRecord | None] = []  # the record each row was last drawn from
+        self._events: tuple[LayerEvent, ...] = ()
+        self._mid_batch = False
+        #: per row: this batch's forward / backward event (None if it has not run yet)
+        self.forward_events: list[LayerEvent | None] = []
+        self.backward_events: list[LayerEvent | None] = []
+        self._drawn: list[_Drawn | None] = []  # what each row was last drawn from
         self._highlighted: str | None = None
         self._show_hint()
         self.refresh_from(stepper)
 
     # ------------------------------------------------------------------ the widget contract
     def refresh_from(self, stepper: Stepper) -> None:
-        """Show the latest step's module probes (cells updated in place)."""
+        """Show the latest step's module probes, and this batch's layers so far (in place)."""
         record = stepper.last_step
-        if record is self._record:
+        mid_batch = stepper.mid_batch
+        events = stepper.layer_events if mid_batch else ()
+        if record is self._record and events is self._events and mid_batch == self._mid_batch:
             return
-        self._record = record
-        if record is None:  # rewound to before the first step
-            self._show_hint()
-            return
-        paths = tuple(m.path for m in record.modules)
+        self._record, self._events, self._mid_batch = record, events, mid_batch
+        self._set_subtitle(stepper)
+        forward = tuple(e for e in events if e.direction == "forward")
+        if record is None:  # no step yet (or rewound to the start): only this batch's forward
+            paths = tuple(e.path for e in forward)
+            if not paths:
+                self._show_hint()
+                return
+        else:
+            paths = tuple(m.path for m in record.modules)
         if paths != self._paths:
-            self._rebuild(record.modules)
-            return
+            self._rebuild(paths)
+        self._match_events(events)
         self._draw_visible()
 
+    def _set_subtitle(self, stepper: Stepper) -> None:
+        """Say where the numbers come from while a batch is in progress."""
+        self.border_subtitle = ""
+        if not self._mid_batch:
+            return
+        directions = {e.direction for e in self._events}
+        parts = []
+        if "forward" in directions:
+            parts.append(f"{FORWARD_MARK} ran forward")
+        if "backward" in directions:
+            parts.append(f"{BACKWARD_MARK} gradient flowed back")
+        if self._record is None:
+            self.border_subtitle = "; ".join(parts)
+        elif parts:
+            old = "dim" if "forward" in directions else "the rest"
+            parts.append(f"yellow: this batch, {old}: step {stepper.step}")
+            self.border_subtitle = "; ".join(parts)
+        else:
+            self.border_subtitle = f"batch in progress: numbers of step {stepper.step}"
+
+    def _match_events(self, events: tuple[LayerEvent, ...]) -> None:
+        """Give each row its forward and backward event of this batch, if it had them.
+
+        The k-th forward call of a module is its k-th row; the backward runs in reverse, so its
+        k-th backward call is its k-th row from the end.
+        """
+        n = len(self.row_keys)
+        self.forward_events = [None] * n
+        self.backward_events = [None] * n
+        seen_forward: dict[str, int] = {}
+        seen_backward: dict[str, int] = {}
+        for event in events:
+            rows = self._rows_of.get(event.path)
+            if not rows:
+                continue
+            if event.direction == "forward":
+                k = seen_forward[event.path] = seen_forward.get(event.path, 0) + 1
+                if k <= len(rows):
+                    self.forward_events[rows[k - 1]] = event
+            else:
+                k = seen_backward[event.path] = seen_backward.get(event.path, 0) + 1
+                if k <= len(rows):
+                    self.backward_events[rows[-k]] = event
+
     def _draw_visible(self) -> None:
-        """Bring the rows on screen (and a small margin) up to the current record."""
+        """Bring the rows on screen (and a small margin) up to the current record and batch."""
         record = self._record
-        if record is None or not self.row_keys:
+        if not self.row_keys:
             return
         height = self.size.height
         if height <= 0:  # not laid out yet: everything may be visible
@@ -84,13 +168,18 @@ class LayerTable(DataTable):
             top = round(self.scroll_y)
             rows = range(max(top - 2, 0), min(top + height + 2, len(self.row_keys)))
         for i in rows:
-            if self._drawn[i] is record:
+            drawn = (record, self.forward_events[i], self.backward_events[i])
+            old = self._drawn[i]
+            if old is not None and all(a is b for a, b in zip(old, drawn, strict=True)):
                 continue
-            self._drawn[i] = record
+            self._drawn[i] = drawn
+            probe = record.modules[i] if record is not None else None
+            cells = _cells(self._paths[i], probe, *drawn[1:])
             key = self.row_keys[i]
-            # path and type never change for a row; the other cells are this step's probes
-            for column, value in zip(COLUMNS[1:-1], _cells(record.modules[i])[1:-1], strict=True):
-                self.update_cell(key, column[0], value, update_width=False)
+            # the type never changes for a row; the other cells follow the step and the batch
+            for (column, _, _), value in zip(COLUMNS, cells, strict=True):
+                if column != "type":
+                    self.update_cell(key, column, value, update_width=False)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -110,34 +199,49 @@ class LayerTable(DataTable):
             self.move_cursor(row=row)
 
     # ------------------------------------------------------------------ internals
-    def _rebuild(self, modules: tuple[ModuleProbe, ...]) -> None:
+    def _rebuild(self, paths: tuple[str, ...]) -> None:
         """(Re)create every row: the first step, or a forward pass whose order changed."""
         self.clear()
+        record = self._record
+        types = (
+            [m.type_name for m in record.modules]
+            if record is not None
+            else [e.type_name for e in self._events if e.direction == "forward"]
+        )
         seen: dict[str, int] = {}
         keys = []
-        for probe in modules:
-            seen[probe.path] = seen.get(probe.path, 0) + 1
-            key = probe.path if seen[probe.path] == 1 else f"{probe.path}#{seen[probe.path]}"
+        self._rows_of = {}
+        for i, (path, type_name) in enumerate(zip(paths, types, strict=True)):
+            seen[path] = seen.get(path, 0) + 1
+            key = path if seen[path] == 1 else f"{path}#{seen[path]}"
             keys.append(key)
-            self.add_row(*_cells(probe), key=key)
+            self._rows_of.setdefault(path, []).append(i)
+            cells = list(_cells(path, None, None, None))
+            cells[1] = fit(type_name, "type")
+            self.add_row(*cells, key=key)
         self.row_keys = tuple(keys)
-        self._drawn = [self._record] * len(keys)
-        self._paths = tuple(m.path for m in modules)
+        self._drawn = [None] * len(keys)
+        self._paths = paths
         if self._highlighted is not None:
             self.highlight(self._highlighted)
 
     def _show_hint(self) -> None:
         self.clear()
-        self.row_keys, self._paths, self._drawn = (), (), []
-        hint = Text("no step yet", style="dim italic")
-        self.add_row(hint, *([""] * (len(COLUMNS) - 1)), key=HINT_KEY)
+        self.row_keys, self._paths, self._drawn, self._rows_of = (), (), [], {}
+        self.forward_events, self.backward_events = [], []
+        # The columns touch (no cell padding): the hint reads on across them.
+        hint, cells = " no step yet: n trains a batch, l steps into it layer by layer", []
+        for _, _, width in COLUMNS:
+            cells.append(Text(hint[:width], style="dim italic"))
+            hint = hint[width:]
+        self.add_row(*cells, key=HINT_KEY)
 
     def _row_of(self, path: str | None) -> int | None:
         if path is None:
             return None
         while True:
-            if path in self._paths:
-                return self._paths.index(path)
+            if path in self._rows_of:
+                return self._rows_of[path][0]
             if not path:
                 return None
             path = path.rpartition(".")[0]  # a parameter or a container: try its owner
@@ -150,18 +254,48 @@ class LayerTable(DataTable):
         self.post_message(PathSelected(key.partition("#")[0], "module"))
 
 
-def _cells(probe: ModuleProbe) -> tuple[Text | str, ...]:
-    """The row of one module call, in ``COLUMNS`` order."""
-    out = probe.output
-    fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
-    return (
-        probe.path or "(model)",
-        shape(probe.output_shape),
-        value_text(out.mean, NUM_WIDTH),
-        value_text(out.std, NUM_WIDTH),
-        value_text(probe.grad_norm, NUM_WIDTH),
-        Text(sci(probe.update_ratio), style=ratio_style(probe.update_ratio)),
-        Text(percent(fraction), style=fraction_style(fraction)),
-        nonfinite_text(out.nonfinite),
-        probe.type_name,
-    )
+def _cells(
+    path: str,
+    probe: ModuleProbe | None,
+    forward: LayerEvent | None,
+    backward: LayerEvent | None,
+) -> tuple[Text | str, ...]:
+    """The row of one module call, in ``COLUMNS`` order.
+
+    ``probe`` is the last step's; ``forward``/``backward`` are this batch's events, if the
+    module ran already: they replace the forward's columns and mark the row.
+    """
+    mark = BACKWARD_MARK if backward is not None else FORWARD_MARK if forward is not None else " "
+    layer = Text(mark, style=FRESH)
+    layer.append(fit(path or "(model)", "path", 1))
+    type_name = probe.type_name if probe is not None else forward.type_name if forward else ""
+    fraction = None
+    grad = ratio = None
+    if probe is not None:
+        fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
+        grad, ratio = probe.grad_norm, probe.update_ratio
+    stale = "dim" if forward is not None else ""  # the last step's, next to this batch's
+    cells: list[Text | str] = [
+        layer,
+        fit(type_name, "type"),
+        fit(shape(probe.output_shape), "shape") if probe is not None else "-",
+        value_text(probe.output.mean if probe else None, NUM_WIDTH),
+        value_text(probe.output.std if probe else None, NUM_WIDTH),
+        value_text(grad, NUM_WIDTH, style=stale),
+        Text(sci(ratio), style=f"{ratio_style(ratio)} {stale}".strip()),
+        Text(percent(fraction), style=f"{fraction_style(fraction)} {stale}".strip()),
+        nonfinite_text(probe.output.nonfinite) if probe else Text("-", style="dim"),
+    ]
+    if forward is not None:
+        stats = forward.stats
+        cells[2] = Text(fit(shape(forward.output_shape), "shape"), style=FRESH)
+        cells[3] = value_text(stats.mean, NUM_WIDTH, style=FRESH)
+        cells[4] = value_text(stats.std, NUM_WIDTH, style=FRESH)
+        cells[8] = Text(str(stats.nonfinite), style="bold red" if stats.nonfinite else FRESH)
+    return tuple(cells)
+
+
+def fit(text: str, column: str, used: int = 0) -> str:
+    """``text`` cut to leave a one-cell gap before the next column ('BatchNorm1d' -> 'BatchNo…')."""
+    room = _WIDTH[column] - used - 1
+    return text if len(text) <= room else text[: max(room - 1, 0)] + "…"

@@ -1,8 +1,10 @@
 """The lesson's state machine as a strip, the current state highlighted, with the counters.
 
 Two lines: ``defined > registered > forward > loss > backward > updated > converged | diverged``
-and ``step 12  epoch 0  batch 11/50  lr 0.1  loss 2.301  ...``. Everything shown is read from
-the stepper; nothing is computed here.
+and ``step 12  epoch 1  batch 13/50  lr 0.1  loss 2.301  ...``. Everything shown is read from
+the stepper; nothing is computed here. Epochs are shown 1-based (the engine counts from 0), like
+every other panel; the loss is the batch in progress's once its loss phase ran, else the last
+completed step's.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from scratchai.engine import State, Stepper
+from scratchai.engine import BATCH_PHASES, State, Stepper
 
 from .format import num
 
@@ -20,6 +22,8 @@ _CURRENT = {
     State.DIVERGED: "bold white on red",
 }
 _CURRENT_DEFAULT = "bold black on yellow"
+#: The states in which a batch is in progress (its loss may be newer than the last step's).
+MID_BATCH = frozenset(BATCH_PHASES) - {State.UPDATED}
 
 
 class StateStrip(Static):
@@ -69,31 +73,40 @@ class StateStrip(Static):
             style = _CURRENT.get(state, _CURRENT_DEFAULT) if state is s.state else "dim"
             text.append(state.value, style=style)
         text.append("\n")
-        text.append_text(self._counters(s))
+        text.append_text(self._counters(s, tight))
         return text
 
-    def _counters(self, s: Stepper) -> Text:
+    def _counters(self, s: Stepper, tight: bool = False) -> Text:
         record = s.last_step
         loader_len = len(s.experiment.train_loader)
-        loss = record.loss if record is not None else None
         started = s.state not in (State.DEFINED, State.REGISTERED)  # a batch has been drawn
+        gap = " " if tight else "  "  # 80 columns: room for the active layer and the mode
         line = Text()
         for label, value, style in (
             ("step", str(s.step), "bold"),
-            ("epoch", str(s.epoch), ""),
+            ("epoch", str(s.epoch + 1), ""),  # 1-based for people, as in the charts
             ("batch", f"{s.batch + 1 if started else 0}/{loader_len}", ""),
             ("lr", num(s.lr), "bold cyan"),
-            ("loss", num(loss), "bold red" if s.state is State.DIVERGED else "bold"),
         ):
             line.append(f"{label} ", style="dim")
             line.append(value, style=style)
-            line.append("  ")
+            line.append(gap)
+        line.append("loss ", style="dim")
+        loss_style = "bold red" if s.state is State.DIVERGED else "bold"
+        if s.state in MID_BATCH and s.batch_loss is not None:
+            line.append(num(s.batch_loss), style="bold yellow")
+            line.append(" (now)" if tight else " (this batch)", style="yellow")
+        else:
+            line.append(num(record.loss if record is not None else None), style=loss_style)
+            if s.state in MID_BATCH and record is not None and not tight:
+                line.append(f" (step {record.step})", style="dim")
+        line.append(gap)
         if s.active_path is not None and s.last_layer is not None:
             event = s.last_layer
             where = event.path or "(model)"
             line.append(f"{event.direction} ", style="dim")
             line.append(f"{where} {event.type_name}", style="bold magenta")
-            line.append("  ")
+            line.append(gap)
         mode_style = {"running": "bold green", "pausing": "yellow"}.get(self.mode, "dim")
         label = {"running": "> running", "pausing": "pausing..."}.get(self.mode, "paused")
         line.append(label, style=mode_style)

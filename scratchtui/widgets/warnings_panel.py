@@ -2,7 +2,9 @@
 
 Selecting a warning (enter or click) posts ``WarningSelected`` so the app can highlight the
 module or parameter it names in the tree and the table. A line above the list says why the
-last run paused, when a breakpoint stopped it.
+last run paused, when a breakpoint stopped it. Steps that failed in the user's code are listed
+too (``add_failure``), so the failure stays in the log after its traceback panel is hidden;
+selecting one posts ``FailureSelected`` to show the traceback again.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from scratchai.engine import Severity, Stepper, Warning
+from scratchai.engine import Severity, StepFailed, Stepper, Warning
 
-from ..messages import WarningSelected
+from ..messages import FailureSelected, WarningSelected
 
 _SEVERITY_STYLE = {
     Severity.INFO: "cyan",
@@ -42,6 +44,19 @@ def warning_text(warning: Warning) -> Text:
     return text
 
 
+def failure_text(error: StepFailed, step: int) -> Text:
+    """A failed step as a log entry: what raised, and where the model was kept."""
+    text = Text()
+    text.append(f"step {step + 1} ", style="dim")
+    text.append("failed", style="bold red")
+    text.append(f" during {error.phase}: {error.summary}\n")
+    text.append("  kept: ", style="dim")
+    text.append(f"the model stays at step {step}, the last good one")
+    text.append("\n  enter: ", style="dim green")
+    text.append("show the traceback again")
+    return text
+
+
 class WarningList(OptionList):
     """The list itself; its options' ids index ``WarningsPanel.warnings``."""
 
@@ -62,8 +77,13 @@ class WarningsPanel(Vertical):
 
     def __init__(self, stepper: Stepper, **kwargs) -> None:
         super().__init__(**kwargs)
-        #: the warnings on display, newest first
+        #: the engine's warnings on display, newest first
         self.warnings: tuple[Warning, ...] = ()
+        #: failed steps, oldest first: (the error, the last good step)
+        self.failures: list[tuple[StepFailed, int]] = []
+        #: what each option shows, in display order (newest first)
+        self.entries: list[Warning | tuple[StepFailed, int]] = []
+        self._listed_failures = 0
         self._stepper = stepper
         self.reason_text = ""
         self.reason = Static("", id="pause-reason")
@@ -79,26 +99,46 @@ class WarningsPanel(Vertical):
     # ------------------------------------------------------------------ the widget contract
     def refresh_from(self, stepper: Stepper) -> None:
         """Rebuild the list only when the engine's warnings changed (new ones, or a rewind)."""
+        self._stepper = stepper
         current = stepper.warnings
         if (
             self.list.option_count
             and len(current) == len(self.warnings)
             and (not current or current[-1] is self.warnings[0])
+            and self._listed_failures == len(self.failures)
         ):
             return
         self.warnings = tuple(reversed(current))
-        if not self.warnings:
+        self._listed_failures = len(self.failures)
+        # newest first; a failure comes after the warnings of the last good step
+        failures = sorted(self.failures, key=lambda f: f[1])
+        entries: list[Warning | tuple[StepFailed, int]] = []
+        for warning in current:
+            while failures and failures[0][1] < warning.step:
+                entries.append(failures.pop(0))
+            entries.append(warning)
+        entries += failures
+        self.entries = entries[::-1]
+        if not self.entries:
             self.list.set_options([Option(Text("no warnings yet", style="dim"), disabled=True)])
             return
-        self.list.set_options(
-            Option(warning_text(w), id=str(i)) for i, w in enumerate(self.warnings)
-        )
+        self.list.set_options(Option(_entry_text(e), id=str(i)) for i, e in enumerate(self.entries))
         self.list.highlighted = 0
+
+    def add_failure(self, error: StepFailed, step: int) -> None:
+        """Log a step that failed in the user's code (``step``: the last good one, kept)."""
+        self.failures.append((error, step))
+        self.refresh_from(self._stepper)
+
+    @property
+    def count(self) -> int:
+        """How many entries the list holds (warnings and failed steps)."""
+        return len(self.entries)
 
     def highlight(self, path: str | None) -> None:
         """Move to the newest warning that names ``path`` (if any)."""
-        for i, warning in enumerate(self.warnings):
-            if path and warning.target == path:
+        for i, entry in enumerate(self.entries):
+            if path and isinstance(entry, Warning) and entry.target == path:
                 self.list.highlighted = i
                 return
 
@@ -112,7 +152,7 @@ class WarningsPanel(Vertical):
     def text(self) -> str:
         """Everything the panel says, as plain text (for tests and screen readers)."""
         lines = [self.reason_text] if self.reason_text else []
-        lines += [warning_text(w).plain for w in self.warnings]
+        lines += [_entry_text(e).plain for e in self.entries]
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ events
@@ -120,5 +160,12 @@ class WarningsPanel(Vertical):
         event.stop()
         if event.option_id is None:
             return
-        warning = self.warnings[int(event.option_id)]
-        self.post_message(WarningSelected(warning.target or None))
+        entry = self.entries[int(event.option_id)]
+        if isinstance(entry, Warning):
+            self.post_message(WarningSelected(entry.target or None))
+        else:
+            self.post_message(FailureSelected(*entry))
+
+
+def _entry_text(entry: Warning | tuple[StepFailed, int]) -> Text:
+    return warning_text(entry) if isinstance(entry, Warning) else failure_text(*entry)
