@@ -50,7 +50,7 @@ from .widgets.warnings_panel import WarningsPanel
 NARROW_WIDTH = 110
 NARROW_HEIGHT = 32
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
-RUN_REFRESH_SECONDS = 0.1
+RUN_REFRESH_SECONDS = 0.25
 #: How long a routine notification stays (a newer one replaces it anyway).
 ROUTINE_SECONDS = 3.0
 #: How long a notice that says why training stopped stays.
