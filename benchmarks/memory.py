@@ -121,7 +121,7 @@ def stepper(steps: int, out) -> None:
 
     sa.manual_seed(0)
     experiment = load_demo("mlp")
-    quiet = Breakpoints(diverged=False, nonfinite=False, converged=False)
+    quiet = Breakpoints.none()
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]

@@ -39,15 +39,7 @@ from step_time import blas_info, interleaved
 import scratchai as sa
 from scratchai.engine import Breakpoints, Granularity, Settings, Stepper, load_demo
 
-NO_BREAKPOINTS = Breakpoints(
-    diverged=False,
-    nonfinite=False,
-    grad_norm_above=None,
-    loss_rose=False,
-    dead_fraction_above=None,
-    at_step=None,
-    converged=False,
-)
+NO_BREAKPOINTS = Breakpoints.none()
 
 
 def lesson_experiment(seed: int = 0):

@@ -45,15 +45,7 @@ SIZE = (120, 40)
 #: Steps per ``stepper.run`` call in the headless loop (``_CHUNK`` in scratchtui/headless.py).
 HEADLESS_CHUNK = 25
 #: Nothing pauses a run: both contenders train for the whole window.
-NO_BREAKPOINTS = Breakpoints(
-    diverged=False,
-    nonfinite=False,
-    grad_norm_above=None,
-    loss_rose=False,
-    dead_fraction_above=None,
-    at_step=None,
-    converged=False,
-)
+NO_BREAKPOINTS = Breakpoints.none()
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 

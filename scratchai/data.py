@@ -230,22 +230,9 @@ class Standardizer:
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """``X: (n, features)`` -> standardized (n, features), same floating dtype (or float32)."""
-        if self.mean_ is None or self.std_ is None:
-            raise RuntimeError(
-                "Standardizer.transform called before fit: call fit(X_train) first (fit on the "
-                "training split only, then transform every split)"
-            )
-        arr = _check_features(X, "Standardizer.transform: X")
-        if arr.shape[1] != self.mean_.shape[0]:
-            raise ValueError(
-                f"Standardizer was fitted on {self.mean_.shape[0]} features but X has "
-                f"{arr.shape[1]} (shape {arr.shape})"
-            )
-        dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
-        # Cast the statistics, not the data: a float64 mean would upcast float32 X (NEP 50).
-        out = arr.astype(dtype, copy=True)
-        out -= self.mean_.astype(dtype)
-        out /= self.std_.astype(dtype)
+        out, mean, std = self._fitted_copy(X, "transform")
+        out -= mean
+        out /= std
         return out
 
     def fit_transform(self, X: ArrayLike) -> np.ndarray:
@@ -254,19 +241,27 @@ class Standardizer:
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Undo :meth:`transform`: ``X * std + mean``, same dtype rules."""
+        out, mean, std = self._fitted_copy(X, "inverse_transform")
+        out *= std
+        out += mean
+        return out
+
+    def _fitted_copy(self, X: ArrayLike, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A floating copy of ``X: (n, features)`` and the statistics cast to its dtype."""
         if self.mean_ is None or self.std_ is None:
-            raise RuntimeError("Standardizer.inverse_transform called before fit")
-        arr = _check_features(X, "Standardizer.inverse_transform: X")
+            raise RuntimeError(
+                f"Standardizer.{method} called before fit: call fit(X_train) first (fit on the "
+                "training split only, then transform every split)"
+            )
+        arr = _check_features(X, f"Standardizer.{method}: X")
         if arr.shape[1] != self.mean_.shape[0]:
             raise ValueError(
                 f"Standardizer was fitted on {self.mean_.shape[0]} features but X has "
                 f"{arr.shape[1]} (shape {arr.shape})"
             )
         dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
-        out = arr.astype(dtype, copy=True)
-        out *= self.std_.astype(dtype)
-        out += self.mean_.astype(dtype)
-        return out
+        # Cast the statistics, not the data: a float64 mean would upcast float32 X (NEP 50).
+        return arr.astype(dtype, copy=True), self.mean_.astype(dtype), self.std_.astype(dtype)
 
     def __repr__(self) -> str:
         fitted = f"num_features={self.num_features}" if self.mean_ is not None else "not fitted"

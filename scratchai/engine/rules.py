@@ -56,6 +56,11 @@ class Breakpoints:
     at_step: int | None = None
     converged: bool = True
 
+    @classmethod
+    def none(cls) -> Breakpoints:
+        """Nothing pauses a run (the rules still warn): for timing whole runs."""
+        return cls(diverged=False, nonfinite=False, converged=False)
+
 
 @dataclass(frozen=True)
 class Condition:

@@ -23,12 +23,8 @@ def num(value: float | None, width: int = 8) -> str:
 
     None becomes '-', NaN and Inf are spelled out so a divergence is never hidden.
     """
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if value == 0:
-        return "0"
+    if value is None or not math.isfinite(value) or value == 0:
+        return _special(value)
     if abs(value) >= 1e-3:  # smaller reads better as 1.2e-4 than as 0.00012
         for digits in (4, 3, 2):
             text = f"{value:.{digits}g}"
@@ -42,14 +38,21 @@ def num(value: float | None, width: int = 8) -> str:
 
 def sci(value: float | None) -> str:
     """Compact scientific notation, e.g. 1.2e-3 (no '+' or leading zeros in the exponent)."""
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if value == 0:
-        return "0"
+    if value is None or not math.isfinite(value) or value == 0:
+        return _special(value)
     mantissa, exponent = f"{value:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def _special(value: float | None) -> str:
+    """None, NaN, +-Inf and 0, which no number format should round away."""
+    if value is None:
+        return "-"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return "0"
 
 
 def count(value: int) -> str:

@@ -113,6 +113,13 @@ def test_breakpoint_loss_rose_fires_on_a_rise(make_stepper):
     assert advance.stopped_by and advance.stopped_by[0].startswith("loss_rose")
 
 
+def test_breakpoints_none_never_pause_but_rules_still_warn(make_stepper):
+    stepper = make_stepper("diverge", breakpoints=Breakpoints.none())
+    advance = stepper.run(max_steps=200)
+    assert stepper.step == 200 and not advance.stopped_by
+    assert any(w.severity is Severity.DIVERGED for w in stepper.warnings)
+
+
 def test_warning_fires_once_per_onset(make_stepper):
     stepper = make_stepper("diverge", breakpoints=Breakpoints(diverged=False, nonfinite=False))
     stepper.run(max_steps=120)
