@@ -171,7 +171,7 @@ class EpochRecord:
 
 @dataclass(frozen=True)
 class LayerEvent:
-    """One module's forward or backward, when stepping into a pass one layer at a time.
+    """One module's forward or backward, when stepping a pass one layer or one phase at a time.
 
     Attributes:
         direction: 'forward' or 'backward'.

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..module import Module, add_forward_hook, no_grad
+from ..module import Module, add_backward_hook, add_forward_hook, no_grad
 from ..random import get_rng_state, set_rng_state
 from ..sharing import parameter_owners
 from .experiment import Experiment
@@ -305,8 +305,8 @@ class Stepper:
         self.state = State.BACKWARD
         grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
         # The data needs no gradient: skip the first layer's input gradient where supported
-        # (but not when stepping layers, where the user looks at every gradient).
-        skip = self.model.accepts_input_grad and self._granularity is not Granularity.LAYER
+        # (but not when stepping layers or phases, where the user looks at every gradient).
+        skip = self.model.accepts_input_grad and self._granularity >= Granularity.BATCH
         options = {"input_grad": False} if skip else {}
         yield from self._run_pass("backward", lambda: self.model.backward(grad_output, **options))
         yield Granularity.PHASE
@@ -330,6 +330,8 @@ class Stepper:
 
     def _run_pass(self, direction: str, fn: Callable[[], Any]) -> Generator[Granularity, None, Any]:
         """Run a forward or backward pass, pausing after each leaf module when stepping layers."""
+        if self._granularity is Granularity.PHASE:
+            return self._run_recorded(direction, fn)
         if self._granularity is not Granularity.LAYER:
             return fn()
         self._pass = stepping = PausablePass(fn, direction, self._module_paths)
@@ -346,6 +348,19 @@ class Stepper:
             if self._pass is stepping:
                 self._pass = None
                 self.active_path = None
+
+    def _run_recorded(self, direction: str, fn: Callable[[], Any]) -> Any:
+        """Run a pass whole, with an event per leaf module: stepping phases shows them too."""
+
+        def record(module: Module, *args: Any) -> None:
+            if id(module) in self._module_paths and not module._modules:
+                self.layer_events += (self._layer_event(direction, module, args),)
+
+        remove = (add_forward_hook if direction == "forward" else add_backward_hook)(record)
+        try:
+            return fn()
+        finally:
+            remove()
 
     def _layer_event(self, direction: str, module: Module, args: tuple) -> LayerEvent:
         first, second = args  # forward: (inputs, output); backward: (grad_output, grad_input)

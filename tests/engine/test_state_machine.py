@@ -106,3 +106,27 @@ def test_batch_in_progress_is_visible_between_phases(make_stepper):
     assert stepper.batch_loss != stepper.last_step.loss  # a new batch, not the last record
     stepper.advance(Granularity.BATCH)
     assert stepper.last_step.loss == stepper.batch_loss
+
+
+def test_phase_stepping_records_every_layer_of_the_pass(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.BATCH)
+    stepper.advance(Granularity.PHASE)  # the whole forward at once
+    assert stepper.state is State.FORWARD
+    forward = [(e.direction, e.path, e.output_shape) for e in stepper.layer_events]
+    assert forward == [
+        ("forward", "0", (32, 64)),
+        ("forward", "1", (32, 64)),
+        ("forward", "2", (32, 10)),
+    ]
+    stepper.advance(Granularity.PHASE)  # loss
+    stepper.advance(Granularity.PHASE)  # the whole backward
+    backward = [(e.path, e.input_shape, e.output_shape) for e in stepper.layer_events[3:]]
+    # backward runs last layer first; grad wrt the data too, since the user looks at it
+    assert backward == [
+        ("2", (32, 10), (32, 64)),
+        ("1", (32, 64), (32, 64)),
+        ("0", (32, 64), (32, 128)),
+    ]
+    stepper.advance(Granularity.BATCH)
+    assert not stepper.mid_batch

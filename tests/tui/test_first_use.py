@@ -100,6 +100,24 @@ async def test_the_layer_table_shows_the_layers_that_ran_in_this_batch(app_for):
         assert table.border_subtitle == ""
 
 
+async def test_stepping_phases_marks_every_layer_of_the_pass(app_for):
+    app = app_for("mlp")
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.query_one(LayerTable)
+        await pilot.press("n", "p")  # the whole forward of batch 2
+        await pilot.pause()
+        for key in ("0", "1", "2"):
+            (forward,) = events(app, "forward", key)
+            assert cell(table, key, "path") == f"{FORWARD_MARK}{key}"
+            assert cell(table, key, "mean") == num(forward.stats.mean, 7)
+        assert FORWARD_MARK in table.border_subtitle
+        await pilot.press("p", "p")  # the loss, then the whole backward
+        await pilot.pause()
+        assert [cell(table, key, "path") for key in ("0", "1", "2")] == [
+            f"{BACKWARD_MARK}{key}" for key in ("0", "1", "2")
+        ]
+
+
 async def test_the_first_batch_fills_the_layer_table_as_it_steps(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
