@@ -76,6 +76,12 @@ class Parameter:
     def size(self) -> int:
         return self._data.size
 
+    @property
+    def has_grad(self) -> bool:
+        """False from ``zero_grad()`` until a backward adds into the gradient (it reads as
+        zeros meanwhile): tells "no gradient computed yet" from "a gradient of exactly zero"."""
+        return self._grad is not None
+
     def zero_grad(self) -> None:
         """Reset the gradient to zero (lazily: no memory pass until it is read or added to)."""
         self._grad = None

@@ -568,7 +568,7 @@ class Stepper:
                 path,
                 self._owners[id(p)],
                 p.data,
-                p.grad,
+                p.grad if p.has_grad else None,  # None: not computed since zero_grad
                 s.histogram_bins,
                 s.heatmap_shape,
             )

@@ -120,16 +120,23 @@ class Inspector(VerticalScroll):
                 Text(f"{SHARED_MARK} shared by: " + ", ".join(ins.owners), style="bold cyan")
             )
         parts.append(_stats_line("values", ins.summary))
+        hists = [histogram_block("values", ins.value_hist)]
         if ins.grad_summary is not None:
             parts.append(_stats_line("grads ", ins.grad_summary))
-        hists = [histogram_block("values", ins.value_hist)]
-        if ins.kind == "parameter":
             hists.append(histogram_block("grads", ins.grad_hist))
+        elif ins.kind == "parameter":
+            parts.append(Text(NO_GRAD, style="dim"))
         # Side by side when they fit, stacked in a narrow pane.
         parts += [Text(), Columns(hists, padding=(1, 3))]
         if ins.heatmap is not None and ins.heatmap.size:
             parts += [Text(), Heatmap(ins.heatmap, ins.shape)]
         return Group(*parts)
+
+
+#: A parameter whose gradient was cleared (a new batch began, or a rewind) and not computed yet.
+NO_GRAD = (
+    "grads   none since the last zero_grad (a new batch or a rewind): the next backward fills them"
+)
 
 
 def _header(ins: Inspection, persistent: bool | None) -> Text:

@@ -24,6 +24,19 @@ def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
     assert len(stepper.history) == 15
 
 
+def test_inspect_tells_a_cleared_gradient_from_a_zero_one(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.BATCH)
+    stepper.advance(Granularity.BATCH)
+    assert stepper.inspect("0.W").grad_summary.std > 0
+    stepper.rewind(1)  # rewind keeps parameters, not the gradients that were applied to them
+    assert stepper.inspect("0.W").grad_summary is None
+    stepper.advance(Granularity.PHASE)  # a new batch: zero_grad, then the forward
+    assert stepper.inspect("0.W").grad_summary is None
+    stepper.advance(Granularity.BATCH)
+    assert stepper.inspect("0.W").grad_summary.std > 0
+
+
 def test_rewind_mid_batch_returns_to_the_batch_start(make_stepper):
     stepper = make_stepper()
     stepper.advance(Granularity.BATCH)

@@ -118,6 +118,29 @@ async def test_stepping_phases_marks_every_layer_of_the_pass(app_for):
         ]
 
 
+async def test_the_inspector_says_why_a_rewound_parameter_has_no_gradient(app_for):
+    app = app_for("mlp")
+    async with app.run_test(size=WIDE) as pilot:
+        inspector = app.query_one(Inspector)
+        tree = app.query_one(ModuleTree)
+        await pilot.press("n", "n")
+        tree.focus()
+        tree.nodes["0"].expand()
+        await pilot.pause()
+        tree.move_cursor(tree.nodes["0.W"])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert inspector.path == "0.W"
+        assert "grads  " in plain(inspector.body.content)
+        await pilot.press("b")
+        await pilot.pause()
+        text = plain(inspector.body.content)
+        assert "none since the last zero_grad" in text and "grads  (peak" not in text
+        await pilot.press("n")
+        await pilot.pause()
+        assert "none since the last zero_grad" not in plain(inspector.body.content)
+
+
 async def test_the_first_batch_fills_the_layer_table_as_it_steps(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
