@@ -481,7 +481,7 @@ class ScratchApp(App[None]):
         step = self.stepper.step
         self.error_panel.show_failure(error, step)
         self.warnings_panel.add_failure(error, step)  # stays in the log after esc
-        self.alert(error.summary, title=f"step failed during {error.phase}", severity="error")
+        self.alert(error.summary, title=f"step failed during {error.place}", severity="error")
         if self._layer_marked:
             self.mark_active(None)
             self._layer_marked = False

@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console()
-    errors = Console(stderr=True, highlight=False)
+    # soft_wrap: a path or a traceback line piped to a file or a pager is never cut in two
+    console = Console(soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.command == "demo":
         names = [name for name, _ in list_demos()]
         if args.list or args.name not in names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,7 +66,7 @@ def run_headless(
 ) -> int:
     """Train up to ``steps`` batches (fewer if a breakpoint fires); returns the exit status."""
     console = console or Console()
-    errors = errors or Console(stderr=True, highlight=False)
+    errors = errors or Console(stderr=True, highlight=False, soft_wrap=True)
     dedup, naive = stepper.num_parameters
     sharing = f" ({naive:,} if each owner of a shared weight counted it)" if naive > dedup else ""
     console.print(
@@ -93,7 +94,7 @@ def run_headless(
                 progress.update(task, completed=stepper.step - start)
                 progress.stop()
                 errors.print(
-                    f"[red]step {stepper.step + 1} failed during {failure.phase}[/]; "
+                    f"[red]step {stepper.step + 1} failed during {escape(failure.place)}[/]; "
                     f"training was left at step {stepper.step}:",
                     soft_wrap=True,
                 )

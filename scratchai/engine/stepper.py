@@ -49,16 +49,32 @@ class StepFailed(Exception):
 
     Attributes:
         phase: the phase that was running ('forward', 'loss', 'backward', 'update', ...).
+        module: path of the innermost module of the model that was running when it raised
+            ('' is the model itself), or None when no module was (the loss, the optimizer).
+        place: the phase and the module, for messages: "forward of module '2' (Boom)".
         summary: one line, ``ExceptionType: message``.
         traceback_text: the full traceback as text.
     """
 
-    def __init__(self, phase: str, exc: BaseException, traceback_text: str) -> None:
+    def __init__(
+        self,
+        phase: str,
+        exc: BaseException,
+        traceback_text: str,
+        module: tuple[str, str] | None = None,
+    ) -> None:
         self.phase = phase
         self.exception = exc
+        self.module = module[0] if module else None
+        if module is None:
+            self.place = phase
+        else:
+            path, type_name = module
+            who = f"module '{path}'" if path else "the model"
+            self.place = f"{phase} of {who} ({type_name})"
         self.summary = f"{type(exc).__name__}: {exc}"
         self.traceback_text = traceback_text
-        super().__init__(f"step failed during {phase}: {self.summary}")
+        super().__init__(f"step failed during {self.place}: {self.summary}")
 
 
 def _copy_tree(value: Any) -> Any:
@@ -263,8 +279,20 @@ class Stepper:
         except Exception as exc:
             text = _traceback_without_engine(exc)
             phase = self._phase
+            module = self._failing_module(exc)
             self._abandon_batch()
-            raise StepFailed(phase, exc, text) from exc
+            raise StepFailed(phase, exc, text, module) from exc
+
+    def _failing_module(self, exc: BaseException) -> tuple[str, str] | None:
+        """(path, type name) of the innermost model module on the traceback, if any."""
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get("self")
+            if owner is not None and id(owner) in self._module_paths:
+                found = (self._module_paths[id(owner)], type(owner).__name__)
+            tb = tb.tb_next
+        return found
 
     # ------------------------------------------------------------------ one batch
     def _training(self) -> Generator[Granularity, None, None]:

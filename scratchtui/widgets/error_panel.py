@@ -50,7 +50,7 @@ class ErrorPanel(Vertical):
     def show_failure(self, error: StepFailed, step: int) -> None:
         """Show ``error`` (raised during its phase); ``step`` is the last good step kept."""
         summary = Text()
-        summary.append(f"Your code raised during {error.phase}: ", style="bold")
+        summary.append(f"Your code raised during {error.place}: ", style="bold")
         summary.append(error.summary, style="bold red")
         summary.append(f"\nThe model was left at step {step}, the last good one.", style="dim")
         traceback = Text(error.traceback_text.rstrip())

@@ -49,7 +49,7 @@ def failure_text(error: StepFailed, step: int) -> Text:
     text = Text()
     text.append(f"step {step + 1} ", style="dim")
     text.append("failed", style="bold red")
-    text.append(f" during {error.phase}: {error.summary}\n")
+    text.append(f" during {error.place}: {error.summary}\n")
     text.append("  kept: ", style="dim")
     text.append(f"the model stays at step {step}, the last good one")
     text.append("\n  enter: ", style="dim green")

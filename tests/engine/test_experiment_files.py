@@ -102,7 +102,9 @@ def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
     result = run_cli("run", str(write(tmp_path, text)), "--headless", cwd=tmp_path)
     assert result.returncode == 4
     assert "user bug in forward" in result.stderr
-    assert "step 1 failed during forward" in result.stderr
+    assert "step 1 failed during forward of module '1' (Boom)" in result.stderr
+    # piped to a file, a long traceback line is not cut in two
+    assert any("my_model.py" in line and "line" in line for line in result.stderr.splitlines())
 
 
 def test_demo_list(tmp_path):
@@ -151,6 +153,7 @@ def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_p
         stepper.advance(Granularity.BATCH)
     failure = info.value
     assert failure.phase == "forward" and "user bug on call 3" in failure.summary
+    assert failure.module == "1" and failure.place == "forward of module '1' (Flaky)"
     assert "my_model.py" in failure.traceback_text and "stepper.py" not in failure.traceback_text
     assert stepper.step == 2
     for key, value in stepper.model.state_dict().items():

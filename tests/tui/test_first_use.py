@@ -221,7 +221,10 @@ async def test_a_failed_step_leaves_the_tree_in_view_and_a_log_entry(raising_app
         tree = app.query_one(ModuleTree)
         assert tree.region.height >= 8 and "1" in tree.nodes  # the raising module is listed
         warnings = app.query_one(WarningsPanel)
-        line = "step 3 failed during forward: ValueError: user bug in forward on call 3"
+        line = (
+            "step 3 failed during forward of module '1' (Flaky): "
+            "ValueError: user bug in forward on call 3"
+        )
         assert line in warnings.text
         assert "warnings (1)" in str(app.tabs.query_one("#tab-warnings").label)
         await pilot.press("escape")
