@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from .records import Severity, StepRecord, Warning
 
 REDUCE_LR = (
-    "reduce the learning rate ([ halves it in the TUI) until the update:data ratio of the "
-    "layers is near 1e-3"
+    "lower the learning rate ([ halves it in the TUI) and run again, until the update:data "
+    "ratio is near 1e-3 or below"
 )
 FIX_INIT = "fix the init scale (e.g. PyTorch's ±1/sqrt(fan_in), or kaiming for ReLU)"
 CLIP = "clip the gradient norm, or normalise inputs (Standardizer)"
@@ -106,9 +106,11 @@ class RuleBook:
         step = record.step
         found: list[Condition] = []
 
+        # The loss of step k is measured with the weights left by step k - 1.
+        good = max(self.best_step - 1, 0)
         rewind = (
-            f"rewind to step {max(self.best_step - 1, 0)} (b in the TUI), before the step "
-            "whose loss was the lowest, so the damaged weights are undone"
+            f"rewind to step {good} (b in the TUI, until the step reads {good}), whose weights "
+            "gave the lowest loss so far"
         )
 
         def add(key: str, severity: Severity, message: str, diagnosis: str, remedies, target=""):

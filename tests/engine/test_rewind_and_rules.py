@@ -91,7 +91,7 @@ def test_diverge_demo_trips_the_rules_and_names_the_first_nonfinite_module(make_
     first_bad = next(m.path for m in stepper.last_step.modules if m.output.nonfinite)
     assert nonfinite[0].target == first_bad
     assert first_bad in nonfinite[0].message and nonfinite[0].severity is Severity.DIVERGED
-    assert "reduce the learning rate" in " ".join(nonfinite[0].remedies)
+    assert "lower the learning rate" in " ".join(nonfinite[0].remedies)
 
 
 def test_diverge_demo_recovers_after_rewind_and_lower_lr(make_stepper):
