@@ -12,7 +12,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from .records import Severity, StepRecord, Warning
+from .records import EpochRecord, Severity, StepRecord, Warning
 
 REDUCE_LR = (
     "lower the learning rate ([ halves it in the TUI) and run again, until the update:data "
@@ -36,6 +36,8 @@ class Settings:
     converge_window: int = 50
     converge_loss: float = 0.05  # mean loss over the window below this...
     converge_tolerance: float = 0.02  # ...and relative change between its halves below this
+    overfit_patience: int = 3  # epochs with the validation loss above its best...
+    overfit_margin: float = 0.05  # ...by over 5 %, while the training loss still falls
     snapshot_depth: int = 50  # how many steps can be rewound (0: no rewind, fastest)
     history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
     warning_capacity: int = 1000
@@ -80,6 +82,9 @@ class RuleBook:
         self.converged = False
         self.window: deque[float] = deque(maxlen=settings.converge_window)
         self._window_sum = 0.0
+        # the best validation so far: (val loss, epoch, step, smoothed train loss then)
+        self.best_val: tuple[float, int, int, float] = (math.inf, 0, 0, math.inf)
+        self.overfit_warned = False  # once per best validation loss
 
     def state_dict(self) -> dict:
         return {
@@ -89,6 +94,8 @@ class RuleBook:
             "best_step": self.best_step,
             "converged": self.converged,
             "window": list(self.window),
+            "best_val": self.best_val,
+            "overfit_warned": self.overfit_warned,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -97,6 +104,8 @@ class RuleBook:
         self.first_loss = state["first_loss"]
         self.best_step = state["best_step"]
         self.converged = state["converged"]
+        self.best_val = state["best_val"]
+        self.overfit_warned = state["overfit_warned"]
         self.window = deque(state["window"], maxlen=self.settings.converge_window)
         self._window_sum = math.fsum(self.window)
 
@@ -261,6 +270,44 @@ class RuleBook:
                 ("stop here, or lower the lr to fine-tune",),
             )
         return found
+
+    def evaluate_epoch(self, epoch: EpochRecord) -> Warning | None:
+        """After a validation pass: warn once when the model starts to overfit, i.e. the
+        validation loss stays above its best for ``overfit_patience`` epochs while the
+        (smoothed) training loss keeps falling."""
+        s = self.settings
+        val = epoch.val_loss
+        if val is None or not math.isfinite(val):
+            return None
+        best, best_epoch, best_step, train_then = self.best_val
+        if val < best:
+            self.best_val = (val, epoch.epoch, epoch.step, self.smoothed)
+            self.overfit_warned = False
+            return None
+        if (
+            self.overfit_warned
+            or epoch.epoch - best_epoch < s.overfit_patience
+            or val <= best * (1.0 + s.overfit_margin)
+            or not self.smoothed < train_then
+        ):
+            return None
+        self.overfit_warned = True
+        return Warning(
+            "overfitting",
+            Severity.WARNING,
+            epoch.step,
+            f"validation loss {val:.4g} has stayed above its best, {best:.4g} at epoch "
+            f"{best_epoch + 1}, for {epoch.epoch - best_epoch} epochs while the training loss "
+            "kept falling",
+            "The model is learning particulars of the training set that do not carry over to "
+            "new data (overfitting): training on makes it worse on unseen data.",
+            (
+                f"stop here: the weights of step {best_step} were the best on validation "
+                "(w saves a checkpoint; rewind reaches the last snapshot_depth steps)",
+                "regularise: Dropout between layers, or weight_decay in the optimizer",
+                "more training data, or a smaller model",
+            ),
+        )
 
 
 def fired_breakpoints(

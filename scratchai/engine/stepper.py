@@ -493,6 +493,10 @@ class Stepper:
         self._epochs.append(epoch_record)
         del self._epochs[: -self.settings.history_capacity]  # bounded, like the step history
         self._new_epochs.append(epoch_record)
+        warning = self._rules.evaluate_epoch(epoch_record)
+        if warning is not None:
+            self._warnings.append(warning)
+            self._new_warnings.append(warning)
 
     # ------------------------------------------------------------------ snapshots and rewind
     def _snapshot(self) -> Snapshot:

@@ -5,8 +5,19 @@ import math
 import numpy as np
 import pytest
 
-from scratchai.engine import Breakpoints, Granularity, Settings, Severity, State
+import scratchai as sa
+from scratchai.engine import (
+    Breakpoints,
+    EpochRecord,
+    Experiment,
+    Granularity,
+    Settings,
+    Severity,
+    State,
+    Stepper,
+)
 from scratchai.engine.history import History
+from scratchai.engine.rules import RuleBook
 
 
 def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
@@ -189,3 +200,49 @@ def test_convergence_warns_once_on_a_long_plateau(make_stepper):
     stepper.run(max_steps=1500)
     assert stepper.state is State.CONVERGED
     assert [w.rule for w in stepper.warnings].count("converged") == 1
+
+
+def test_overfitting_warns_once_per_best_validation_loss():
+    rules = RuleBook(Settings(overfit_patience=3, overfit_margin=0.05))
+    val_losses = [1.0, 0.8, 0.82, 0.86, 0.9, 0.95, 0.7, 0.75, 0.8, 0.9]
+    fired = []
+    for epoch, val in enumerate(val_losses):
+        rules.smoothed = 1.0 - 0.05 * epoch  # the training loss keeps falling
+        warning = rules.evaluate_epoch(EpochRecord(epoch, 10 * (epoch + 1), 0.0, val, None))
+        if warning is not None:
+            fired.append((epoch, warning))
+    # best 0.8 at epoch 1; 3 epochs later (epoch 4) 0.9 > 0.8 * 1.05. A new best (0.7) re-arms.
+    assert [epoch for epoch, _ in fired] == [4, 9]
+    epoch, warning = fired[0]
+    assert warning.rule == "overfitting" and warning.severity is Severity.WARNING
+    assert "best, 0.8 at epoch 2" in warning.message and "step 20" in warning.remedies[0]
+
+
+def test_no_overfitting_warning_while_the_training_loss_rises_too():
+    rules = RuleBook(Settings())
+    for epoch, val in enumerate([0.5, 0.6, 0.7, 0.8, 0.9]):
+        rules.smoothed = 0.5 + 0.1 * epoch  # both rise: divergence, not overfitting
+        assert rules.evaluate_epoch(EpochRecord(epoch, epoch + 1, 0.0, val, None)) is None
+
+
+def test_a_model_that_memorises_random_labels_is_told_it_overfits():
+    sa.manual_seed(0)
+    rng = np.random.default_rng(0)
+    data = sa.ArrayDataset(rng.standard_normal((64, 8)).astype(np.float32), rng.integers(0, 3, 64))
+    train, val = sa.train_val_split(data, val_fraction=0.5, seed=0)
+    model = sa.Sequential(sa.Linear(8, 64), sa.ReLU(), sa.Linear(64, 3))
+    experiment = Experiment(
+        model=model,
+        loss=sa.CrossEntropyLoss(),
+        optimizer=sa.SGD(model.parameters(), lr=0.2),
+        train_loader=sa.DataLoader(train, batch_size=8),
+        val_data=val,
+    )
+    stepper = Stepper(experiment, breakpoints=Breakpoints.none())
+    advance = stepper.run(max_steps=40)
+    overfitting = [w for w in stepper.warnings if w.rule == "overfitting"]
+    assert len(overfitting) == 1 and overfitting[0] in advance.warnings
+    stepper.rewind(stepper.rewind_depth)  # back before it: the warning and its state go too
+    assert not any(w.rule == "overfitting" for w in stepper.warnings)
+    stepper.run(max_steps=40 - stepper.step)
+    assert [w.rule for w in stepper.warnings].count("overfitting") == 1
