@@ -177,6 +177,8 @@ class LayerEvent:
         direction: 'forward' or 'backward'.
         input_shape / output_shape: for backward, the shapes of grad_output and grad_input.
         stats: statistics of the module output (forward) or of grad_input (backward).
+        grad_norm: backward only, the norm of the gradient of the module's own parameters
+            so far in this batch (None for a module without parameters, and for forward).
     """
 
     direction: str
@@ -185,6 +187,7 @@ class LayerEvent:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     stats: Stats
+    grad_norm: float | None = None
 
 
 @dataclass(frozen=True)

@@ -392,8 +392,13 @@ class Stepper:
 
     def _layer_event(self, direction: str, module: Module, args: tuple) -> LayerEvent:
         first, second = args  # forward: (inputs, output); backward: (grad_output, grad_input)
+        grad_norm = None
         if direction == "forward":
             first = first[0] if first else None
+        else:
+            own = [p for p in module._parameters.values() if p is not None]
+            if own:
+                grad_norm = math.sqrt(sum(squared_norm(p.grad) for p in own))
         shape_in = tuple(np.shape(first)) if first is not None else ()
         return LayerEvent(
             direction,
@@ -402,6 +407,7 @@ class Stepper:
             shape_in,
             tuple(np.shape(second)),
             array_stats(np.asarray(second)),
+            grad_norm,
         )
 
     def _make_record(

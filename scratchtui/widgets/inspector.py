@@ -179,6 +179,8 @@ def _batch_parts(forward: LayerEvent | None, backward: LayerEvent | None) -> lis
             )
         )
         parts.append(_stats_line("grad to input", backward.stats))
+        if backward.grad_norm is not None:
+            parts.append(Text(f"|grad| of its parameters {num(backward.grad_norm)}"))
     return parts
 
 

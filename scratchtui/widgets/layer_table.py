@@ -292,6 +292,8 @@ def _cells(
         cells[3] = value_text(stats.mean, NUM_WIDTH, style=FRESH)
         cells[4] = value_text(stats.std, NUM_WIDTH, style=FRESH)
         cells[8] = Text(str(stats.nonfinite), style="bold red" if stats.nonfinite else FRESH)
+    if backward is not None and backward.grad_norm is not None:
+        cells[5] = value_text(backward.grad_norm, NUM_WIDTH, style=FRESH)
     return tuple(cells)
 
 

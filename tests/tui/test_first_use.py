@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+import pytest
 from rich.console import Console
 from textual.widgets import Checkbox, Footer
 
@@ -88,6 +90,13 @@ async def test_the_layer_table_shows_the_layers_that_ran_in_this_batch(app_for):
         await pilot.pause()
         assert cell(table, "2", "path") == f"{BACKWARD_MARK}2"
         assert cell(table, "1", "path") == f"{FORWARD_MARK}1"
+        # the gradient of module 2's parameters exists now: this batch's norm, not the last step's
+        layer = app.stepper.model[2]
+        norm = float(np.sqrt((layer.W.grad**2).sum() + (layer.b.grad**2).sum()))
+        (backward,) = events(app, "backward", "2")
+        assert backward.grad_norm == pytest.approx(norm, rel=1e-5)
+        assert cell(table, "2", "grad") == num(backward.grad_norm, 7)
+        assert cell(table, "0", "grad") == num(old[0].grad_norm, 7)  # not reached yet
         assert BACKWARD_MARK in table.border_subtitle
 
         while app.stepper.step < 2:  # the update: every row is the new step's, unmarked
