@@ -27,7 +27,7 @@ from .format import fraction_style, nonfinite_text, percent, ratio_style, sci, s
 #: includes the one-cell gap to the next column (the table has no cell padding).
 #: Identity first, then the most telling, so a narrow pane shows them without scrolling.
 COLUMNS = (
-    ("path", "layer", 10),
+    ("path", "layer", 9),
     ("type", "type", 8),
     ("shape", "out shape", 10),
     ("mean", "mean", 8),

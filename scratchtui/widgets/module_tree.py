@@ -52,6 +52,7 @@ class ModuleTree(Tree[NodeRef]):
         structure = stepper.structure()
         root_label = _root_label(structure[0], stepper)
         super().__init__(root_label, NodeRef("module", ""), **kwargs)
+        self.guide_depth = 2  # narrow guides: a parameter's label fits the left column
         self.root.expand()
         #: path -> node for modules, parameters (every owner's name) and buffers
         self.nodes: dict[str, TreeNode[NodeRef]] = {"": self.root}
@@ -202,18 +203,18 @@ def _module_label(info: ModuleInfo) -> Text:
 
 
 def _param_label(info: ParamInfo, probe: ParamProbe | None) -> Text:
-    label = Text.assemble(
-        (info.name, "bold"), f" {shape(info.shape)} {count(info.size)} ", (info.dtype, "dim")
-    )
+    label = Text(info.name, "bold")
+    if info.shared:  # first: what this tool is for, before the numbers a narrow pane may cut
+        others = ", ".join(o for o in info.owners if o != info.path)
+        label.append(f" {SHARED_MARK} shared with {others}", "cyan")
+    label.append(f" {shape(info.shape)} {count(info.size)} ")
+    label.append(info.dtype, "dim")
     if probe is not None:
         grad_bad = probe.grad_nonfinite > 0
-        label.append("  |g| ")
+        label.append(" |g| ")
         label.append(num(probe.grad_norm), "bold red" if grad_bad else "")
         if probe.nonfinite:
             label.append(f"  {probe.nonfinite} nan/inf", "bold red")
-    if info.shared:
-        others = ", ".join(o for o in info.owners if o != info.path)
-        label.append(f"  {SHARED_MARK} shared with {others}", "cyan")
     return label
 
 

@@ -207,8 +207,12 @@ async def test_every_column_fits_at_120x40_without_a_scrollbar(app_for):
         tree = app.query_one(ModuleTree)
         assert tree.region.width <= 0.36 * app.size.width
         assert "Linear(128, 64, bias=True)" in tree.nodes["0"].label.plain
-        # the module labels fit in the narrower left column
+        # the module labels fit in the narrower left column, and so do the parameters' labels
+        # with their grad norm once unfolded
         assert tree.max_scroll_x == 0
+        tree.nodes["0"].expand()
+        await pilot.pause()
+        assert "|g| " in tree.nodes["0.W"].label.plain and tree.max_scroll_x == 0
 
 
 async def test_the_layers_view_fits_at_80x24(app_for):
