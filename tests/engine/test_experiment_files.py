@@ -78,6 +78,14 @@ def test_headless_demo_runs_and_prints_the_layer_table(tmp_path):
     assert "Linear" in result.stdout and "ReLU" in result.stdout
 
 
+@pytest.mark.parametrize("name", [name for name, _ in list_demos()])
+def test_every_demo_trains_300_steps_headless(name, tmp_path):
+    result = run_cli("demo", name, "--headless", "--steps", "300", cwd=tmp_path)
+    expected = 3 if name == "diverge" else 0
+    assert result.returncode == expected, result.stdout + result.stderr
+    assert "state: " in result.stdout
+
+
 def test_headless_diverge_exits_with_the_divergence_status(tmp_path):
     result = run_cli("demo", "diverge", "--headless", "--steps", "300", cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
