@@ -69,6 +69,7 @@ async def test_narrow_shows_one_panel_chosen_with_tabs(app_for):
         for key, selector in zip("12345", PANELS, strict=True):
             await pilot.press(key)
             assert visible_inside(app, selector, min_height=10), selector
+            assert app.query_one(selector).region.width == app.size.width, "the whole width"
             others = [s for s in PANELS if s != selector]
             assert not any(app.query_one(s).region.area for s in others), selector
 
