@@ -76,11 +76,11 @@ class Parameter:
     def size(self) -> int:
         return self._data.size
 
-    @property
-    def has_grad(self) -> bool:
-        """False from ``zero_grad()`` until a backward adds into the gradient (it reads as
-        zeros meanwhile): tells "no gradient computed yet" from "a gradient of exactly zero"."""
-        return self._grad is not None
+    def peek_grad(self) -> np.ndarray | None:
+        """The gradient, or None from ``zero_grad()`` until a backward adds into it (``.grad``
+        reads as zeros meanwhile). Unlike ``.grad`` it never allocates, so another thread
+        may call it while training adds into the gradient."""
+        return self._grad
 
     def zero_grad(self) -> None:
         """Reset the gradient to zero (lazily: no memory pass until it is read or added to)."""

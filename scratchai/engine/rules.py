@@ -36,8 +36,8 @@ class Settings:
     converge_window: int = 50
     converge_loss: float = 0.05  # mean loss over the window below this...
     converge_tolerance: float = 0.02  # ...and relative change between its halves below this
-    overfit_patience: int = 3  # epochs with the validation loss above its best...
-    overfit_margin: float = 0.05  # ...by over 5 %, while the training loss still falls
+    overfit_patience: int = 3  # epochs since the best validation loss, with no new best...
+    overfit_margin: float = 0.05  # ...and now over 5 % above it, while the training loss falls
     snapshot_depth: int = 50  # how many steps can be rewound (0: no rewind, fastest)
     history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
     warning_capacity: int = 1000
@@ -272,9 +272,9 @@ class RuleBook:
         return found
 
     def evaluate_epoch(self, epoch: EpochRecord) -> Warning | None:
-        """After a validation pass: warn once when the model starts to overfit, i.e. the
-        validation loss stays above its best for ``overfit_patience`` epochs while the
-        (smoothed) training loss keeps falling."""
+        """After a validation pass: warn once per best validation loss when the model
+        overfits: no new best for ``overfit_patience`` epochs, the validation loss now over
+        ``overfit_margin`` above the best, and the (smoothed) training loss lower than then."""
         s = self.settings
         val = epoch.val_loss
         if val is None or not math.isfinite(val):
@@ -287,7 +287,7 @@ class RuleBook:
         if (
             self.overfit_warned
             or epoch.epoch - best_epoch < s.overfit_patience
-            or val <= best * (1.0 + s.overfit_margin)
+            or val - best <= s.overfit_margin * abs(best)
             or not self.smoothed < train_then
         ):
             return None
@@ -302,8 +302,9 @@ class RuleBook:
             "The model is learning particulars of the training set that do not carry over to "
             "new data (overfitting): training on makes it worse on unseen data.",
             (
-                f"stop here: the weights of step {best_step} were the best on validation "
-                "(w saves a checkpoint; rewind reaches the last snapshot_depth steps)",
+                f"stop here: validation was best at step {best_step} (epoch {best_epoch + 1}); "
+                "train that long next time, or save a checkpoint (w) after each epoch that "
+                "improves it",
                 "regularise: Dropout between layers, or weight_decay in the optimizer",
                 "more training data, or a smaller model",
             ),

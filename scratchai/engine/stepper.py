@@ -135,6 +135,7 @@ class Stepper:
         self._granularity = Granularity.BATCH
         self._phase = "registration"
         self._pass: PausablePass | None = None
+        self._running = False  # inside run(): see mid_batch
         self._forward_calls: list[tuple[Module, Any, Any]] = []
         self._new_steps: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._new_epochs: list[EpochRecord] = []
@@ -241,15 +242,19 @@ class Stepper:
         ``should_stop()`` (checked between batches) returns True."""
         with self._lock, np.errstate(all="ignore"):
             self._begin(Granularity.BATCH)
-            done = 0
-            while True:
-                if self._next() < Granularity.BATCH:
-                    continue
-                done += 1
-                if self._fired or (max_steps is not None and done >= max_steps):
-                    break
-                if should_stop is not None and should_stop():
-                    break
+            self._running = True
+            try:
+                done = 0
+                while True:
+                    if self._next() < Granularity.BATCH:
+                        continue
+                    done += 1
+                    if self._fired or (max_steps is not None and done >= max_steps):
+                        break
+                    if should_stop is not None and should_stop():
+                        break
+            finally:
+                self._running = False
             return self._finish(Granularity.BATCH)
 
     def _begin(self, granularity: Granularity) -> None:
@@ -396,9 +401,7 @@ class Stepper:
         if direction == "forward":
             first = first[0] if first else None
         else:
-            own = [p for p in module._parameters.values() if p is not None]
-            if own:
-                grad_norm = math.sqrt(sum(squared_norm(p.grad) for p in own))
+            grad_norm = self._final_grad_norm(module)
         shape_in = tuple(np.shape(first)) if first is not None else ()
         return LayerEvent(
             direction,
@@ -409,6 +412,19 @@ class Stepper:
             array_stats(np.asarray(second)),
             grad_norm,
         )
+
+    def _final_grad_norm(self, module: Module) -> float | None:
+        """Norm of the gradient of ``module``'s own parameters, right after its backward.
+
+        None when that gradient is not final yet: a module called twice in the forward, or a
+        parameter shared with another module, gets more gradient later in the backward.
+        """
+        own = [p for p in module._parameters.values() if p is not None]
+        grads = [p.peek_grad() for p in own]
+        calls = sum(1 for m, _, _ in self._forward_calls if m is module)
+        if not own or calls > 1 or any(len(self._owners[id(p)]) > 1 for p in own):
+            return None
+        return math.sqrt(sum(squared_norm(g) for g in grads if g is not None))
 
     def _make_record(
         self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict[int, float], lr: float
@@ -565,11 +581,20 @@ class Stepper:
             self._pass = None
         if self.state is State.DEFINED or not self._snapshots:
             self._gen = self._training()
+            self.layer_events = ()
+            self.batch_loss = self.active_path = None
+            self._forward_calls = []
+            if self.state is not State.DEFINED:
+                self.state = State.UPDATED if self.step else State.REGISTERED
             return
         self._restore(self._snapshots.pop())
 
     @property
     def mid_batch(self) -> bool:
+        """Paused inside a batch (stepping layers or phases). False during ``run()``, which is
+        inside some batch most of the time: a display would flicker between the two."""
+        if self._running:
+            return False
         return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._pass is not None
 
     def rewind(self, k: int = 1) -> int:
@@ -606,7 +631,7 @@ class Stepper:
                 path,
                 self._owners[id(p)],
                 p.data,
-                p.grad if p.has_grad else None,  # None: not computed since zero_grad
+                p.peek_grad(),  # never allocates: the training thread may be adding to it
                 s.histogram_bins,
                 s.heatmap_shape,
             )

@@ -46,8 +46,6 @@ FORWARD_MARK = "▸"
 BACKWARD_MARK = "◂"
 #: Style of a number measured on the batch in progress (not yet a completed step).
 FRESH = "bold yellow"
-#: Columns whose value comes from the forward's statistics (the rest need the whole step).
-FORWARD_COLUMNS = frozenset({"shape", "mean", "std", "nonfinite"})
 
 _WIDTH = {key: width for key, _, width in COLUMNS}
 
@@ -216,9 +214,7 @@ class LayerTable(DataTable):
             key = path if seen[path] == 1 else f"{path}#{seen[path]}"
             keys.append(key)
             self._rows_of.setdefault(path, []).append(i)
-            cells = list(_cells(path, None, None, None))
-            cells[1] = fit(type_name, "type")
-            self.add_row(*cells, key=key)
+            self.add_row(*_cells(path, None, None, None, type_name), key=key)
         self.row_keys = tuple(keys)
         self._drawn = [None] * len(keys)
         self._paths = paths
@@ -259,42 +255,43 @@ def _cells(
     probe: ModuleProbe | None,
     forward: LayerEvent | None,
     backward: LayerEvent | None,
+    type_name: str = "",
 ) -> tuple[Text | str, ...]:
     """The row of one module call, in ``COLUMNS`` order.
 
     ``probe`` is the last step's; ``forward``/``backward`` are this batch's events, if the
-    module ran already: they replace the forward's columns and mark the row.
+    module ran already: they replace the columns they measure and mark the row. The type is
+    written once, when the row is added (``type_name``).
     """
     mark = BACKWARD_MARK if backward is not None else FORWARD_MARK if forward is not None else " "
     layer = Text(mark, style=FRESH)
     layer.append(fit(path or "(model)", "path", 1))
-    type_name = probe.type_name if probe is not None else forward.type_name if forward else ""
-    fraction = None
-    grad = ratio = None
+    fraction = grad = ratio = None
     if probe is not None:
         fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
         grad, ratio = probe.grad_norm, probe.update_ratio
     stale = "dim" if forward is not None else ""  # the last step's, next to this batch's
-    cells: list[Text | str] = [
-        layer,
-        fit(type_name, "type"),
-        fit(shape(probe.output_shape), "shape") if probe is not None else "-",
-        value_text(probe.output.mean if probe else None, NUM_WIDTH),
-        value_text(probe.output.std if probe else None, NUM_WIDTH),
-        value_text(grad, NUM_WIDTH, style=stale),
-        Text(sci(ratio), style=f"{ratio_style(ratio)} {stale}".strip()),
-        Text(percent(fraction), style=f"{fraction_style(fraction)} {stale}".strip()),
-        nonfinite_text(probe.output.nonfinite) if probe else Text("-", style="dim"),
-    ]
+    cells: dict[str, Text | str] = {
+        "path": layer,
+        "type": fit(type_name, "type"),
+        "shape": fit(shape(probe.output_shape), "shape") if probe is not None else "-",
+        "mean": value_text(probe.output.mean if probe else None, NUM_WIDTH),
+        "std": value_text(probe.output.std if probe else None, NUM_WIDTH),
+        "grad": value_text(grad, NUM_WIDTH, style=stale),
+        "ratio": Text(sci(ratio), style=f"{ratio_style(ratio)} {stale}".strip()),
+        "dead": Text(percent(fraction), style=f"{fraction_style(fraction)} {stale}".strip()),
+        "nonfinite": nonfinite_text(probe.output.nonfinite) if probe else Text("-", style="dim"),
+    }
     if forward is not None:
         stats = forward.stats
-        cells[2] = Text(fit(shape(forward.output_shape), "shape"), style=FRESH)
-        cells[3] = value_text(stats.mean, NUM_WIDTH, style=FRESH)
-        cells[4] = value_text(stats.std, NUM_WIDTH, style=FRESH)
-        cells[8] = Text(str(stats.nonfinite), style="bold red" if stats.nonfinite else FRESH)
+        cells["shape"] = Text(fit(shape(forward.output_shape), "shape"), style=FRESH)
+        cells["mean"] = value_text(stats.mean, NUM_WIDTH, style=FRESH)
+        cells["std"] = value_text(stats.std, NUM_WIDTH, style=FRESH)
+        bad = "bold red" if stats.nonfinite else FRESH
+        cells["nonfinite"] = Text(str(stats.nonfinite), style=bad)
     if backward is not None and backward.grad_norm is not None:
-        cells[5] = value_text(backward.grad_norm, NUM_WIDTH, style=FRESH)
-    return tuple(cells)
+        cells["grad"] = value_text(backward.grad_norm, NUM_WIDTH, style=FRESH)
+    return tuple(cells[key] for key, _, _ in COLUMNS)
 
 
 def fit(text: str, column: str, used: int = 0) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from scratchai.engine import BATCH_PHASES, State, Stepper
+from scratchai.engine import State, Stepper
 
 from .format import num
 
@@ -22,8 +22,6 @@ _CURRENT = {
     State.DIVERGED: "bold white on red",
 }
 _CURRENT_DEFAULT = "bold black on yellow"
-#: The states in which a batch is in progress (its loss may be newer than the last step's).
-MID_BATCH = frozenset(BATCH_PHASES) - {State.UPDATED}
 
 
 class StateStrip(Static):
@@ -93,12 +91,12 @@ class StateStrip(Static):
             line.append(gap)
         line.append("loss ", style="dim")
         loss_style = "bold red" if s.state is State.DIVERGED else "bold"
-        if s.state in MID_BATCH and s.batch_loss is not None:
+        if s.mid_batch and s.batch_loss is not None:
             line.append(num(s.batch_loss), style="bold yellow")
             line.append(" (now)" if tight else " (this batch)", style="yellow")
         else:
             line.append(num(record.loss if record is not None else None), style=loss_style)
-            if s.state in MID_BATCH and record is not None and not tight:
+            if s.mid_batch and record is not None and not tight:
                 line.append(f" (step {record.step})", style="dim")
         line.append(gap)
         if s.active_path is not None and s.last_layer is not None:

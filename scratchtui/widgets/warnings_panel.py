@@ -58,7 +58,7 @@ def failure_text(error: StepFailed, step: int) -> Text:
 
 
 class WarningList(OptionList):
-    """The list itself; its options' ids index ``WarningsPanel.warnings``."""
+    """The list itself; its options' ids index ``WarningsPanel.entries``."""
 
 
 class WarningsPanel(Vertical):

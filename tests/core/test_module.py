@@ -178,9 +178,9 @@ def test_zero_grad_resets_every_gradient() -> None:
     out = model(np.ones((4, 3), np.float32))
     model.backward(np.ones_like(out))
     assert any(np.any(p.grad != 0) for p in model.parameters())
-    assert all(p.has_grad for p in model.parameters())
+    assert all(p.peek_grad() is not None for p in model.parameters())
     model.zero_grad()
-    assert not any(p.has_grad for p in model.parameters())  # cleared, not yet computed
+    assert all(p.peek_grad() is None for p in model.parameters())  # cleared, not computed
     assert all(np.all(p.grad == 0) for p in model.parameters())
     assert all(p.grad.shape == p.shape for p in model.parameters())
 

@@ -35,7 +35,7 @@ def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
     assert len(stepper.history) == 15
 
 
-def test_inspect_tells_a_cleared_gradient_from_a_zero_one(make_stepper):
+def test_inspect_tells_a_cleared_gradient_from_a_computed_one(make_stepper):
     stepper = make_stepper()
     stepper.advance(Granularity.BATCH)
     stepper.advance(Granularity.BATCH)
@@ -216,6 +216,15 @@ def test_overfitting_warns_once_per_best_validation_loss():
     epoch, warning = fired[0]
     assert warning.rule == "overfitting" and warning.severity is Severity.WARNING
     assert "best, 0.8 at epoch 2" in warning.message and "step 20" in warning.remedies[0]
+
+
+def test_overfitting_margin_holds_for_negative_losses():
+    rules = RuleBook(Settings(overfit_patience=1, overfit_margin=0.05))
+    rules.smoothed = 1.0
+    assert rules.evaluate_epoch(EpochRecord(0, 1, 0.0, -1.0, None)) is None  # the best
+    rules.smoothed = 0.5
+    assert rules.evaluate_epoch(EpochRecord(1, 2, 0.0, -0.999, None)) is None  # within 5 %
+    assert rules.evaluate_epoch(EpochRecord(2, 3, 0.0, -0.9, None)) is not None
 
 
 def test_no_overfitting_warning_while_the_training_loss_rises_too():

@@ -1,6 +1,11 @@
 """The stepper walks the lesson's states in order at every granularity."""
 
-from scratchai.engine import Granularity, State
+import numpy as np
+import pytest
+
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment, Granularity, State, Stepper, load_demo
 
 PHASES = [State.FORWARD, State.LOSS, State.BACKWARD, State.UPDATED]
 
@@ -130,3 +135,47 @@ def test_phase_stepping_records_every_layer_of_the_pass(make_stepper):
     ]
     stepper.advance(Granularity.BATCH)
     assert not stepper.mid_batch
+
+
+def test_mid_batch_is_false_during_a_run(make_stepper):
+    stepper = make_stepper()
+    stepper.advance(Granularity.BATCH)
+    stepper.advance(Granularity.PHASE)
+    assert stepper.mid_batch  # paused inside a batch
+    seen = []
+    stepper.run(should_stop=lambda: seen.append(stepper.mid_batch) or len(seen) >= 5)
+    assert seen == [False] * 5 and not stepper.mid_batch
+
+
+def test_parameter_gradient_norm_of_a_layer_only_once_it_is_final():
+    sa.manual_seed(0)
+    stepper = Stepper(load_demo("shared"))
+    stepper.advance(Granularity.BATCH)
+    stepper.advance(Granularity.PHASE)
+    stepper.advance(Granularity.PHASE)
+    stepper.advance(Granularity.PHASE)  # the whole backward
+    norms = {e.path: e.grad_norm for e in stepper.layer_events if e.direction == "backward"}
+    head = stepper.model.head
+    expected = np.sqrt((head.W.grad**2).sum() + (head.b.grad**2).sum())
+    assert norms["head"] == pytest.approx(expected, rel=1e-5)
+    assert norms["act"] is None  # no parameters
+    assert norms["branch_a"] is None and norms["branch_b"] is None  # W is shared: not final
+
+
+def test_a_module_used_twice_has_no_partial_gradient_norm():
+    sa.manual_seed(0)
+    layer = sa.Linear(8, 8)
+    model = sa.Sequential(layer, sa.Tanh(), layer, sa.Linear(8, 3))
+    data = make_clusters(n_samples=64, num_features=8, num_classes=3, seed=0)
+    experiment = Experiment(
+        model=model,
+        loss=sa.CrossEntropyLoss(),
+        optimizer=sa.SGD(model.parameters(), lr=0.1),
+        train_loader=sa.DataLoader(data, batch_size=16),
+    )
+    stepper = Stepper(experiment)
+    for _ in range(4):
+        stepper.advance(Granularity.PHASE)  # registered, forward, loss, backward
+    norms = [(e.path, e.grad_norm) for e in stepper.layer_events if e.direction == "backward"]
+    assert [path for path, _ in norms] == ["3", "0", "1", "0"]
+    assert norms[0][1] is not None and norms[1][1] is None and norms[3][1] is None
