@@ -357,8 +357,12 @@ class Stepper:
             self._validate(record)
         yield Granularity.EPOCH if ended_epoch else Granularity.BATCH
 
+    def _is_model_leaf(self, module: Module) -> bool:
+        """A module of this model without sub-modules: a layer (not a container, not the loss)."""
+        return id(module) in self._module_paths and not module._modules
+
     def _record_forward(self, module: Module, inputs: tuple, output: Any) -> None:
-        if id(module) in self._module_paths and not module._modules:
+        if self._is_model_leaf(module):
             self._forward_calls.append((module, inputs[0] if inputs else None, output))
 
     def _run_pass(self, direction: str, fn: Callable[[], Any]) -> Generator[Granularity, None, Any]:
@@ -386,7 +390,7 @@ class Stepper:
         """Run a pass whole, with an event per leaf module: stepping phases shows them too."""
 
         def record(module: Module, *args: Any) -> None:
-            if id(module) in self._module_paths and not module._modules:
+            if self._is_model_leaf(module):
                 self.layer_events += (self._layer_event(direction, module, args),)
 
         remove = (add_forward_hook if direction == "forward" else add_backward_hook)(record)
