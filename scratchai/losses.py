@@ -41,7 +41,8 @@ class CrossEntropyLoss(Module):
             )
         if batch == 0:
             raise ShapeError("expected a non-empty batch, got logits of shape (0, classes)")
-        if targets.min() < 0 or targets.max() >= classes:
+        # One reduction checks both bounds: seen as unsigned, a negative target is huge.
+        if _as_unsigned(targets).max() >= classes:
             bad = int(np.flatnonzero((targets < 0) | (targets >= classes))[0])
             raise ValueError(
                 f"target at index {bad} is {int(targets[bad])}, outside the valid class range "
@@ -65,6 +66,16 @@ class CrossEntropyLoss(Module):
         grad[rows, targets] -= 1.0
         grad *= float(grad_output) / len(rows)
         return grad
+
+
+def _as_unsigned(targets: np.ndarray) -> np.ndarray:
+    """The same integers seen as unsigned (no copy): negative values become >= 2**(bits-1)."""
+    if targets.dtype.kind == "u":
+        return targets
+    return targets.view(_UNSIGNED[targets.dtype.itemsize])
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 class MSELoss(Module):

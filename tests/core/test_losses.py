@@ -73,10 +73,13 @@ def test_cross_entropy_backward_scale_argument() -> None:
         (np.array([0.0, 1.0, 2.0]), r"integer class indices.*float64"),
         (np.array([0, 3, 1]), r"index 1 is 3, outside the valid class range \[0, 3\)"),
         (np.array([0, 1, -1]), r"index 2 is -1, outside"),
+        (np.array([-2, 1, 0], np.int8), r"index 0 is -2, outside"),
+        (np.array([0, 5, 9, 1, 1, 2])[::2], r"index 1 is 9, outside"),
+        (np.array([0, 7, 1], np.uint16), r"index 1 is 7, outside"),
         (np.array([0, 1]), r"targets of shape \(3,\).*logits of shape \(3, 3\).*got \(2,\)"),
         (np.array([[0, 1, 2]]), r"targets of shape \(3,\).*got \(1, 3\)"),
     ],
-    ids=["float", "too-large", "negative", "batch-mismatch", "2-d"],
+    ids=["float", "too-large", "negative", "negative-int8", "strided", "uint16", "batch", "2-d"],
 )
 def test_cross_entropy_bad_targets(targets: np.ndarray, pattern: str) -> None:
     with pytest.raises(ValueError, match=pattern):
