@@ -178,7 +178,8 @@ class LayerEvent:
         input_shape / output_shape: for backward, the shapes of grad_output and grad_input.
         stats: statistics of the module output (forward) or of grad_input (backward).
         grad_norm: backward only, the norm of the gradient of the module's own parameters
-            so far in this batch (None for a module without parameters, and for forward).
+            in this batch, once it is final (None for forward, for a module without
+            parameters, used twice, or with a parameter shared with another module).
     """
 
     direction: str

@@ -424,10 +424,10 @@ class Stepper:
         parameter shared with another module, gets more gradient later in the backward.
         """
         own = [p for p in module._parameters.values() if p is not None]
-        grads = [p.peek_grad() for p in own]
         calls = sum(1 for m, _, _ in self._forward_calls if m is module)
         if not own or calls > 1 or any(len(self._owners[id(p)]) > 1 for p in own):
             return None
+        grads = [p.peek_grad() for p in own]  # None: this backward added nothing to it
         return math.sqrt(sum(squared_norm(g) for g in grads if g is not None))
 
     def _make_record(
