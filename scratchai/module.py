@@ -347,7 +347,8 @@ class Module:
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
+            # sorted: a loaded file's key order is the format's, not the model's
+            problems.append("unexpected keys: " + ", ".join(sorted(unexpected)))
         values: dict[str, np.ndarray] = {}
         for key, target in targets.items():
             if key not in state:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from ..module import Module
@@ -48,6 +49,7 @@ class ModuleInfo:
     depth: int
     type_name: str
     extra_repr: str
+    hyper: str  # extra_repr without the keywords left at their default: the key ones
     params: tuple[ParamInfo, ...]
     buffers: tuple[BufferInfo, ...]
 
@@ -88,8 +90,29 @@ def model_structure(model: Module) -> tuple[ModuleInfo, ...]:
                 path.count(".") + 1 if path else 0,
                 type(module).__name__,
                 module.extra_repr(),
+                non_default_repr(module),
                 params,
                 buffers,
             )
         )
     return tuple(infos)
+
+
+def non_default_repr(module: Module) -> str:
+    """``module.extra_repr()`` without the ``key=value`` parts whose value is the constructor's
+    default: 'in_features=64, out_features=32, bias=True' -> 'in_features=64, out_features=32'.
+    """
+    text = module.extra_repr()
+    try:
+        signature = inspect.signature(type(module).__init__)
+    except (TypeError, ValueError):  # a constructor Python cannot introspect
+        return text
+    kept = []
+    for part in text.split(", ") if text else []:
+        key, eq, value = part.partition("=")
+        parameter = signature.parameters.get(key)
+        default = parameter.default if parameter is not None else inspect.Parameter.empty
+        if eq and default is not inspect.Parameter.empty and value in (repr(default), str(default)):
+            continue
+        kept.append(part)
+    return ", ".join(kept)

@@ -265,7 +265,7 @@ def _cells(
     """
     mark = BACKWARD_MARK if backward is not None else FORWARD_MARK if forward is not None else " "
     layer = Text(mark, style=FRESH)
-    layer.append(fit(path or "(model)", "path", 1))
+    layer.append(fit_path(path or "(model)"))
     fraction = grad = ratio = None
     if probe is not None:
         fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
@@ -294,7 +294,14 @@ def _cells(
     return tuple(cells[key] for key, _, _ in COLUMNS)
 
 
-def fit(text: str, column: str, used: int = 0) -> str:
-    """``text`` cut to leave a one-cell gap before the next column ('BatchNorm1d' -> 'BatchNo…')."""
-    room = _WIDTH[column] - used - 1
+def fit_path(path: str) -> str:
+    """A module path cut from the left, after the row's mark: its last names tell siblings
+    apart ('branch_a' -> '…anch_a', 'encoder.layers.11' -> '…ers.11')."""
+    room = _WIDTH["path"] - 2  # the mark, and a one-cell gap before the next column
+    return path if len(path) <= room else "…" + path[-(room - 1) :]
+
+
+def fit(text: str, column: str) -> str:
+    """``text`` cut to leave a one-cell gap before the next column ('BatchNorm1d' -> 'BatchN…')."""
+    room = _WIDTH[column] - 1
     return text if len(text) <= room else text[: max(room - 1, 0)] + "…"

@@ -194,8 +194,8 @@ def compact_hyper(extra_repr: str) -> str:
 
 def _module_label(info: ModuleInfo) -> Text:
     label = Text.assemble((info.name, "bold"), " ", (info.type_name, "magenta"))
-    if info.extra_repr:
-        label.append(f"({compact_hyper(info.extra_repr)})", "magenta")
+    if info.hyper:  # the inspector shows every hyper-parameter
+        label.append(f"({compact_hyper(info.hyper)})", "magenta")
     shared = [p for p in info.params if p.shared]
     if shared:
         label.append(f"  {SHARED_MARK} " + ", ".join(p.name for p in shared), "cyan")

@@ -1,10 +1,12 @@
-"""Probes on the lesson's MLP: shapes, sharing, update ratios, buffers."""
+"""Probes on the lesson's MLP: shapes, sharing, update ratios, buffers; the tree's labels."""
 
 import math
 
 import numpy as np
 
+import scratchai as sa
 from scratchai.engine import Granularity
+from scratchai.engine.structure import non_default_repr
 
 
 def test_lesson_mlp_probe_shapes(make_stepper):
@@ -72,3 +74,12 @@ def test_inspect_parameter_buffer_and_module(make_stepper):
     assert info.grad_summary.nonfinite == 0
     module = stepper.inspect("head")
     assert module.kind == "module" and module.module.output_shape == (32, 10)
+
+
+def test_the_tree_keeps_the_hyper_parameters_that_differ_from_the_defaults():
+    assert non_default_repr(sa.Linear(3, 4)) == "in_features=3, out_features=4"
+    assert non_default_repr(sa.Linear(3, 4, bias=False)).endswith("bias=False")
+    assert non_default_repr(sa.BatchNorm1d(64)) == "64"
+    assert non_default_repr(sa.BatchNorm1d(64, momentum=0.2)) == "64, momentum=0.2"
+    assert non_default_repr(sa.Dropout(0.2)) == "p=0.2"
+    assert non_default_repr(sa.ReLU()) == ""

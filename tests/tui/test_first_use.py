@@ -206,7 +206,7 @@ async def test_every_column_fits_at_120x40_without_a_scrollbar(app_for):
         assert table.region.right <= app.size.width
         tree = app.query_one(ModuleTree)
         assert tree.region.width <= 0.36 * app.size.width
-        assert "Linear(128, 64, bias=True)" in tree.nodes["0"].label.plain
+        assert "Linear(128, 64)" in tree.nodes["0"].label.plain  # bias=True is the default
         # the module labels fit in the narrower left column, and so do the parameters' labels
         # with their grad norm once unfolded
         assert tree.max_scroll_x == 0
@@ -351,3 +351,13 @@ async def test_breakpoint_boxes_say_on_or_off_in_words(app_for):
         await pilot.press("space")
         await pilot.pause()
         assert box.value and str(box.label).startswith("on ")
+
+
+async def test_sibling_paths_stay_apart_in_the_layer_table(app_for):
+    app = app_for("shared")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        table = app.query_one(LayerTable)
+        assert cell(table, "branch_a", "path") == " …anch_a"
+        assert cell(table, "branch_b", "path") == " …anch_b"
