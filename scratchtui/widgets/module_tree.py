@@ -174,7 +174,7 @@ class ModuleTree(Tree[NodeRef]):
 
 def _root_label(info: ModuleInfo, stepper: Stepper) -> Text:
     unique, naive = stepper.num_parameters
-    label = Text.assemble((info.type_name, "bold"), "  ", (count(unique), "bold"), " params")
+    label = Text.assemble((info.type_name, "bold"), " ", (count(unique), "bold"), " params")
     if naive != unique:  # the saving from sharing: naive counts a shared weight per owner
         label.append(f", {count(naive)} naive", "cyan")
     return label

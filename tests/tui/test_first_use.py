@@ -361,3 +361,6 @@ async def test_sibling_paths_stay_apart_in_the_layer_table(app_for):
         table = app.query_one(LayerTable)
         assert cell(table, "branch_a", "path") == " …anch_a"
         assert cell(table, "branch_b", "path") == " …anch_b"
+        # the tree's folded labels (root counts, "<-> W" on both owners) fit without scrolling
+        tree = app.query_one(ModuleTree)
+        assert "4,810 naive" in tree.root.label.plain and tree.max_scroll_x == 0
