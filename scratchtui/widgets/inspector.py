@@ -1,7 +1,7 @@
 """Details of one parameter, buffer or module: summary, histograms, heatmap, owners, probes.
 
-Everything shown comes from ``stepper.inspect(path)`` and, while a batch is stepped layer by
-layer, from ``stepper.layer_events``; the widget only lays it out and colours it (the heatmap's
+Everything shown comes from ``stepper.inspect(path)`` and, while a batch is stepped by layers or
+phases, from ``stepper.layer_events``; the widget only lays it out and colours it (the heatmap's
 colour scale is taken from the engine's downsampled matrix). It keeps showing what the user
 selected: stepping layers marks the active module in the tree and the table, not here.
 """
@@ -162,7 +162,7 @@ def _stats_line(name: str, stats: Stats | None) -> Text:
 
 
 def _batch_parts(forward: LayerEvent | None, backward: LayerEvent | None) -> list[Text]:
-    """What the module did in the batch in progress (stepping layers), before the update."""
+    """What the module did so far in the batch in progress (stepping layers or phases)."""
     if forward is None and backward is None:
         return []
     parts = [Text("this batch (in progress)", style="bold yellow")]
