@@ -5,12 +5,13 @@ are updated in place with ``update_width=False``, so a step costs no re-measurin
 on screen are updated per step; the others catch up when scrolled into view, so a model with
 a thousand layers costs a screenful of cell updates per step, not a thousand rows.
 
-While a batch is stepped into layer by layer (``l``), the rows of the modules that already ran
-in this batch show the batch's own numbers from ``stepper.layer_events``: output shape, mean,
-std and NaN/Inf count of their forward (marked ``FORWARD_MARK`` and drawn in ``FRESH``), and
-``BACKWARD_MARK`` once the gradient flowed back through them. Their other columns (grad norm,
-update:data, dead/saturated) can only be known after the update: they stay the last step's,
-dimmed. Before the first step, the forward so far is all the table shows.
+While a batch is stepped into by layers or phases (``l``, ``p``), the rows of the modules that
+already ran in this batch show the batch's own numbers from ``stepper.layer_events``: output
+shape, mean, std and NaN/Inf count of their forward (marked ``FORWARD_MARK`` and drawn in
+``FRESH``), and ``BACKWARD_MARK`` once the gradient flowed back through them, with the norm of
+their parameters' gradient once it is final. Update:data and dead/saturated can only be known
+after the update: they stay the last step's, dimmed. Before the first step, the forward so far
+is all the table shows.
 """
 
 from __future__ import annotations
