@@ -7,6 +7,7 @@ from .experiment import Experiment, ExperimentError, list_demos, load_demo, load
 from .inspect import Histogram, Inspection
 from .records import (
     BATCH_PHASES,
+    REMEDY_ACTIONS,
     Advance,
     BufferProbe,
     EpochRecord,
@@ -14,6 +15,7 @@ from .records import (
     LayerEvent,
     ModuleProbe,
     ParamProbe,
+    Remedy,
     Severity,
     State,
     Stats,
@@ -26,6 +28,7 @@ from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",
+    "REMEDY_ACTIONS",
     "Advance",
     "Breakpoints",
     "BufferInfo",
@@ -41,6 +44,7 @@ __all__ = [
     "ModuleProbe",
     "ParamInfo",
     "ParamProbe",
+    "Remedy",
     "Settings",
     "Severity",
     "State",

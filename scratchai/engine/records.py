@@ -116,6 +116,30 @@ class BufferProbe(NamedTuple):
     data: Stats
 
 
+#: The actions a remedy can name (``Remedy.action``); a front end offers its own way to take
+#: each one (the TUI shows the key): go back to an earlier step, lower the learning rate, save
+#: the weights.
+REMEDY_ACTIONS = ("rewind", "lower_lr", "checkpoint")
+
+
+class Remedy(str):
+    """What to do about a warning, as an instruction ("halve the learning rate").
+
+    It is the text itself (so it joins, compares and prints as a string) plus ``action``: one of
+    ``REMEDY_ACTIONS`` when the debugger can carry it out, else None. The engine never names a
+    key; each front end maps the action to its own.
+    """
+
+    action: str | None
+
+    def __new__(cls, text: str, action: str | None = None) -> Remedy:
+        if action is not None and action not in REMEDY_ACTIONS:
+            raise ValueError(f"unknown remedy action {action!r}; expected one of {REMEDY_ACTIONS}")
+        remedy = super().__new__(cls, text)
+        remedy.action = action
+        return remedy
+
+
 @dataclass(frozen=True)
 class Warning:
     """A rule that fired: what, where, why in plain words, and what to do.
@@ -130,7 +154,7 @@ class Warning:
     step: int
     message: str
     diagnosis: str
-    remedies: tuple[str, ...]
+    remedies: tuple[Remedy, ...]
     target: str = ""
 
 
