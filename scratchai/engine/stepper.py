@@ -593,6 +593,21 @@ class Stepper:
             return
         self._restore(self._snapshots.pop())
 
+    def close(self) -> None:
+        """Cancel a pass parked in the middle (stepping layers) and release what the stepper
+        holds on the model. The stepper can still be read afterwards."""
+        with self._lock:
+            if self._pass is not None:
+                self._pass.cancel()
+                self._pass = None
+                self.active_path = None
+
+    def __enter__(self) -> Stepper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def mid_batch(self) -> bool:
         """Paused inside a batch (stepping layers or phases). False during ``run()``, which is
