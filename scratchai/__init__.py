@@ -6,9 +6,10 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .data import ArrayDataset, DataLoader, Standardizer, train_val_split
 from .errors import CheckpointError, ShapeError, StateDictError
 from .gradcheck import GradcheckEntry, GradcheckReport, gradcheck
+from .hooks import HookHandle
 from .layers import Dropout, Identity, Linear
 from .losses import CrossEntropyLoss, MSELoss
-from .module import Module, add_backward_hook, add_forward_hook, no_grad
+from .module import Module, no_grad
 from .normalization import BatchNorm1d
 from .optim import SGD, Adam, Optimizer
 from .parameter import Parameter
@@ -28,6 +29,7 @@ __all__ = [
     "Dropout",
     "GradcheckEntry",
     "GradcheckReport",
+    "HookHandle",
     "Identity",
     "LayerSummary",
     "Linear",
@@ -44,8 +46,6 @@ __all__ = [
     "Standardizer",
     "StateDictError",
     "Tanh",
-    "add_backward_hook",
-    "add_forward_hook",
     "count_parameters",
     "datasets",
     "get_rng",

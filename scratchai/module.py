@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError, StateDictError
+from .hooks import HookHandle
 from .parameter import Parameter
 
 ForwardHook = Callable[["Module", tuple, Any], None]
@@ -32,22 +33,13 @@ class _CallState:
     invalidate CPython's attribute caches for the class at each write.
     """
 
-    __slots__ = (
-        "backward_hooks",
-        "depth",
-        "forward_hooks",
-        "generation",
-        "grad_enabled",
-        "last_finished",
-    )
+    __slots__ = ("depth", "generation", "grad_enabled", "last_finished")
 
     def __init__(self) -> None:
         self.depth = 0
         self.generation = 0  # bumped by each outermost call: saves from older forwards are dropped
         self.last_finished: Module | None = None  # the module whose forward returned last
         self.grad_enabled = True
-        self.forward_hooks: list[ForwardHook] = []
-        self.backward_hooks: list[BackwardHook] = []
 
 
 _call = _CallState()
@@ -64,16 +56,9 @@ class no_grad:
         _call.grad_enabled = self._previous
 
 
-def add_forward_hook(hook: ForwardHook) -> Callable[[], None]:
-    """Call ``hook(module, inputs, output)`` after every module's forward; returns a remover."""
-    _call.forward_hooks.append(hook)
-    return lambda: _call.forward_hooks.remove(hook)
-
-
-def add_backward_hook(hook: BackwardHook) -> Callable[[], None]:
-    """Call ``hook(module, grad_output, grad_input)`` after every module's backward."""
-    _call.backward_hooks.append(hook)
-    return lambda: _call.backward_hooks.remove(hook)
+def call_depth() -> int:
+    """How many ``Module.__call__``s are running now (0 outside any forward)."""
+    return _call.depth
 
 
 def _with_backward_hooks(backward: Callable) -> Callable:
@@ -82,9 +67,10 @@ def _with_backward_hooks(backward: Callable) -> Callable:
         # *args: a loss's backward takes no grad_output (``crit.backward()``).
         grad_input = backward(self, *args, **kwargs)
         # Only the most-derived backward reports, so super().backward() does not report twice.
-        if _call.backward_hooks and type(self).backward is hooked:
+        hooks = self.__dict__.get("_backward_hooks")
+        if hooks and type(self).backward is hooked:
             grad_output = args[0] if args else kwargs.get("grad_output")
-            for hook in tuple(_call.backward_hooks):
+            for hook in tuple(hooks.values()):
                 hook(self, grad_output, grad_input)
         return grad_input
 
@@ -110,6 +96,8 @@ class Module:
         d["_non_persistent"] = set()
         d["_saved"] = []
         d["_saved_generation"] = -1
+        d["_forward_hooks"] = {}  # handle id -> hook
+        d["_backward_hooks"] = {}
         d["training"] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -174,6 +162,13 @@ class Module:
                     )
                 self._buffers[name] = value
         object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (copy.deepcopy, pickle) is a new model: no one's hooks watch it yet.
+        state = self.__dict__.copy()
+        state["_forward_hooks"] = {}
+        state["_backward_hooks"] = {}
+        return state
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup failed: never invent a value for a typo.
@@ -306,6 +301,34 @@ class Module:
         """Count trainable scalars; ``deduplicate=False`` counts a shared weight once per use."""
         return sum(p.size for _, p in self.named_parameters(remove_duplicate=deduplicate))
 
+    def is_leaf(self) -> bool:
+        """True for a module without sub-modules: a layer, not a container."""
+        return not any(child is not None for child in self._modules.values())
+
+    def is_persistent_buffer(self, name: str) -> bool:
+        """Whether this module's own buffer ``name`` is saved in ``state_dict()``."""
+        if self._buffers.get(name) is None:
+            raise KeyError(f"{type(self).__name__} has no buffer '{name}'")
+        return name not in self._non_persistent
+
+    # ------------------------------------------------------------------ hooks
+    def register_forward_hook(self, hook: ForwardHook, *, recurse: bool = False) -> HookHandle:
+        """Call ``hook(module, inputs, output)`` after this module's forward (with ``recurse``,
+        after the forward of every module of its tree, each shared module once).
+
+        Returns:
+            a handle whose ``remove()`` takes the hook off again (modules added to the tree
+            later are not watched).
+        """
+        modules = self.modules() if recurse else (self,)
+        return HookHandle((m._forward_hooks for m in modules), hook)
+
+    def register_backward_hook(self, hook: BackwardHook, *, recurse: bool = False) -> HookHandle:
+        """Call ``hook(module, grad_output, grad_input)`` after this module's backward; see
+        ``register_forward_hook``."""
+        modules = self.modules() if recurse else (self,)
+        return HookHandle((m._backward_hooks for m in modules), hook)
+
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
         """Every parameter and persistent buffer by dotted name, aliases included.
@@ -412,8 +435,9 @@ class Module:
         finally:
             call.depth -= 1
         call.last_finished = self
-        if call.forward_hooks:
-            for hook in tuple(call.forward_hooks):
+        hooks = self._forward_hooks
+        if hooks:
+            for hook in tuple(hooks.values()):
                 hook(self, args, out)
         return out
 

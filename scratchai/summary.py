@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .module import Module, _call, add_forward_hook, no_grad
+from .module import Module, call_depth, no_grad
 from .random import get_rng_state, set_rng_state
 from .sharing import count_parameters, parameter_owner_modules, parameter_owners
 
@@ -109,22 +109,22 @@ def summarize(
     # (module, inputs' first shape, output shape, depth) in the order the calls *finished*.
     calls: list[tuple[Module, tuple[int, ...] | None, tuple[int, ...] | None, int]] = []
     thread = threading.get_ident()
-    base_depth = _call.depth
+    base_depth = call_depth()
 
     def record(module: Module, inputs: tuple, output: Any) -> None:
-        if threading.get_ident() == thread:  # hooks are global: ignore other threads
-            calls.append((module, _first_shape(inputs), _shape(output), _call.depth - base_depth))
+        if threading.get_ident() == thread:  # another thread may run the same model
+            calls.append((module, _first_shape(inputs), _shape(output), call_depth() - base_depth))
 
     modes = [(m, m.training) for _, m in model.named_modules()]
     buffers = [(buf, buf.copy()) for _, buf in model.named_buffers()]
     rng_state = get_rng_state()
-    remove = add_forward_hook(record)
+    handle = model.register_forward_hook(record, recurse=True)
     try:
         model.eval()
         with no_grad():
             model(x)
     finally:
-        remove()
+        handle.remove()
         for module, mode in modes:
             module.__dict__["training"] = mode
         for buf, saved in buffers:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .model_index import ModelIndex
 from .probes import array_stats
 from .records import ModuleProbe, Stats
 
@@ -94,4 +95,47 @@ def inspect_array(
         grad_summary=None if grad is None else array_stats(grad),
         grad_hist=None if grad is None else histogram(grad, bins),
         heatmap=downsample(values, heatmap_shape) if values.size else None,
+    )
+
+
+def inspect_path(
+    index: ModelIndex,
+    path: str,
+    probe: ModuleProbe | None,
+    bins: int,
+    heatmap_shape: tuple[int, int],
+) -> Inspection:
+    """Details of a parameter (any owner's name), buffer or module path of an indexed model.
+
+    Args:
+        probe: the module's probe from the last step, when ``path`` is a module.
+
+    Raises:
+        KeyError: no such path, with the valid kinds of path in the message.
+    """
+    param = index.parameter(path)
+    if param is not None:
+        # peek_grad never allocates: the training thread may be adding into the gradient
+        grad = param.peek_grad()
+        owners = index.owners[id(param)]
+        return inspect_array("parameter", path, owners, param.data, grad, bins, heatmap_shape)
+    buf = index.buffer(path)
+    if buf is not None:
+        return inspect_array("buffer", path, (path,), buf, None, bins, heatmap_shape)
+    info = index.module_info(path)
+    if info is None:
+        raise KeyError(f"'{path}' is neither a parameter, a buffer nor a module of the model")
+    return Inspection(
+        "module",
+        path,
+        (path,),
+        probe.output_shape if probe else (),
+        "",
+        sum(p.size for p in info.params),
+        probe.output if probe else None,
+        None,
+        None,
+        None,
+        None,
+        probe,
     )

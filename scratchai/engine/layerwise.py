@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..module import Module, add_backward_hook, add_forward_hook
+from ..module import Module
+from .model_index import ModelIndex
 
 
 class _Cancelled(BaseException):
@@ -22,17 +23,17 @@ class _Cancelled(BaseException):
 
 
 class PausablePass:
-    """Runs ``fn()`` in a thread that pauses after each leaf module listed in ``paths``.
+    """Runs ``fn()`` in a thread that pauses after each layer (leaf module) of the model.
 
     ``resume()`` lets it run to the next pause and returns ``(module, args)`` of that pause, or
     None when the pass finished; then ``result()`` returns the value of ``fn()`` or raises
     what it raised.
     """
 
-    def __init__(self, fn: Callable[[], Any], direction: str, paths: dict[int, str]) -> None:
+    def __init__(self, fn: Callable[[], Any], direction: str, index: ModelIndex) -> None:
         self._fn = fn
         self._direction = direction
-        self._paths = paths
+        self._index = index
         self._go = threading.Semaphore(0)
         self._paused = threading.Semaphore(0)
         self._event: tuple[Module, tuple] | None = None
@@ -48,8 +49,8 @@ class PausablePass:
     def _hook(self, module: Module, *args: Any) -> None:
         if threading.current_thread() is not self._thread:
             return
-        if id(module) not in self._paths or module._modules:
-            return  # only leaf modules of the model are steps; containers and the loss are not
+        if not self._index.is_layer(module):
+            return  # only layers of the model are steps; containers and the loss are not
         self._event = (module, args)
         self._paused.release()
         self._go.acquire()
@@ -58,8 +59,10 @@ class PausablePass:
 
     def _run(self) -> None:
         self._go.acquire()
-        add = add_forward_hook if self._direction == "forward" else add_backward_hook
-        remove = add(self._hook)
+        forward = self._direction == "forward"
+        handles = self._index.hook(
+            forward=self._hook if forward else None, backward=None if forward else self._hook
+        )
         try:
             if not self._cancelled:
                 with np.errstate(all="ignore"):  # NumPy error state is per thread
@@ -69,7 +72,8 @@ class PausablePass:
         except BaseException as exc:  # handed to the stepper's thread in result()
             self._error = exc
         finally:
-            remove()
+            for handle in handles:
+                handle.remove()
             self._done = True
             self._event = None
             self._paused.release()

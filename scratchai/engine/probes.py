@@ -10,12 +10,14 @@ only when those say some exist.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..activations import ReLU, Sigmoid, Tanh
 from ..module import Module
-from ..parameter import Parameter
+from .model_index import ModelIndex
 from .records import BufferProbe, ModuleProbe, ParamProbe, Stats
 
 SATURATION_EDGE = 0.97  # |tanh| > .97, or a sigmoid within .015 of 0 or 1
@@ -69,45 +71,68 @@ def update_to_data(lr: float, grad_sq: float, data_sq: float) -> float:
     return math.inf if grad_sq > 0.0 and lr > 0.0 else 0.0
 
 
-def _dead_fraction(out: np.ndarray) -> float:
+def dead_fraction(out: np.ndarray) -> float | None:
     """ReLU units whose output is <= 0 for every sample of the batch. out: (batch, units)."""
+    if out.ndim != 2:
+        return None
     alive = (out > 0).any(axis=0)
     return 1.0 - int(np.count_nonzero(alive)) / alive.size
 
 
-def _saturation(kind: str, out: np.ndarray) -> float:
-    centred = np.abs(out - 0.5) * 2.0 if kind == "Sigmoid" else np.abs(out)
+def tanh_saturation(out: np.ndarray) -> float | None:
+    """Fraction of outputs in tanh's flat tails (|out| > SATURATION_EDGE). out: any shape."""
+    if not out.size:
+        return None
+    return int(np.count_nonzero(np.abs(out) > SATURATION_EDGE)) / out.size
+
+
+def sigmoid_saturation(out: np.ndarray) -> float | None:
+    """Fraction of outputs within (1 - SATURATION_EDGE) / 2 of 0 or 1. out: any shape."""
+    if not out.size:
+        return None
+    centred = np.abs(out - 0.5) * 2.0
     return int(np.count_nonzero(centred > SATURATION_EDGE)) / out.size
+
+
+#: Which statistic an activation's output gets: ("dead", f) fills ``ModuleProbe.dead_fraction``,
+#: ("saturation", f) ``ModuleProbe.saturation``. Looked up along the class's MRO, so a subclass
+#: of ReLU is probed like ReLU; a new activation is one line here.
+ACTIVATION_PROBES: dict[type, tuple[str, Callable[[np.ndarray], float | None]]] = {
+    ReLU: ("dead", dead_fraction),
+    Tanh: ("saturation", tanh_saturation),
+    Sigmoid: ("saturation", sigmoid_saturation),
+}
+
+
+def activation_probe(module: Module) -> tuple[str, Callable[[np.ndarray], float | None]] | None:
+    """The statistic for ``module``'s output, from the nearest class in ACTIVATION_PROBES."""
+    for cls in type(module).__mro__:
+        if cls in ACTIVATION_PROBES:
+            return ACTIVATION_PROBES[cls]
+    return None
 
 
 class Probes:
     """Turns one step's arrays into probe records for a fixed, registered model.
 
     Args:
-        params: ``(first path, owners, parameter)`` for every deduplicated parameter.
-        module_paths: ``id(module) -> path`` for every module of the model.
-        buffers: ``(path, array, persistent)`` for every buffer.
+        index: the model's structure (paths, owners, buffers), worked out once.
     """
 
-    def __init__(
-        self,
-        params: list[tuple[str, tuple[str, ...], Parameter]],
-        module_paths: dict[int, str],
-        modules: list[Module],
-        buffers: list[tuple[str, np.ndarray, bool]],
-    ) -> None:
+    def __init__(self, index: ModelIndex) -> None:
         self._params = [
-            (p, path, owners, p.shape, p.dtype.name, p.size) for path, owners, p in params
+            (p, path, owners, p.shape, p.dtype.name, p.size) for path, owners, p in index.params
         ]
         self._modules = {
             id(m): (
-                module_paths[id(m)],
+                path,
                 type(m).__name__,
-                tuple(id(p) for p in m._parameters.values() if p is not None),
+                tuple(id(p) for p in index.own_parameters(m)),
+                activation_probe(m),
             )
-            for m in modules
+            for path, m in index.modules
         }
-        self._buffers = buffers
+        self._buffers = index.buffers
 
     def params(
         self, grad_sq: dict[int, float], lr: float
@@ -152,14 +177,16 @@ class Probes:
         """Probe each recorded module call ``(module, first input, output)`` in forward order."""
         probes = []
         for module, x, out in calls:
-            path, type_name, own = self._modules[id(module)]
+            path, type_name, own, activation = self._modules[id(module)]
             if not isinstance(out, np.ndarray):
                 out = np.asarray(out)
             dead = saturation = grad_norm = ratio = None
-            if type_name == "ReLU" and out.ndim == 2:
-                dead = _dead_fraction(out)
-            elif type_name in ("Tanh", "Sigmoid") and out.size:
-                saturation = _saturation(type_name, out)
+            if activation is not None:
+                kind, statistic = activation
+                if kind == "dead":
+                    dead = statistic(out)
+                else:
+                    saturation = statistic(out)
             if own:
                 g_sq = sum(norms[i][0] for i in own)
                 d_sq = sum(norms[i][1] for i in own)

@@ -1,4 +1,7 @@
-"""The model's tree as plain data: modules, their parameters (with every owner) and buffers."""
+"""The model's tree as plain data: modules, their parameters (with every owner) and buffers.
+
+``ModelIndex`` builds these in its one walk of the model.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import inspect
 from dataclasses import dataclass
 
 from ..module import Module
-from ..sharing import parameter_owners
 
 
 @dataclass(frozen=True)
@@ -52,50 +54,6 @@ class ModuleInfo:
     hyper: str  # extra_repr without the keywords left at their default: the key ones
     params: tuple[ParamInfo, ...]
     buffers: tuple[BufferInfo, ...]
-
-
-def model_structure(model: Module) -> tuple[ModuleInfo, ...]:
-    """The module tree in pre-order (a shared sub-module appears once, under its first name)."""
-    owners = parameter_owners(model)
-    infos = []
-    for path, module in model.named_modules():
-        params = tuple(
-            ParamInfo(
-                name,
-                f"{path}.{name}" if path else name,
-                owners[id(p)][0],
-                owners[id(p)],
-                tuple(p.shape),
-                str(p.dtype),
-                int(p.size),
-            )
-            for name, p in module._parameters.items()
-            if p is not None
-        )
-        buffers = tuple(
-            BufferInfo(
-                name,
-                f"{path}.{name}" if path else name,
-                tuple(b.shape),
-                str(b.dtype),
-                name not in module._non_persistent,
-            )
-            for name, b in module._buffers.items()
-            if b is not None
-        )
-        infos.append(
-            ModuleInfo(
-                path,
-                path.rsplit(".", 1)[-1] if path else "",
-                path.count(".") + 1 if path else 0,
-                type(module).__name__,
-                module.extra_repr(),
-                non_default_repr(module),
-                params,
-                buffers,
-            )
-        )
-    return tuple(infos)
 
 
 def non_default_repr(module: Module) -> str:

@@ -282,11 +282,38 @@ def _first_use_grad(layer: Linear, x: np.ndarray, out: np.ndarray) -> np.ndarray
 
 def test_backward_hook_runs_for_loss_backward_without_argument() -> None:
     seen: list[str] = []
-    remove = sa.add_backward_hook(lambda m, g_out, g_in: seen.append(type(m).__name__))
-    try:
-        crit = sa.CrossEntropyLoss()
+    crit = sa.CrossEntropyLoss()
+    with crit.register_backward_hook(lambda m, g_out, g_in: seen.append(type(m).__name__)):
         crit(np.zeros((2, 3), np.float32), np.array([0, 1]))
         crit.backward()
-    finally:
-        remove()
     assert seen == ["CrossEntropyLoss"]
+
+
+def test_hooks_belong_to_the_model_they_watch() -> None:
+    """A hook on one model never runs for another, and its handle takes it off every module."""
+    watched = sa.Sequential(sa.Linear(4, 3), sa.ReLU())
+    other = sa.Sequential(sa.Linear(4, 3), sa.ReLU())
+    seen: list[str] = []
+    handle = watched.register_forward_hook(
+        lambda m, inputs, out: seen.append(type(m).__name__), recurse=True
+    )
+    x = np.ones((2, 4), np.float32)
+    other(x)
+    assert seen == []
+    watched(x)
+    assert seen == ["Linear", "ReLU", "Sequential"]
+    handle.remove()
+    handle.remove()  # idempotent
+    watched(x)
+    assert seen == ["Linear", "ReLU", "Sequential"] and not handle.alive
+
+
+def test_a_copy_of_a_model_is_not_watched_by_the_original_hooks() -> None:
+    import copy
+
+    model = sa.Sequential(sa.Linear(4, 3))
+    seen: list[object] = []
+    with model.register_forward_hook(lambda m, i, o: seen.append(m), recurse=True):
+        clone = copy.deepcopy(model)
+        clone(np.ones((1, 4), np.float32))
+    assert seen == []

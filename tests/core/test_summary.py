@@ -21,7 +21,7 @@ from scratchai import (
     parameter_owners,
     summarize,
 )
-from scratchai.module import _call
+from scratchai.hooks import live_hook_handles
 
 
 def lesson_mlp() -> Sequential:
@@ -140,10 +140,10 @@ def test_modes_buffers_and_rng_are_left_as_they_were() -> None:
 
 def test_shape_error_propagates_and_cleans_up() -> None:
     model = lesson_mlp()
-    hooks = len(_call.forward_hooks)
+    hooks = live_hook_handles()
     with pytest.raises(ShapeError, match=r"'0'.*\(batch, 128\)"):
         summarize(model, (32, 100))
-    assert len(_call.forward_hooks) == hooks
+    assert live_hook_handles() == hooks
     assert model.training and all(m.training for m in model.modules())
 
 

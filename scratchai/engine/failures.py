@@ -1,0 +1,74 @@
+"""What the stepper reports when the user's model, loss or optimizer raises during a step."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from .model_index import ModelIndex
+
+
+class StepFailed(Exception):
+    """The user's model, loss or optimizer raised during a step; training was put back.
+
+    Attributes:
+        phase: the phase that was running ('forward', 'loss', 'backward', 'update', ...).
+        module: path of the innermost module of the model that was running when it raised
+            ('' is the model itself), or None when no module was (the loss, the optimizer).
+        place: the phase and the module, for messages: "forward of module '2' (Boom)".
+        summary: one line, ``ExceptionType: message``.
+        traceback_text: the full traceback as text.
+    """
+
+    def __init__(
+        self,
+        phase: str,
+        exc: BaseException,
+        traceback_text: str,
+        module: tuple[str, str] | None = None,
+    ) -> None:
+        self.phase = phase
+        self.exception = exc
+        self.module = module[0] if module else None
+        if module is None:
+            self.place = phase
+        else:
+            path, type_name = module
+            who = f"module '{path}'" if path else "the model"
+            self.place = f"{phase} of {who} ({type_name})"
+        self.summary = f"{type(exc).__name__}: {exc}"
+        self.traceback_text = traceback_text
+        super().__init__(f"step failed during {self.place}: {self.summary}")
+
+
+def step_failed(phase: str, exc: BaseException, index: ModelIndex) -> StepFailed:
+    """The report of ``exc``, raised during ``phase``, naming the module that raised it."""
+    return StepFailed(phase, exc, traceback_without_engine(exc), failing_module(exc, index))
+
+
+def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | None:
+    """(path, type name) of the innermost model module on the traceback, if any."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        path = index.path_of(owner) if owner is not None else None
+        if path is not None:
+            found = (path, type(owner).__name__)
+        tb = tb.tb_next
+    return found
+
+
+def traceback_without_engine(exc: BaseException) -> str:
+    """The traceback minus the engine's own frames: the user's code and the layers it called."""
+    engine_dir = Path(__file__).resolve().parent
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().parent != engine_dir
+    ]
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_list(frames))
+        + "".join(traceback.format_exception_only(type(exc), exc))
+    )

@@ -1,0 +1,143 @@
+"""The monitor: turns each finished step into a record, judges it with the rules, and says
+what the state machine's state is now and which breakpoints fire.
+
+It keeps what judging needs over time (the rules' state, the conditions that hold, the log of
+warnings and validation records) and hands the part a rewind must restore to the stepper.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .passes import ForwardCall
+from .probes import Probes
+from .records import EpochRecord, Severity, State, StepRecord, Warning
+from .rules import Breakpoints, RuleBook, Settings, fired_breakpoints
+from .validation import is_classification
+
+
+class Verdict(NamedTuple):
+    """What one step led to: its record (with the warnings it raised), the state, and the
+    breakpoints that fire (names with a short reason)."""
+
+    record: StepRecord
+    state: State
+    fired: list[str]
+
+
+class Monitor:
+    """Probes and judges the steps of one registered model.
+
+    Args:
+        probes: the statistics of the model's arrays.
+        settings: rule thresholds and the warning log's size.
+        breakpoints: read on every step, so a change applies from the next step on.
+    """
+
+    def __init__(self, probes: Probes, settings: Settings, breakpoints: Breakpoints) -> None:
+        self._probes = probes
+        self.settings = settings
+        self.breakpoints = breakpoints
+        self._rules = RuleBook(settings)
+        self.warnings: deque[Warning] = deque(maxlen=settings.warning_capacity)
+        self.epochs: list[EpochRecord] = []
+        self._active: frozenset[str] = frozenset()  # keys of the conditions that hold now
+        self._last_loss: float | None = None
+        self._classification: bool | None = None  # decided on the first batch's output
+        self._converged_at: int | None = None  # step where a run last paused on convergence
+
+    def step(
+        self,
+        counters: tuple[int, int, int],
+        loss: float,
+        output: Any,
+        targets: np.ndarray,
+        grad_sq: dict[int, float],
+        lr: float,
+        calls: list[ForwardCall],
+    ) -> Verdict:
+        """Record and judge a finished step.
+
+        Args:
+            counters: (step, epoch, batch) of this step.
+            grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
+            calls: the layers' forward calls of the batch, in order.
+        """
+        params, norms = self._probes.params(grad_sq, lr)
+        modules = self._probes.modules(calls, norms, lr)
+        if self._classification is None:
+            self._classification = is_classification(output, targets)
+        accuracy = None
+        if self._classification:
+            accuracy = np.count_nonzero(output.argmax(axis=1) == targets) / len(targets)
+        step, epoch, batch = counters
+        record = StepRecord(
+            step=step,
+            epoch=epoch,
+            batch=batch,
+            loss=loss,
+            accuracy=accuracy,
+            grad_norm=math.sqrt(sum(grad_sq.values())),
+            lr=lr,
+            modules=modules,
+            params=params,
+            buffers=self._probes.buffers(),
+        )
+        verdict = self._judge(record, output.shape[1] if self._classification else None)
+        self._last_loss = loss
+        return verdict
+
+    def _judge(self, record: StepRecord, num_classes: int | None) -> Verdict:
+        conditions = self._rules.evaluate(record, num_classes)
+        new = [c.warning for c in conditions if c.key not in self._active]
+        self._active = frozenset(c.key for c in conditions)
+        diverging = [c.warning for c in conditions if c.warning.severity is Severity.DIVERGED]
+        converged = any(c.warning.severity is Severity.CONVERGED for c in conditions)
+        # Convergence pauses a run once (until rewound past it): the plateau test flickers on
+        # and off near its threshold. Divergence pauses every step it holds, since training
+        # on from a diverged state only makes it worse.
+        converged_now = converged and self._converged_at is None
+        if converged_now:
+            self._converged_at = record.step
+        state = State.DIVERGED if diverging else State.CONVERGED if converged else State.UPDATED
+        self.warnings.extend(new)
+        fired = fired_breakpoints(
+            self.breakpoints,
+            record,
+            self._last_loss,
+            bool(diverging),
+            converged_now,
+            self.settings,
+            "; ".join(w.message for w in diverging),
+        )
+        return Verdict(record._replace(warnings=tuple(new)) if new else record, state, fired)
+
+    def epoch(self, epoch_record: EpochRecord) -> list[Warning]:
+        """Log a validation pass; returns the warnings it raised."""
+        self.epochs.append(epoch_record)
+        del self.epochs[: -self.settings.history_capacity]  # bounded, like the step history
+        warning = self._rules.evaluate_epoch(epoch_record)
+        if warning is None:
+            return []
+        self.warnings.append(warning)
+        return [warning]
+
+    # ------------------------------------------------------------------ rewind
+    def state_dict(self) -> tuple[dict, frozenset[str], float | None]:
+        """What a rewind must restore: the rules' state, the conditions, the last loss."""
+        return self._rules.state_dict(), self._active, self._last_loss
+
+    def load_state_dict(self, state: tuple[dict, frozenset[str], float | None], step: int) -> None:
+        """Go back to ``state``, saved before step ``step + 1``; later warnings and epochs go."""
+        rules, self._active, self._last_loss = state
+        self._rules.load_state_dict(rules)
+        if self._converged_at is not None and self._converged_at > step:
+            self._converged_at = None
+        self.epochs = [e for e in self.epochs if e.step <= step]
+        kept = [w for w in self.warnings if w.step <= step]
+        self.warnings.clear()
+        self.warnings.extend(kept)
