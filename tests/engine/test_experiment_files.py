@@ -130,7 +130,7 @@ def test_demo_show_prints_a_template_that_runs(tmp_path):
     assert run.returncode == 0, run.stderr
 
 
-def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path):
+def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path, closing):
     from scratchai.engine import Granularity, Settings, State, StepFailed, Stepper
 
     text = GOOD.replace(
@@ -140,7 +140,9 @@ def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path):
         "            raise ValueError('boom')\n"
         "    model = sa.Sequential",
     ).replace("sa.Linear(16, 3)", "sa.Linear(16, 3), Boom()")
-    stepper = Stepper(load_experiment_file(write(tmp_path, text)), Settings(snapshot_depth=0))
+    stepper = closing(
+        Stepper(load_experiment_file(write(tmp_path, text)), Settings(snapshot_depth=0))
+    )
     stepper.advance(Granularity.PHASE)  # registered
     for _ in range(3):  # into the forward, layer by layer, up to the one that raises
         stepper.advance(Granularity.LAYER)
@@ -153,7 +155,7 @@ def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path):
     assert stepper.active_path is None
 
 
-def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_path):
+def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_path, closing):
     from scratchai.engine import Granularity, StepFailed, Stepper
 
     text = GOOD.replace(
@@ -171,7 +173,7 @@ def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_p
         "            return g\n"
         "    model = sa.Sequential",
     ).replace("sa.Tanh()", "Flaky()")
-    stepper = Stepper(load_experiment_file(write(tmp_path, text)))
+    stepper = closing(Stepper(load_experiment_file(write(tmp_path, text))))
     stepper.run(max_steps=2)
     weights = {k: v.copy() for k, v in stepper.model.state_dict().items()}
     with pytest.raises(StepFailed) as info:

@@ -234,7 +234,7 @@ def test_no_overfitting_warning_while_the_training_loss_rises_too():
         assert rules.evaluate_epoch(EpochRecord(epoch, epoch + 1, 0.0, val, None)) is None
 
 
-def test_a_model_that_memorises_random_labels_is_told_it_overfits():
+def test_a_model_that_memorises_random_labels_is_told_it_overfits(closing):
     sa.manual_seed(0)
     rng = np.random.default_rng(0)
     data = sa.ArrayDataset(rng.standard_normal((64, 8)).astype(np.float32), rng.integers(0, 3, 64))
@@ -247,7 +247,7 @@ def test_a_model_that_memorises_random_labels_is_told_it_overfits():
         train_loader=sa.DataLoader(train, batch_size=8),
         val_data=val,
     )
-    stepper = Stepper(experiment, breakpoints=Breakpoints.none())
+    stepper = closing(Stepper(experiment, breakpoints=Breakpoints.none()))
     advance = stepper.run(max_steps=40)
     overfitting = [w for w in stepper.warnings if w.rule == "overfitting"]
     assert len(overfitting) == 1 and overfitting[0] in advance.warnings

@@ -147,9 +147,9 @@ def test_mid_batch_is_false_during_a_run(make_stepper):
     assert seen == [False] * 5 and not stepper.mid_batch
 
 
-def test_parameter_gradient_norm_of_a_layer_only_once_it_is_final():
+def test_parameter_gradient_norm_of_a_layer_only_once_it_is_final(closing):
     sa.manual_seed(0)
-    stepper = Stepper(load_demo("shared"))
+    stepper = closing(Stepper(load_demo("shared")))
     stepper.advance(Granularity.BATCH)
     stepper.advance(Granularity.PHASE)
     stepper.advance(Granularity.PHASE)
@@ -162,7 +162,7 @@ def test_parameter_gradient_norm_of_a_layer_only_once_it_is_final():
     assert norms["branch_a"] is None and norms["branch_b"] is None  # W is shared: not final
 
 
-def test_a_module_used_twice_has_no_partial_gradient_norm():
+def test_a_module_used_twice_has_no_partial_gradient_norm(closing):
     sa.manual_seed(0)
     layer = sa.Linear(8, 8)
     model = sa.Sequential(layer, sa.Tanh(), layer, sa.Linear(8, 3))
@@ -173,7 +173,7 @@ def test_a_module_used_twice_has_no_partial_gradient_norm():
         optimizer=sa.SGD(model.parameters(), lr=0.1),
         train_loader=sa.DataLoader(data, batch_size=16),
     )
-    stepper = Stepper(experiment)
+    stepper = closing(Stepper(experiment))
     for _ in range(4):
         stepper.advance(Granularity.PHASE)  # registered, forward, loss, backward
     norms = [(e.path, e.grad_norm) for e in stepper.layer_events if e.direction == "backward"]
