@@ -143,22 +143,19 @@ def _root() -> str:
 # does not have (it changes as the engine is optimised) is skipped.
 _PARTS = [
     ("loader", "next_batch", "loader `next_batch`", 0),
-    ("model", "forward", "model forward", 0),
-    ("stepper", "_record_forward", "forward hook (`_record_forward`)", 1),
+    ("model", "forward", "model forward (with the recording hook)", 0),
     ("loss", "forward", "loss forward", 0),
     ("loss", "backward", "loss backward", 0),
     ("model", "backward", "model backward", 0),
     ("optimizer", "step", "optimizer `step`", 0),
     ("module", "squared_norm", "gradient norms before the update (`squared_norm`)", 0),
-    ("stepper", "_snapshot", "snapshot for rewind (`_snapshot`)", 0),
-    ("stepper", "_make_record", "probes + record (`_make_record`)", 0),
+    ("rewinder", "push", "snapshot for rewind (`Rewinder.push`)", 0),
+    ("monitor", "step", "probes + record + rules (`Monitor.step`)", 0),
     ("probes", "params", "parameter probes (`Probes.params`)", 1),
     ("probes", "modules", "module probes (`Probes.modules`)", 1),
     ("probes", "buffers", "buffer probes (`Probes.buffers`)", 1),
-    ("module", "param_probe", "parameter probes (`param_probe`)", 1),
-    ("module", "module_probe", "module probes (`module_probe`)", 1),
-    ("stepper", "_apply_rules", "rules + breakpoints (`_apply_rules`)", 1),
-    ("history", "append", "history (`History.append`)", 1),
+    ("monitor", "_judge", "rules + breakpoints (`Monitor._judge`)", 1),
+    ("history", "append", "history (`History.append`)", 0),
 ]
 _TRAINING = {"loader", "model", "loss", "optimizer"}  # what the bare step does too
 
@@ -175,10 +172,12 @@ def breakdown(steps: int, bare: float, out) -> None:
     for _ in range(20):
         advance()
     experiment = stepper.experiment
+    monitor = stepper._monitor
     owners = {
-        "stepper": stepper,
         "module": stepper_module,
-        "probes": getattr(stepper, "_probes", None),
+        "rewinder": stepper._rewinder,
+        "monitor": monitor,
+        "probes": monitor._probes,
         "history": stepper.history,
         "loader": experiment.train_loader,
         "model": experiment.model,
