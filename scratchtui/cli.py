@@ -75,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     except ExperimentError as error:
         errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
-    stepper = Stepper(experiment)
-    if args.headless:
-        return run_headless(stepper, args.steps, console, errors)
-    from .app import ScratchApp  # Textual loads only for the interactive app
+    with Stepper(experiment) as stepper:
+        if args.headless:
+            return run_headless(stepper, args.steps, console, errors)
+        from .app import ScratchApp  # Textual loads only for the interactive app
 
-    ScratchApp(stepper).run()
+        ScratchApp(stepper).run()
     return EXIT_OK
 
 
