@@ -21,6 +21,7 @@ import numpy as np
 from .errors import ShapeError, StateDictError
 from .hooks import HookHandle
 from .parameter import Parameter
+from .state_check import check_state
 
 ForwardHook = Callable[["Module", tuple, Any], None]
 BackwardHook = Callable[["Module", Any, Any], None]
@@ -125,6 +126,20 @@ class Module:
                 d[registry].pop(name, None)
         d["_non_persistent"].discard(name)
 
+    def _refuse_cycle(self, name: str, child: Module) -> None:
+        """A module tree has no cycles: ``child`` may not be this module or contain it.
+
+        (Every traversal, ``state_dict``, ``repr`` and the forward would loop forever.)
+        """
+        for path, module in child.named_modules(name):
+            if module is self:
+                where = "itself" if path == name else f"this {type(self).__name__}, at '{path}'"
+                raise ValueError(
+                    f"cannot register sub-module '{name}' ({type(child).__name__}) in "
+                    f"{type(self).__name__}: it would contain {where}, a cycle; a module tree "
+                    "must not contain a module inside itself"
+                )
+
     def _check_parameter(self, name: str, param: Parameter) -> None:
         """Refuse a parameter that cannot fit this module (layers override; default accepts)."""
 
@@ -136,6 +151,7 @@ class Module:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._registries(name, "Module")
+            self._refuse_cycle(name, value)
             self._forget(name, "_modules")
             self._modules[name] = value
         elif "_parameters" in self.__dict__:
@@ -220,6 +236,8 @@ class Module:
             raise TypeError(f"add_module('{name}') expects a Module, got {type(module).__name__}")
         if "." in name or name == "":
             raise KeyError(f"module name must be non-empty and contain no '.', got '{name}'")
+        if module is not None:
+            self._refuse_cycle(name, module)
         self._forget(name, "_modules")
         self._modules[name] = module
         object.__setattr__(self, name, module)
@@ -231,18 +249,23 @@ class Module:
         """Pre-order walk: this module (named ``prefix``), then each child's subtree.
 
         A module reachable twice is yielded once, under its first name, unless
-        ``remove_duplicate`` is False.
+        ``remove_duplicate`` is False. Iterative, so any nesting depth works.
         """
         memo = set() if _memo is None else _memo
-        if remove_duplicate:
-            if id(self) in memo:
-                return
-            memo.add(id(self))
-        yield prefix, self
-        for name, child in self._modules.items():
-            if child is not None:
-                path = f"{prefix}.{name}" if prefix else name
-                yield from child.named_modules(path, remove_duplicate, memo)
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield path, module
+            children = [
+                (f"{path}.{name}" if path else name, child)
+                for name, child in module._modules.items()
+                if child is not None
+            ]
+            stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -341,57 +364,39 @@ class Module:
         return state
 
     def _collect_state(self, prefix: str, state: dict[str, np.ndarray]) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                state[prefix + name] = param.data
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent:
-                state[prefix + name] = buf
-        for name, child in self._modules.items():
-            if child is not None:
-                child._collect_state(f"{prefix}{name}.", state)
+        # Every path, shared modules under each of their names: every alias key is present.
+        for path, module in self.named_modules(prefix.rstrip("."), remove_duplicate=False):
+            dotted = f"{path}." if path else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    state[dotted + name] = param.data
+            for name, buf in module._buffers.items():
+                if buf is not None and name not in module._non_persistent:
+                    state[dotted + name] = buf
 
     def load_state_dict(
-        self, state: Mapping[str, Any], strict: bool = True
+        self, state: Mapping[str, Any], strict: bool = True, allow_nonfinite: bool = False
     ) -> tuple[list[str], list[str]]:
         """Copy values from ``state`` into the existing arrays (so weight ties survive).
 
-        All-or-nothing: every problem (missing and unexpected keys when ``strict``, any shape
-        mismatch or non-numeric value always) is collected into one ``StateDictError`` and the
-        model is left exactly as it was.
+        All-or-nothing: every value is checked and cast first (see ``state_check``); every
+        problem (missing and unexpected keys when ``strict``; always: a shape mismatch, a value
+        the array's dtype cannot hold, integers for a float array, NaN/Inf unless
+        ``allow_nonfinite``, alias keys of a tied weight that disagree) is collected into one
+        ``StateDictError`` and the model is left exactly as it was.
 
         Returns:
             ``(missing_keys, unexpected_keys)``.
         """
         targets = self.state_dict()
-        missing = [key for key in targets if key not in state]
-        unexpected = [key for key in state if key not in targets]
-        problems: list[str] = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            # sorted: a loaded file's key order is the format's, not the model's
-            problems.append("unexpected keys: " + ", ".join(sorted(unexpected)))
-        values: dict[str, np.ndarray] = {}
-        for key, target in targets.items():
-            if key not in state:
-                continue
-            value = np.asarray(state[key])
-            if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-                problems.append(f"'{key}': expected a numeric array, got dtype {value.dtype}")
-            elif value.shape != target.shape:
-                problems.append(
-                    f"'{key}': expected shape {target.shape}, got {value.shape} in the state"
-                )
-            else:
-                values[key] = value
+        values, missing, unexpected, problems = check_state(targets, state, strict, allow_nonfinite)
         if problems:
             raise StateDictError(
                 f"load_state_dict into {type(self).__name__} refused, nothing was changed:\n  "
                 + "\n  ".join(problems)
             )
         for key, value in values.items():
-            targets[key][...] = value
+            np.copyto(targets[key], value)
         return missing, unexpected
 
     # ------------------------------------------------------------------ modes and grads
@@ -410,9 +415,14 @@ class Module:
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every descendant, children first, then on self; returns self."""
-        for child in self.children():
-            child.apply(fn)
-        fn(self)
+        stack: list[tuple[Module, bool]] = [(self, False)]
+        while stack:  # iterative post-order: any nesting depth works
+            module, children_done = stack.pop()
+            if children_done:
+                fn(module)
+                continue
+            stack.append((module, True))
+            stack.extend((child, False) for child in reversed(list(module.children())))
         return self
 
     # ------------------------------------------------------------------ forward / backward
