@@ -37,7 +37,8 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rules import Breakpoints, RuleBook, Settings, fired_breakpoints
+from .rules import RuleBook
+from .settings import Breakpoints, Settings, fired_breakpoints
 from .structure import ModuleInfo, model_structure
 
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
