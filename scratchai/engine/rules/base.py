@@ -72,8 +72,7 @@ class Context:
     def rewind_remedy(self) -> Remedy:
         good = self.losses.rewind_step
         return Remedy(
-            f"rewind to step {good} (b in the TUI, until the step reads {good}), whose weights "
-            "gave the lowest loss so far"
+            f"rewind to step {good}, whose weights gave the lowest loss so far", action="rewind"
         )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..records import Remedy, Severity, StepRecord
 from .base import Condition, Context, Rule
 
-FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune")
+FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune", action="lower_lr")
 
 
 @dataclass

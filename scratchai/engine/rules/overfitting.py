@@ -66,7 +66,8 @@ class Overfitting(Rule):
                     Remedy(
                         f"stop here: validation was best at step {best_step} (epoch "
                         f"{best_epoch + 1}); train that long next time, or save a checkpoint "
-                        "(w) after each epoch that improves it",
+                        "after each epoch that improves it",
+                        action="checkpoint",
                     ),
                     Remedy("regularise: Dropout between layers, or weight_decay in the optimizer"),
                     Remedy("more training data, or a smaller model"),
