@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -168,8 +169,8 @@ def stream() -> list[StepRecord | EpochRecord]:
     return items
 
 
-def replay(rules: RuleBook, items: list[StepRecord | EpochRecord]) -> list[object]:
-    out: list[object] = []
+def replay(rules: RuleBook, items: list[StepRecord | EpochRecord]) -> list[list[Any]]:
+    out: list[list[Any]] = []
     for item in items:
         if isinstance(item, EpochRecord):
             out.append(rules.epoch_warnings(item))
@@ -209,7 +210,7 @@ def test_rules_in_one_settings_do_not_share_state():
 def all_warnings() -> list[Warning]:
     rules = RuleBook(Settings())
     out = replay(rules, stream())
-    found = [x for items in out for x in items]  # type: ignore[attr-defined]
+    found = [x for items in out for x in items]
     return [c.warning if isinstance(c, Condition) else c for c in found]
 
 
