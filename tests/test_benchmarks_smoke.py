@@ -9,13 +9,26 @@ from pathlib import Path
 
 import pytest
 
+from scratchai.engine import Stepper
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture
 def benchmarks(monkeypatch):
+    """The scripts importable; the steppers they open (a script just exits) closed after."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
+    opened: list[Stepper] = []
+    init = Stepper.__init__
+
+    def tracked(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Stepper, "__init__", tracked)
     yield
+    for stepper in opened:
+        stepper.close()
     for name in ("step_time", "probe_cost", "memory"):
         sys.modules.pop(name, None)
 

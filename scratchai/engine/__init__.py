@@ -22,7 +22,7 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rules import Breakpoints, Settings
+from .settings import Breakpoints, Settings
 from .stepper import StepFailed, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 

@@ -16,7 +16,8 @@ import numpy as np
 from .passes import ForwardCall
 from .probes import Probes
 from .records import EpochRecord, Severity, State, StepRecord, Warning
-from .rules import Breakpoints, RuleBook, Settings, fired_breakpoints
+from .rules import RuleBook
+from .settings import Breakpoints, Settings, fired_breakpoints
 from .validation import is_classification
 
 
@@ -120,11 +121,9 @@ class Monitor:
         """Log a validation pass; returns the warnings it raised."""
         self.epochs.append(epoch_record)
         del self.epochs[: -self.settings.history_capacity]  # bounded, like the step history
-        warning = self._rules.evaluate_epoch(epoch_record)
-        if warning is None:
-            return []
-        self.warnings.append(warning)
-        return [warning]
+        warnings = self._rules.epoch_warnings(epoch_record)
+        self.warnings.extend(warnings)
+        return warnings
 
     # ------------------------------------------------------------------ rewind
     def state_dict(self) -> tuple[dict, frozenset[str], float | None]:

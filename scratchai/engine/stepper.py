@@ -39,7 +39,7 @@ from .records import (
     Warning,
 )
 from .rewind import Rewinder
-from .rules import Breakpoints, Settings
+from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
 from .validation import validate
 
@@ -63,7 +63,7 @@ class Stepper:
 
     Args:
         experiment: the model, loss, optimizer and data (see ``Experiment``).
-        settings: rule thresholds and memory sizes.
+        settings: the engine's memory sizes and its rules (``Settings.rules``).
         breakpoints: what pauses ``run`` (divergence and convergence by default).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context

@@ -17,7 +17,7 @@ from scratchai.engine import (
     Stepper,
 )
 from scratchai.engine.history import History
-from scratchai.engine.rules import RuleBook
+from scratchai.engine.rules import Overfitting, RuleBook
 
 
 def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
@@ -203,14 +203,13 @@ def test_convergence_warns_once_on_a_long_plateau(make_stepper):
 
 
 def test_overfitting_warns_once_per_best_validation_loss():
-    rules = RuleBook(Settings(overfit_patience=3, overfit_margin=0.05))
+    rules = RuleBook(Settings(rules=(Overfitting(patience=3, margin=0.05),)))
     val_losses = [1.0, 0.8, 0.82, 0.86, 0.9, 0.95, 0.7, 0.75, 0.8, 0.9]
     fired = []
     for epoch, val in enumerate(val_losses):
-        rules.smoothed = 1.0 - 0.05 * epoch  # the training loss keeps falling
-        warning = rules.evaluate_epoch(EpochRecord(epoch, 10 * (epoch + 1), 0.0, val, None))
-        if warning is not None:
-            fired.append((epoch, warning))
+        rules.losses.smoothed = 1.0 - 0.05 * epoch  # the training loss keeps falling
+        warnings = rules.epoch_warnings(EpochRecord(epoch, 10 * (epoch + 1), 0.0, val, None))
+        fired.extend((epoch, warning) for warning in warnings)
     # best 0.8 at epoch 1; 3 epochs later (epoch 4) 0.9 > 0.8 * 1.05. A new best (0.7) re-arms.
     assert [epoch for epoch, _ in fired] == [4, 9]
     epoch, warning = fired[0]
@@ -219,19 +218,19 @@ def test_overfitting_warns_once_per_best_validation_loss():
 
 
 def test_overfitting_margin_holds_for_negative_losses():
-    rules = RuleBook(Settings(overfit_patience=1, overfit_margin=0.05))
-    rules.smoothed = 1.0
-    assert rules.evaluate_epoch(EpochRecord(0, 1, 0.0, -1.0, None)) is None  # the best
-    rules.smoothed = 0.5
-    assert rules.evaluate_epoch(EpochRecord(1, 2, 0.0, -0.999, None)) is None  # within 5 %
-    assert rules.evaluate_epoch(EpochRecord(2, 3, 0.0, -0.9, None)) is not None
+    rules = RuleBook(Settings(rules=(Overfitting(patience=1, margin=0.05),)))
+    rules.losses.smoothed = 1.0
+    assert rules.epoch_warnings(EpochRecord(0, 1, 0.0, -1.0, None)) == []  # the best
+    rules.losses.smoothed = 0.5
+    assert rules.epoch_warnings(EpochRecord(1, 2, 0.0, -0.999, None)) == []  # within 5 %
+    assert rules.epoch_warnings(EpochRecord(2, 3, 0.0, -0.9, None)) != []
 
 
 def test_no_overfitting_warning_while_the_training_loss_rises_too():
     rules = RuleBook(Settings())
     for epoch, val in enumerate([0.5, 0.6, 0.7, 0.8, 0.9]):
-        rules.smoothed = 0.5 + 0.1 * epoch  # both rise: divergence, not overfitting
-        assert rules.evaluate_epoch(EpochRecord(epoch, epoch + 1, 0.0, val, None)) is None
+        rules.losses.smoothed = 0.5 + 0.1 * epoch  # both rise: divergence, not overfitting
+        assert rules.epoch_warnings(EpochRecord(epoch, epoch + 1, 0.0, val, None)) == []
 
 
 def test_a_model_that_memorises_random_labels_is_told_it_overfits(closing):

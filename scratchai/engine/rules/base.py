@@ -1,0 +1,100 @@
+"""What a rule is: the ``Rule`` protocol, the ``Condition`` it reports, the ``Context`` it reads.
+
+A rule looks at each finished step (and, if it wants, each validation pass) and reports a
+*condition* while something holds. The stepper turns the onset of a condition into one
+``Warning`` (so a grad norm that stays high for 50 steps warns once), and derives the state
+(diverged / converged) from the severities of the conditions that hold now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..records import EpochRecord, Remedy, Severity, StepRecord, Warning
+from .tracker import LossTracker
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A rule's finding on one step.
+
+    Attributes:
+        key: identifies the onset: the rule id, then ':' and what it names when a rule can
+            hold for several things at once (e.g. 'dead_relu:1'); the warning's rule is the
+            part before the ':'.
+        warning: what the user is told if this key did not hold on the previous step.
+    """
+
+    key: str
+    warning: Warning
+
+
+class Context:
+    """What a rule may read besides the record: shared, read-only for rules.
+
+    Attributes:
+        step: the step being evaluated (for an epoch, the step it ended on).
+        num_classes: the classifier's number of classes, None when not a classification.
+        losses: the shared loss tracker, as it was *before* this step's loss (the book folds
+            the loss in after every rule has looked, so all rules see the same values).
+    """
+
+    __slots__ = ("losses", "num_classes", "step")
+
+    def __init__(self, step: int, num_classes: int | None, losses: LossTracker) -> None:
+        self.step = step
+        self.num_classes = num_classes
+        self.losses = losses
+
+    def condition(
+        self,
+        key: str,
+        severity: Severity,
+        message: str,
+        diagnosis: str,
+        remedies: Sequence[Remedy],
+        target: str = "",
+    ) -> Condition:
+        """A condition on this step; a DIVERGED one leads its remedies with the rewind.
+
+        Every divergence gets the same first remedy (go back to the weights with the lowest
+        loss), so rules state only what is particular to them.
+        """
+        if severity is Severity.DIVERGED:
+            remedies = (self.rewind_remedy(), *remedies)
+        warning = Warning(
+            key.split(":")[0], severity, self.step, message, diagnosis, tuple(remedies), target
+        )
+        return Condition(key, warning)
+
+    def rewind_remedy(self) -> Remedy:
+        good = self.losses.rewind_step
+        return Remedy(
+            f"rewind to step {good}, whose weights gave the lowest loss so far", action="rewind"
+        )
+
+
+class Rule(Protocol):
+    """One diagnostic. Subclass it to inherit the do-nothing defaults, or match it structurally.
+
+    A rule carries its own thresholds (constructor arguments with defaults) and its own state;
+    ``state_dict()`` / ``load_state_dict()`` save and restore that state exactly, for rewind.
+    A rule reads only its record and the ``Context``: never another rule.
+    """
+
+    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        """Conditions that hold after ``record``'s step (empty when quiet)."""
+        return ()
+
+    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
+        """Warnings after a validation pass (epoch rules warn directly: no onset tracking)."""
+        return ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the rule's state (nothing later evaluation can change)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""

@@ -1,0 +1,66 @@
+"""The rule book: runs the rules in order on each step and epoch, and saves their state."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from ..records import EpochRecord, StepRecord, Warning
+from .base import Condition, Context, Rule
+from .tracker import LossTracker
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+
+class RuleBook:
+    """Evaluates ``settings.rules`` in order and owns the ``LossTracker`` they share.
+
+    The rules in ``settings`` are templates: the book works on its own copies, so one
+    ``Settings`` can serve several steppers without them sharing rule state.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.rules: tuple[Rule, ...] = tuple(copy.deepcopy(r) for r in settings.rules)
+        self.losses = LossTracker(settings.loss_smoothing)
+        self._num_classes: int | None = None
+        # a rule is called only for the hooks it overrides: this runs on every step
+        self._step_rules = [r for r in self.rules if _overrides(r, "check")]
+        self._epoch_rules = [r for r in self.rules if _overrides(r, "check_epoch")]
+        self._stateful = [r for r in self.rules if _overrides(r, "state_dict")]
+
+    def evaluate(self, record: StepRecord, num_classes: int | None) -> list[Condition]:
+        """Conditions that hold after ``record``'s step, in rule order."""
+        self._num_classes = num_classes
+        ctx = Context(record.step, num_classes, self.losses)
+        found: list[Condition] = []
+        for rule in self._step_rules:
+            found.extend(rule.check(record, ctx))
+        self.losses.update(record.step, record.loss)  # after all: every rule saw the same
+        return found
+
+    def epoch_warnings(self, epoch: EpochRecord) -> list[Warning]:
+        """Warnings after a validation pass, in rule order."""
+        ctx = Context(epoch.step, self._num_classes, self.losses)
+        found: list[Warning] = []
+        for rule in self._epoch_rules:
+            found.extend(rule.check_epoch(epoch, ctx))
+        return found
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every rule's state and the shared losses': a copy, for a rewind snapshot."""
+        return {
+            "losses": self.losses.state_dict(),
+            "rules": tuple(r.state_dict() for r in self._stateful),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.losses.load_state_dict(state["losses"])
+        for rule, saved in zip(self._stateful, state["rules"], strict=True):
+            rule.load_state_dict(saved)
+
+
+def _overrides(rule: Rule, hook: str) -> bool:
+    """Whether ``rule`` has its own ``hook`` rather than the protocol's do-nothing default."""
+    return getattr(type(rule), hook, None) is not getattr(Rule, hook)

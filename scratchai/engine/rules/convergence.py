@@ -1,0 +1,78 @@
+"""A loss that is low and no longer falling."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import Remedy, Severity, StepRecord
+from .base import Condition, Context, Rule
+
+FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune", action="lower_lr")
+
+
+@dataclass
+class Convergence(Rule):
+    """The mean loss over the last ``window`` steps is below ``loss`` and the relative change
+    between the window's halves is at most ``tolerance`` (``converged``).
+
+    Why: a low loss that has stopped falling means more steps buy nothing. Once converged,
+    the rule holds until the mean rises above twice ``loss`` (hysteresis): a test that
+    flickers near its thresholds would otherwise warn again every few steps.
+
+    Args:
+        window: how many recent losses are averaged.
+        loss: the mean loss below which the run may have converged.
+        tolerance: the largest relative change between the first and second half.
+    """
+
+    window: int = 50
+    loss: float = 0.05
+    tolerance: float = 0.02
+    converged: bool = field(default=False, init=False, repr=False, compare=False)
+    _losses: deque[float] = field(init=False, repr=False, compare=False)
+    _sum: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._losses = deque(maxlen=self.window)
+
+    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        losses = self._losses
+        # a running sum: the mean is needed every step, the halves only when it is low
+        if len(losses) == losses.maxlen:
+            self._sum -= losses[0]
+        losses.append(record.loss)
+        self._sum += record.loss
+        if not math.isfinite(self._sum):  # a NaN/Inf would stick in the running sum
+            self._sum = sum(losses)
+        mean = self._sum / len(losses)
+        if self.converged:
+            self.converged = mean < 2.0 * self.loss
+        elif len(losses) == losses.maxlen and mean < self.loss:
+            values = list(losses)
+            half = len(values) // 2
+            first = sum(values[:half]) / half
+            second = sum(values[half:]) / (len(values) - half)
+            self.converged = abs(first - second) <= self.tolerance * first
+        if not self.converged:
+            return ()
+        return (
+            ctx.condition(
+                "converged",
+                Severity.CONVERGED,
+                f"loss plateaued near {mean:.4g} over the last {len(losses)} steps",
+                "The loss is low and no longer falling: training has converged.",
+                (FINE_TUNE,),
+            ),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"converged": self.converged, "window": list(self._losses)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.converged = state["converged"]
+        self._losses = deque(state["window"], maxlen=self.window)
+        self._sum = math.fsum(self._losses)

@@ -1,0 +1,83 @@
+"""Validation loss rising above its best while the training loss keeps falling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import EpochRecord, Remedy, Severity, Warning
+from .base import Context, Rule
+
+
+@dataclass
+class Overfitting(Rule):
+    """An epoch rule (``overfitting``, warning): no new best validation loss for ``patience``
+    epochs, the validation loss now over ``margin`` (relative) above the best, and the
+    smoothed training loss lower than it was at the best. Warns once per best validation loss.
+
+    Why: training on then makes the model worse on unseen data. Patience and margin keep
+    noise in a small validation set from warning; requiring the training loss to fall tells
+    overfitting from plain divergence, where both losses rise.
+
+    Args:
+        patience: epochs since the best validation loss before the rule may fire.
+        margin: how far above the best (as a fraction of its size) counts as worse.
+    """
+
+    patience: int = 3
+    margin: float = 0.05
+    # the best validation so far: (val loss, epoch, step, smoothed train loss then)
+    best_val: tuple[float, int, int, float] = field(
+        default=(math.inf, 0, 0, math.inf), init=False, repr=False, compare=False
+    )
+    warned: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
+        val = epoch.val_loss
+        if val is None or not math.isfinite(val):
+            return ()
+        train = ctx.losses.smoothed
+        best, best_epoch, best_step, train_then = self.best_val
+        if val < best:
+            self.best_val = (val, epoch.epoch, epoch.step, train)
+            self.warned = False
+            return ()
+        if (
+            self.warned
+            or epoch.epoch - best_epoch < self.patience
+            or val - best <= self.margin * abs(best)
+            or not train < train_then
+        ):
+            return ()
+        self.warned = True
+        return (
+            Warning(
+                "overfitting",
+                Severity.WARNING,
+                epoch.step,
+                f"validation loss {val:.4g} has stayed above its best, {best:.4g} at epoch "
+                f"{best_epoch + 1}, for {epoch.epoch - best_epoch} epochs while the training "
+                "loss kept falling",
+                "The model is learning particulars of the training set that do not carry over "
+                "to new data (overfitting): training on makes it worse on unseen data.",
+                (
+                    Remedy(
+                        f"stop here: validation was best at step {best_step} (epoch "
+                        f"{best_epoch + 1}); train that long next time, or save a checkpoint "
+                        "after each epoch that improves it",
+                        action="checkpoint",
+                    ),
+                    Remedy("regularise: Dropout between layers, or weight_decay in the optimizer"),
+                    Remedy("more training data, or a smaller model"),
+                ),
+            ),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_val": self.best_val, "warned": self.warned}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_val = state["best_val"]
+        self.warned = state["warned"]

@@ -1,0 +1,89 @@
+"""What a user can configure: the engine's sizes, the rules it runs, what pauses a run.
+
+Each rule's thresholds live on the rule (see ``scratchai.engine.rules``); ``Settings.rules``
+holds the rules to run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .records import StepRecord
+from .rules import Rule, default_rules
+
+
+@dataclass
+class Settings:
+    """Sizes of the engine's memory and the rules it runs (all can be changed).
+
+    To change a threshold, pass the rule with it: e.g.
+    ``Settings(rules=default_rules(Overfitting(patience=1)))``.
+    """
+
+    snapshot_depth: int = 50  # how many steps can be rewound (0: no rewind, fastest)
+    history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
+    warning_capacity: int = 1000
+    histogram_bins: int = 24
+    heatmap_shape: tuple[int, int] = (16, 48)
+    lr_factor: float = 2.0  # what lowering / raising the lr divides / multiplies it by
+    loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
+    loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
+    rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+
+
+@dataclass
+class Breakpoints:
+    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``."""
+
+    diverged: bool = True
+    nonfinite: bool = True
+    grad_norm_above: float | None = None
+    loss_rose: bool = False
+    dead_fraction_above: float | None = None
+    at_step: int | None = None
+    converged: bool = True
+
+    @classmethod
+    def none(cls) -> Breakpoints:
+        """Nothing pauses a run (the rules still warn): for timing whole runs."""
+        return cls(diverged=False, nonfinite=False, converged=False)
+
+
+def fired_breakpoints(
+    bp: Breakpoints,
+    record: StepRecord,
+    previous_loss: float | None,
+    diverged: bool,
+    converged: bool,
+    settings: Settings,
+    diverged_reason: str,
+) -> list[str]:
+    """The names (with a short reason) of the breakpoints that fire on ``record``."""
+    fired: list[str] = []
+    if bp.diverged and diverged:
+        fired.append(f"diverged: {diverged_reason}")
+    if bp.nonfinite and (
+        not math.isfinite(record.loss)
+        or any(m.output.nonfinite for m in record.modules)
+        or any(p.grad_nonfinite for p in record.params)
+    ):
+        fired.append(f"nonfinite: NaN/Inf at step {record.step}")
+    if bp.grad_norm_above is not None and record.grad_norm > bp.grad_norm_above:
+        fired.append(f"grad_norm_above: {record.grad_norm:.4g} > {bp.grad_norm_above:g}")
+    if (
+        bp.loss_rose
+        and previous_loss is not None
+        and record.loss > previous_loss * (1.0 + settings.loss_rise_tolerance)
+    ):
+        fired.append(f"loss_rose: {previous_loss:.4g} -> {record.loss:.4g}")
+    if bp.dead_fraction_above is not None:
+        for m in record.modules:
+            if m.dead_fraction is not None and m.dead_fraction > bp.dead_fraction_above:
+                fired.append(f"dead_fraction_above: '{m.path}' {m.dead_fraction:.0%}")
+                break
+    if bp.at_step is not None and record.step == bp.at_step:
+        fired.append(f"at_step: step {record.step}")
+    if bp.converged and converged:
+        fired.append("converged: loss plateaued")
+    return fired
