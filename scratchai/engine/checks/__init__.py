@@ -1,0 +1,22 @@
+"""Checks that run on demand (and before the first step): a module-by-module backward check
+against finite differences, and the recipe's pre-flight checklist."""
+
+from __future__ import annotations
+
+from .backward import (
+    BackwardReport,
+    ModuleCheck,
+    TensorCheck,
+    check_backward,
+    has_own_modules,
+    is_library_module,
+)
+
+__all__ = [
+    "BackwardReport",
+    "ModuleCheck",
+    "TensorCheck",
+    "check_backward",
+    "has_own_modules",
+    "is_library_module",
+]
