@@ -285,7 +285,7 @@ class _ModuleChecker:
             return self._result([], ["forward returned None instead of its output"])
         if not isinstance(out, np.ndarray):
             return self._result([], [], f"its output is a {type(out).__name__}, not an array")
-        projection = self.rng.standard_normal(out.shape)
+        projection = np.asarray(self.rng.standard_normal(out.shape))
         try:
             grad_x, grads = self._analytic(x, projection)
         except Exception as exc:
@@ -383,7 +383,7 @@ class _ModuleChecker:
     def _check_two_calls(self, x: np.ndarray, projection: np.ndarray) -> list[str]:
         """Called twice in one forward, each backward must use its own call's values."""
         x2 = x[::-1].copy() + self.rng.standard_normal(x.shape) * (float(np.std(x)) + 1e-3)
-        r2 = self.rng.standard_normal(projection.shape)
+        r2 = np.asarray(self.rng.standard_normal(projection.shape))
         g1, p1 = self._analytic(x, projection)
         g2, p2 = self._analytic(x2, r2, after=x)
         for _, p in self.params:
