@@ -15,7 +15,7 @@ import numpy as np
 
 from .passes import ForwardCall
 from .probes import Probes
-from .records import EpochRecord, Severity, State, StepRecord, Warning
+from .records import EpochRecord, GradShare, Severity, State, StepRecord, Warning
 from .rules import RuleBook
 from .settings import Breakpoints, Settings, fired_breakpoints
 from .validation import is_classification
@@ -60,6 +60,7 @@ class Monitor:
         grad_sq: dict[int, float],
         lr: float,
         calls: list[ForwardCall],
+        shares: tuple[GradShare, ...] = (),
     ) -> Verdict:
         """Record and judge a finished step.
 
@@ -67,6 +68,7 @@ class Monitor:
             counters: (step, epoch, batch) of this step.
             grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
             calls: the layers' forward calls of the batch, in order.
+            shares: each use's contribution to the gradient of a shared parameter.
         """
         params, norms = self._probes.params(grad_sq, lr)
         modules = self._probes.modules(calls, norms, lr)
@@ -87,6 +89,7 @@ class Monitor:
             modules=modules,
             params=params,
             buffers=self._probes.buffers(),
+            grad_shares=shares,
         )
         verdict = self._judge(record, output.shape[1] if self._classification else None)
         self._last_loss = loss

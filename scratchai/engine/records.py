@@ -109,6 +109,25 @@ class ParamProbe(NamedTuple):
         return len(self.owners) > 1
 
 
+class GradShare(NamedTuple):
+    """What one use of a shared (or reused) parameter added to its gradient in one backward.
+
+    Attributes:
+        param: the parameter's first dotted name.
+        owner: the path of the module whose backward added it.
+        call / calls: which call of that module in the forward (1-based) and how many there were.
+        norm: L2 norm of the contribution; stats: its statistics. The contributions of one
+            parameter sum to its gradient (``ParamProbe.grad_norm`` is the sum's norm).
+    """
+
+    param: str
+    owner: str
+    call: int
+    calls: int
+    norm: float
+    stats: Stats
+
+
 class BufferProbe(NamedTuple):
     path: str
     shape: tuple[int, ...]
@@ -180,6 +199,7 @@ class StepRecord(NamedTuple):
     params: tuple[ParamProbe, ...]
     buffers: tuple[BufferProbe, ...]
     warnings: tuple[Warning, ...] = ()
+    grad_shares: tuple[GradShare, ...] = ()  # each use's part of a shared parameter's gradient
 
 
 @dataclass(frozen=True)

@@ -317,8 +317,9 @@ class Stepper:
         self.step += 1
         calls, self._passes.forward_calls = self._passes.forward_calls, []  # not kept alive
         counters = (self.step, self.epoch, self.batch)
+        shares = self._passes.shares.take()
         record, self.state, self._fired = self._monitor.step(
-            counters, loss, output, targets, grad_sq, lr, calls
+            counters, loss, output, targets, grad_sq, lr, calls, shares
         )
         self._new_warnings.extend(record.warnings)
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr)
@@ -389,7 +390,8 @@ class Stepper:
         """
         s = self.settings
         probe = self.module_probe(path)
-        return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape)
+        shares = self.last_step.grad_shares if self.last_step else ()
+        return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape, shares)
 
     def module_probe(self, path: str) -> ModuleProbe | None:
         if self.last_step is None:
