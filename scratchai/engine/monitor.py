@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .checks.data import InputSummary
 from .passes import ForwardCall
 from .probes import Probes
 from .records import EpochRecord, GradShare, Severity, State, StepRecord, Warning
@@ -37,13 +38,21 @@ class Monitor:
         probes: the statistics of the model's arrays.
         settings: rule thresholds and the warning log's size.
         breakpoints: read on every step, so a change applies from the next step on.
+        inputs: the training inputs' statistics, for the rules that blame the data.
     """
 
-    def __init__(self, probes: Probes, settings: Settings, breakpoints: Breakpoints) -> None:
+    def __init__(
+        self,
+        probes: Probes,
+        settings: Settings,
+        breakpoints: Breakpoints,
+        inputs: InputSummary | None = None,
+    ) -> None:
         self._probes = probes
         self.settings = settings
         self.breakpoints = breakpoints
         self._rules = RuleBook(settings)
+        self._rules.inputs = inputs
         self.warnings: deque[Warning] = deque(maxlen=settings.warning_capacity)
         self.epochs: list[EpochRecord] = []
         self._active: frozenset[str] = frozenset()  # keys of the conditions that hold now
@@ -117,6 +126,7 @@ class Monitor:
             converged_now,
             self.settings,
             "; ".join(w.message for w in diverging),
+            new,
         )
         return Verdict(record._replace(warnings=tuple(new)) if new else record, state, fired)
 

@@ -7,9 +7,10 @@ holds the rules to run.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .records import StepRecord
+from .records import StepRecord, Warning
 from .rules import Rule, default_rules
 
 
@@ -32,9 +33,25 @@ class Settings:
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
 
 
+#: Breakpoints that pause when a rule (or the backward check) warns: the Breakpoints field
+#: has the name of the warning's rule. Off by default: the warning shows either way.
+RULE_BREAKPOINTS = (
+    "backward_check",
+    "input_scale",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "saturation",
+    "not_learning",
+    "overfitting",
+)
+
+
 @dataclass
 class Breakpoints:
-    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``."""
+    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``.
+
+    The fields of ``RULE_BREAKPOINTS`` pause when that rule's warning appears.
+    """
 
     diverged: bool = True
     nonfinite: bool = True
@@ -43,6 +60,13 @@ class Breakpoints:
     dead_fraction_above: float | None = None
     at_step: int | None = None
     converged: bool = True
+    backward_check: bool = False
+    input_scale: bool = False
+    vanishing_gradients: bool = False
+    exploding_gradients: bool = False
+    saturation: bool = False
+    not_learning: bool = False
+    overfitting: bool = False
 
     @classmethod
     def none(cls) -> Breakpoints:
@@ -58,9 +82,17 @@ def fired_breakpoints(
     converged: bool,
     settings: Settings,
     diverged_reason: str,
+    warnings: Sequence[Warning] = (),
 ) -> list[str]:
-    """The names (with a short reason) of the breakpoints that fire on ``record``."""
+    """The names (with a short reason) of the breakpoints that fire on ``record``.
+
+    Args:
+        warnings: the warnings that appeared on this step (for ``RULE_BREAKPOINTS``).
+    """
     fired: list[str] = []
+    for warning in warnings:
+        if warning.rule in RULE_BREAKPOINTS and getattr(bp, warning.rule):
+            fired.append(f"{warning.rule}: {warning.message}")
     if bp.diverged and diverged:
         fired.append(f"diverged: {diverged_reason}")
     if bp.nonfinite and (

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..module import Module
+from .checks.data import summarize_inputs
 from .experiment import Experiment
 from .failures import StepFailed, step_failed
 from .history import History
@@ -84,7 +85,10 @@ class Stepper:
         self.index = ModelIndex(self.model)
         self._rewinder = Rewinder(self.index, experiment, self.settings.snapshot_depth)
         self._passes = Passes(self.index)
-        self._monitor = Monitor(Probes(self.index), self.settings, breakpoints or Breakpoints())
+        inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
+        self._monitor = Monitor(
+            Probes(self.index), self.settings, breakpoints or Breakpoints(), inputs
+        )
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import CLIP, FIX_INIT, REDUCE_LR
+from .remedies import CLIP, FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
 
 
 @dataclass
@@ -43,8 +43,8 @@ class GradNorm(Rule):
                 Severity.DIVERGED,
                 f"total grad norm {record.grad_norm:.4g} > {self.threshold:g}",
                 "Gradients this large make the update overshoot; the next steps usually blow "
-                "up. " + largest,
-                (REDUCE_LR, FIX_INIT, CLIP),
+                "up. " + largest + inputs_cause(ctx.input_problem),
+                inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT, CLIP)),
                 biggest.path if biggest else "",
             ),
         )
