@@ -7,6 +7,7 @@ warnings and validation records) and hands the part a rewind must restore to the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from typing import Any, NamedTuple
@@ -59,6 +60,7 @@ class Monitor:
         self._last_loss: float | None = None
         self._classification: bool | None = None  # decided on the first batch's output
         self._converged_at: int | None = None  # step where a run last paused on convergence
+        self._noted: list[Warning] = []  # found outside the rules, reported with the next step
 
     def step(
         self,
@@ -106,7 +108,9 @@ class Monitor:
 
     def _judge(self, record: StepRecord, num_classes: int | None) -> Verdict:
         conditions = self._rules.evaluate(record, num_classes)
-        new = [c.warning for c in conditions if c.key not in self._active]
+        new = [dataclasses.replace(w, step=record.step) for w in self._noted]
+        self._noted = []
+        new += [c.warning for c in conditions if c.key not in self._active]
         self._active = frozenset(c.key for c in conditions)
         diverging = [c.warning for c in conditions if c.warning.severity is Severity.DIVERGED]
         converged = any(c.warning.severity is Severity.CONVERGED for c in conditions)
@@ -129,6 +133,11 @@ class Monitor:
             new,
         )
         return Verdict(record._replace(warnings=tuple(new)) if new else record, state, fired)
+
+    def note(self, warnings: list[Warning]) -> None:
+        """Warnings found outside the rules (the backward check before the first step): they
+        join the next step's record, and can fire its breakpoints."""
+        self._noted.extend(warnings)
 
     def epoch(self, epoch_record: EpochRecord) -> list[Warning]:
         """Log a validation pass; returns the warnings it raised."""

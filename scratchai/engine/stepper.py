@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..module import Module
+from .backward_checks import BackwardChecks
+from .checks.backward import BackwardReport
 from .checks.data import summarize_inputs
 from .experiment import Experiment
 from .failures import StepFailed, step_failed
@@ -39,7 +41,7 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rewind import Rewinder
+from .rewind import Rewinder, save_checkpoint
 from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
 from .validation import validate
@@ -89,6 +91,9 @@ class Stepper:
         self._monitor = Monitor(
             Probes(self.index), self.settings, breakpoints or Breakpoints(), inputs
         )
+        self._checks = BackwardChecks(self.index, experiment, self._monitor)
+        self.backward_checks = self._checks.results  # path -> latest ModuleCheck
+        self._batch_x: np.ndarray | None = None  # the batch in progress (or the last one)
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None
@@ -277,6 +282,9 @@ class Stepper:
             self._rewinder.push(self._counters())
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
+        self._batch_x = xb
+        if self._checks.pending:  # the user's own modules: check their backward first
+            self._checks.before_first_step(xb)
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
             p.zero_grad()
         self.batch_loss = None
@@ -385,6 +393,12 @@ class Stepper:
             self._restore(self._rewinder.pop(k))
             return k
 
+    def check_backward(self, paths: Iterable[str] | None = None) -> BackwardReport:
+        """Check the backward of the modules at ``paths`` (default all), each alone, on the
+        current batch; see ``BackwardChecks.on_demand``. Training is not touched."""
+        with self._lock, np.errstate(all="ignore"):
+            return self._checks.on_demand(self._batch_x, paths, self._passes.parked, self.step)
+
     # ------------------------------------------------------------------ inspection, checkpoints
     def inspect(self, path: str) -> Inspection:
         """Details of a parameter (any owner's name), buffer or module path.
@@ -404,14 +418,5 @@ class Stepper:
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically); returns the path."""
-        from ..serialization import save
-
-        target = (
-            Path(path)
-            if path is not None
-            else Path("checkpoints", f"{self.experiment.name}-step{self.step}.safetensors")
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            save(self.model, target)
-        return target.resolve()
+            return save_checkpoint(self.model, self.experiment.name, self.step, path)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import FIX_INIT, REDUCE_LR
+from .remedies import FIX_INIT, REDUCE_LR, inputs_first
 
 
 @dataclass
@@ -37,7 +37,7 @@ class DeadReLU(Rule):
                         "(never > 0 in this batch)",
                         "Dead ReLUs pass no gradient and stop learning; a large update or a bad "
                         "bias init pushed them negative for every input.",
-                        (REDUCE_LR, FIX_INIT),
+                        inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT)),
                         m.path,
                     )
                 )
