@@ -31,6 +31,9 @@ class Settings:
     loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
     loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+    # Check every module's backward on the first batch when the model holds modules the user
+    # wrote (it runs their forward a few dozen extra times on a copy of the model).
+    backward_check_first: bool = True
 
 
 #: Breakpoints that pause when a rule (or the backward check) warns: the Breakpoints field

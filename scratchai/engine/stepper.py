@@ -92,6 +92,7 @@ class Stepper:
             Probes(self.index), self.settings, breakpoints or Breakpoints(), inputs
         )
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
+        self._checks.pending &= self.settings.backward_check_first
         self.backward_checks = self._checks.results  # path -> latest ModuleCheck
         self._batch_x: np.ndarray | None = None  # the batch in progress (or the last one)
         self.state = State.DEFINED

@@ -89,6 +89,7 @@ class BackwardReport:
 
     modules: tuple[ModuleCheck, ...]
     tolerance: float
+    error: str = ""  # why nothing could be checked ('' when the forward ran)
 
     @property
     def failed(self) -> tuple[ModuleCheck, ...]:
@@ -99,6 +100,8 @@ class BackwardReport:
         return not self.failed
 
     def __str__(self) -> str:
+        if self.error:
+            return f"not checked: {self.error}"
         lines = [m.summary() for m in self.modules]
         lines += [f"  '{m.path}': {p}" for m in self.failed for p in m.problems]
         return "\n".join(lines)
@@ -151,7 +154,10 @@ def check_backward(
     try:
         copied = float64_copy(model)
         names = {id(m): path for path, m in copied.named_modules()}
-        calls = _record_calls(copied, np.asarray(x, dtype=np.float64), rng_state)
+        try:
+            calls = _record_calls(copied, np.asarray(x, dtype=np.float64), rng_state)
+        except Exception as exc:  # the user's forward: a training step will report it
+            return BackwardReport((), tolerance, f"the forward raised {type(exc).__name__}: {exc}")
         wanted = None if paths is None else set(paths)
         results: list[ModuleCheck] = []
         seen: set[int] = set()
@@ -165,7 +171,11 @@ def check_backward(
             if wanted is None and is_library_module(module) and not module.is_leaf():
                 continue
             checker = _ModuleChecker(module, path, samples, tolerance, seed, rng_state)
-            results.append(checker.run(args, out))
+            try:
+                results.append(checker.run(args, out))
+            except Exception as exc:  # the module's forward on perturbed inputs, say
+                reason = f"checking it raised {type(exc).__name__}: {exc}"
+                results.append(checker.result([], [], reason))
         return BackwardReport(_blame_children(tuple(results)), tolerance)
     finally:
         set_rng_state(rng_state)
@@ -239,7 +249,7 @@ class _ModuleChecker:
         self.params = list(module.named_parameters())
         self.buffers = [(b, b.copy()) for b in module.buffers()]
 
-    def _result(
+    def result(
         self, tensors: list[TensorCheck], problems: list[str], skipped: str = ""
     ) -> ModuleCheck:
         return ModuleCheck(
@@ -277,28 +287,28 @@ class _ModuleChecker:
 
     def run(self, args: tuple, out: Any) -> ModuleCheck:
         if len(args) != 1 or not isinstance(args[0], np.ndarray):
-            return self._result([], [], f"its forward takes {len(args)} arguments, not one array")
+            return self.result([], [], f"its forward takes {len(args)} arguments, not one array")
         x = args[0]
         if not np.issubdtype(x.dtype, np.floating):
-            return self._result([], [], f"its input is {x.dtype}, not floating point")
+            return self.result([], [], f"its input is {x.dtype}, not floating point")
         if out is None:
-            return self._result([], ["forward returned None instead of its output"])
+            return self.result([], ["forward returned None instead of its output"])
         if not isinstance(out, np.ndarray):
-            return self._result([], [], f"its output is a {type(out).__name__}, not an array")
+            return self.result([], [], f"its output is a {type(out).__name__}, not an array")
         projection = np.asarray(self.rng.standard_normal(out.shape))
         try:
             grad_x, grads = self._analytic(x, projection)
         except Exception as exc:
-            return self._result([], [f"backward raised {type(exc).__name__}: {exc}"])
+            return self.result([], [f"backward raised {type(exc).__name__}: {exc}"])
         problem = shape_problem(grad_x, x.shape, "backward")
         if problem:
-            return self._result([TensorCheck("input", np.inf, 0)], [problem])
+            return self.result([TensorCheck("input", np.inf, 0)], [problem])
         tensors, problems = self._compare_all(x, out, projection, np.asarray(grad_x), grads)
         if not problems:
             problems += self._check_accumulation(x, projection, grads)
         if not problems and self.module.is_leaf():
             problems += self._check_two_calls(x, projection)
-        return self._result(tensors, problems)
+        return self.result(tensors, problems)
 
     # ------------------------------------------------------------------ values
     def _compare_all(
