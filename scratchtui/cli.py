@@ -1,7 +1,8 @@
 """``scratchtui``: open a demo or a user's experiment file in the debugger, or run it headless.
 
-Exit status: 0 finished, 2 usage error (unknown demo, missing file), 3 training diverged
-(headless), 4 the experiment file or a step in it raised. Errors go to stderr.
+Exit status: 0 finished, 1 a pre-flight check failed (``check``), 2 usage error (unknown demo,
+missing file), 3 training diverged (headless), 4 the experiment file or a step in it raised.
+Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
 from scratchai.engine.experiment import demos_dir
 
+from .check import run_check
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
 
@@ -37,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser("run", help="open your own experiment file (defines build())")
     run.add_argument("file", type=Path)
+    check = sub.add_parser(
+        "check",
+        help="pre-flight checks (loss at init, backward, overfit one batch, baseline, data): "
+        "scratchtui check demo NAME, or scratchtui check FILE; exit 1 if one fails",
+    )
+    check.add_argument("target", nargs="+", metavar="demo NAME | FILE")
+    check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
     for command in (demo, run):
         command.add_argument("--headless", action="store_true", help="train in the terminal, no UI")
         command.add_argument("--steps", type=int, default=300, help="headless: batches to run")
@@ -49,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     # soft_wrap: a path or a traceback line piped to a file or a pager is never cut in two
     console = Console(soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.command == "check":
+        return _check(args.target, args.seed, console, errors)
     if args.command == "demo":
         names = [name for name, _ in list_demos()]
         if args.list or args.name not in names:
@@ -82,6 +93,28 @@ def main(argv: list[str] | None = None) -> int:
 
         ScratchApp(stepper).run()
     return EXIT_OK
+
+
+def _check(target: list[str], seed: int, console: Console, errors: Console) -> int:
+    """``check demo NAME`` or ``check FILE``: the recipe's checks on the experiment."""
+    demo = target[0] == "demo"
+    if (demo and len(target) != 2) or (not demo and len(target) != 1):
+        errors.print("[red]error:[/] usage: scratchtui check demo NAME | scratchtui check FILE")
+        return EXIT_USAGE
+    if demo and target[1] not in [name for name, _ in list_demos()]:
+        names = ", ".join(name for name, _ in list_demos())
+        errors.print(f"[red]error:[/] no demo named '{escape(target[1])}'; the demos are: {names}")
+        return EXIT_USAGE
+    if not demo and not Path(target[0]).is_file():
+        errors.print(f"[red]error:[/] no such file: {escape(target[0])}")
+        return EXIT_USAGE
+    manual_seed(seed)
+    try:
+        experiment = load_demo(target[1]) if demo else load_experiment_file(target[0])
+    except ExperimentError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}")
+        return EXIT_USER_ERROR
+    return run_check(experiment, console)
 
 
 if __name__ == "__main__":

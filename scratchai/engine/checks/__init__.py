@@ -11,12 +11,16 @@ from .backward import (
     has_own_modules,
     is_library_module,
 )
+from .recipe import Checklist, CheckResult, run_checklist
 
 __all__ = [
     "BackwardReport",
+    "CheckResult",
+    "Checklist",
     "ModuleCheck",
     "TensorCheck",
     "check_backward",
     "has_own_modules",
     "is_library_module",
+    "run_checklist",
 ]
