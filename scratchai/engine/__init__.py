@@ -23,7 +23,7 @@ from .records import (
     Warning,
 )
 from .settings import Breakpoints, Settings
-from .stepper import StepFailed, Stepper
+from .stepper import StepFailed, StepInterrupted, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "State",
     "Stats",
     "StepFailed",
+    "StepInterrupted",
     "StepRecord",
     "Stepper",
     "Warning",

@@ -38,6 +38,58 @@ class Experiment:
     name: str = "experiment"
     description: str = ""
 
+    def __post_init__(self) -> None:
+        """Refuse a field the stepper could not use, saying what was given and what is needed."""
+        problems = [
+            _expect(self.model, "model", "a scratchai Module, e.g. sa.Sequential(...)", Module),
+            _expect(self.loss, "loss", "a loss Module, e.g. sa.CrossEntropyLoss()", Module),
+            _expect(
+                self.optimizer,
+                "optimizer",
+                "an optimizer over the model's parameters, e.g. sa.SGD(model.parameters(), lr=0.1)",
+                None,
+                ("step", "zero_grad", "lr", "state_dict", "load_state_dict"),
+            ),
+            _expect(
+                self.train_loader,
+                "train_loader",
+                "a sa.DataLoader(dataset, batch_size=...)",
+                None,
+                ("next_batch", "__len__", "state_dict", "load_state_dict"),
+            ),
+            None
+            if self.val_data is None
+            else _expect(
+                self.val_data,
+                "val_data",
+                "None or a dataset such as sa.ArrayDataset(X, y)",
+                None,
+                ("__len__", "__getitem__"),
+            ),
+            _expect(self.name, "name", "a str", str),
+            _expect(self.description, "description", "a str", str),
+        ]
+        found = [p for p in problems if p]
+        if found:
+            raise TypeError("Experiment refused:\n  " + "\n  ".join(found))
+
+
+def _expect(
+    value: Any, field: str, wanted: str, kind: type | None, methods: tuple[str, ...] = ()
+) -> str | None:
+    """What is wrong with ``value`` as the field ``field``, or None when it will do."""
+    if kind is not None and not isinstance(value, kind):
+        return f"{field}={_show(value)}: expected {wanted}"
+    missing = [m for m in methods if not hasattr(value, m)]
+    if missing:
+        return f"{field}={_show(value)}: expected {wanted} (it has no {', '.join(missing)})"
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if value is None or isinstance(value, (str, int, float)) else None
+    return text if text is not None else f"<{type(value).__name__}>"
+
 
 class ExperimentError(Exception):
     """A user's experiment file could not be loaded; the message points at the user's line."""
@@ -49,6 +101,14 @@ def _user_frames(exc: BaseException, path: Path) -> str:
     mine = [f for f in frames if Path(f.filename).resolve() == path]
     shown = traceback.format_list(mine or frames)
     return "".join(shown) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def _raised(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "was interrupted (ctrl+c)"
+    return f"raised {type(exc).__name__}"
 
 
 def load_experiment_file(path: str | Path) -> Experiment:
@@ -73,9 +133,9 @@ def load_experiment_file(path: str | Path) -> Experiment:
         raise ExperimentError(
             f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
         ) from None
-    except Exception as exc:
+    except BaseException as exc:  # a sys.exit() or ctrl+c in the file is no success either
         raise ExperimentError(
-            f"{path}: importing the file raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+            f"{path}: importing the file {_raised(exc)}:\n{_user_frames(exc, path)}"
         ) from None
     finally:
         sys.modules.pop(module_name, None)
@@ -87,9 +147,9 @@ def load_experiment_file(path: str | Path) -> Experiment:
         )
     try:
         experiment = build()
-    except Exception as exc:
+    except BaseException as exc:
         raise ExperimentError(
-            f"{path}: build() raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+            f"{path}: build() {_raised(exc)}:\n{_user_frames(exc, path)}"
         ) from None
     if not isinstance(experiment, Experiment):
         raise ExperimentError(

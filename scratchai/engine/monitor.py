@@ -15,7 +15,7 @@ import numpy as np
 
 from .passes import ForwardCall
 from .probes import Probes
-from .records import EpochRecord, Severity, State, StepRecord, Warning
+from .records import EpochRecord, Remedy, Severity, State, StepRecord, Warning
 from .rules import RuleBook
 from .settings import Breakpoints, Settings, fired_breakpoints
 from .validation import is_classification
@@ -124,6 +124,25 @@ class Monitor:
         warnings = self._rules.epoch_warnings(epoch_record)
         self.warnings.extend(warnings)
         return warnings
+
+    def late_parameters(self, step: int, names: list[str]) -> list[Warning]:
+        """Warn once about parameters created after the model was registered."""
+        if not names or any(w.rule == "late_parameters" for w in self.warnings):
+            return []
+        shown = ", ".join(f"'{n}'" for n in names[:5]) + (" ..." if len(names) > 5 else "")
+        warning = Warning(
+            "late_parameters",
+            Severity.WARNING,
+            step,
+            f"{len(names)} parameter(s) appeared after the model was registered: {shown}",
+            "They were created after __init__ (in a forward?): the optimizer was built "
+            "before they existed and never updates them, and the debugger neither probes nor "
+            "rewinds them.",
+            (Remedy("create every Parameter in the module's __init__"),),
+            names[0],
+        )
+        self.warnings.append(warning)
+        return [warning]
 
     # ------------------------------------------------------------------ rewind
     def state_dict(self) -> tuple[dict, frozenset[str], float | None]:

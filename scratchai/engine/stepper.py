@@ -21,7 +21,7 @@ import numpy as np
 
 from ..module import Module
 from .experiment import Experiment
-from .failures import StepFailed, step_failed
+from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
@@ -43,7 +43,7 @@ from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
 from .validation import validate
 
-__all__ = ["StepFailed", "Stepper"]
+__all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 
@@ -95,6 +95,9 @@ class Stepper:
         self._granularity = Granularity.BATCH
         self._phase = "registration"
         self._running = False  # inside run(): see mid_batch
+        self._busy_thread: int | None = None  # the thread inside a step (see interrupt)
+        self._interrupted = False  # an interrupt was sent to the step in progress
+        self._interrupt_lock = threading.Lock()
         self._new_steps: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._new_epochs: list[EpochRecord] = []
         self._new_warnings: list[Warning] = []
@@ -252,12 +255,33 @@ class Stepper:
         )
 
     def _next(self) -> Granularity:
+        with self._interrupt_lock:
+            self._busy_thread, self._interrupted = threading.get_ident(), False
         try:
             return next(self._gen)
-        except Exception as exc:
+        except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
+            with self._interrupt_lock:  # no interrupt may land while the batch is undone
+                self._busy_thread = None
             failure = step_failed(self._phase, exc, self.index)
             self._abandon_batch()
             raise failure from exc
+        finally:
+            self._busy_thread = None
+
+    def interrupt(self) -> bool:
+        """Interrupt the step running in another thread: it is undone like a failed one and
+        ``advance``/``run`` raise ``StepInterrupted``. Returns False when no step is running.
+
+        The user's code stops at its next Python instruction (a long NumPy call ends first).
+        Calling it again before that changes nothing: one step is interrupted once.
+        """
+        with self._interrupt_lock:
+            if self._busy_thread is None:
+                return False
+            if not self._interrupted:
+                target = self._passes.running_thread() or self._busy_thread
+                self._interrupted = raise_in_thread(target, KeyboardInterrupt)
+            return self._interrupted
 
     # ------------------------------------------------------------------ the state machine
     def _training(self) -> Generator[Granularity, None, None]:
@@ -305,6 +329,9 @@ class Stepper:
         self._phase = "probes"
         record = self._record(loss, output, yb, grad_sq, lr)
         ended_epoch = self.batch == len(exp.train_loader) - 1
+        if self.step == 1 or ended_epoch:  # a walk of the tree: rare, not every step
+            late = self._monitor.late_parameters(self.step, self.index.unregistered_parameters())
+            self._new_warnings.extend(late)
         if ended_epoch:
             self._phase = "validation"
             self._validate(record)

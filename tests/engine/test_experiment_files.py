@@ -187,3 +187,102 @@ def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_p
         assert (value == weights[key]).all()
     stepper.advance(Granularity.BATCH)  # the stepper still works afterwards
     assert stepper.step == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("import sys\nsys.exit(3)\n", "importing the file called sys.exit(3)"),
+        ("def build():\n    raise SystemExit(0)\n", "build() called sys.exit(0)"),
+        ("def build():\n    raise KeyboardInterrupt\n", "build() was interrupted"),
+    ],
+)
+def test_an_exit_in_the_users_file_is_an_error_not_a_success(tmp_path, text, expected):
+    with pytest.raises(ExperimentError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        load_experiment_file(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("optimizer", None, "optimizer=None: expected an optimizer over the model's parameters"),
+        ("train_loader", None, "train_loader=None: expected a sa.DataLoader"),
+        ("train_loader", [1, 2], "train_loader=<list>: expected a sa.DataLoader"),
+        ("model", "mlp", "model='mlp': expected a scratchai Module"),
+        ("val_data", 3, "val_data=3: expected None or a dataset"),
+    ],
+)
+def test_experiment_fields_are_checked_when_it_is_made(tmp_path, field, value, expected):
+    good = load_experiment_file(write(tmp_path, GOOD))
+    fields = {
+        "model": good.model,
+        "loss": good.loss,
+        "optimizer": good.optimizer,
+        "train_loader": good.train_loader,
+        field: value,
+    }
+    with pytest.raises(TypeError, match="Experiment refused") as info:
+        Experiment(**fields)
+    assert expected in str(info.value)
+
+
+def test_a_bad_field_in_build_is_reported_with_the_users_line(tmp_path):
+    text = GOOD.replace("sa.SGD(model.parameters(), lr=0.1)", "None")
+    with pytest.raises(ExperimentError, match=r"build\(\) raised TypeError") as info:
+        load_experiment_file(write(tmp_path, text))
+    assert "optimizer=None" in str(info.value)
+
+
+def _trap_file(tmp_path, action: str):
+    """A user file whose module runs ``action`` in its forward from the 10th call on."""
+    text = GOOD.replace(
+        "    model = sa.Sequential",
+        "    class Trap(sa.Module):\n"
+        "        calls = 0\n"
+        "        def forward(self, x):\n"
+        "            Trap.calls += 1\n"
+        "            if Trap.calls >= 10:\n"
+        f"                {action}\n"
+        "            return x\n"
+        "        def backward(self, g):\n"
+        "            return g\n"
+        "    model = sa.Sequential",
+    ).replace("sa.Tanh()", "Trap()")
+    return write(tmp_path, "import sys, time\n" + text)
+
+
+def test_headless_sys_exit_0_in_forward_is_a_failure_not_a_success(tmp_path):
+    result = run_cli("run", str(_trap_file(tmp_path, "sys.exit(0)")), "--headless", cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "step 10 failed during forward of module '1' (Trap)" in result.stderr
+    assert "sys.exit(0)" in result.stderr and "left at step 9" in result.stderr
+
+
+def test_headless_ctrl_c_stops_with_a_short_summary(tmp_path):
+    import signal
+
+    path = _trap_file(tmp_path, "time.sleep(0.05)")  # slow from step 10: time to press ctrl+c
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scratchtui.cli",
+            "run",
+            str(path),
+            "--headless",
+            "--steps",
+            "10000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    import time
+
+    time.sleep(3.0)  # imports, then some slow steps
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert "interrupted: training stopped at step" in err
+    assert "Traceback" not in err and len(err.splitlines()) <= 3
