@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -38,9 +38,10 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rewind import Rewinder
+from .rewind import MIB, Timeline
 from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
+from .travel import TimeTravel
 from .validation import validate
 
 __all__ = ["StepFailed", "StepInterrupted", "Stepper"]
@@ -48,17 +49,7 @@ __all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 
 
-class _Counters(NamedTuple):
-    """The stepper's own state that a rewind puts back (beside the model's, in ``rewind``)."""
-
-    step: int
-    epoch: int
-    batch: int
-    state: State
-    monitor: Any
-
-
-class Stepper:
+class Stepper(TimeTravel):
     """Steps an ``Experiment``'s training and records what every step did.
 
     Args:
@@ -82,7 +73,12 @@ class Stepper:
         self.history = History(self.settings.history_capacity)
         # The lesson's "parameters registered": one walk of the tree, kept for every step.
         self.index = ModelIndex(self.model)
-        self._rewinder = Rewinder(self.index, experiment, self.settings.snapshot_depth)
+        s = self.settings
+        self._timeline: Timeline | None = None
+        if s.rewind:
+            budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
+            self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
+        self._travelling = False  # replaying steps to reach an earlier one
         self._passes = Passes(self.index)
         self._monitor = Monitor(Probes(self.index), self.settings, breakpoints or Breakpoints())
         self.state = State.DEFINED
@@ -91,7 +87,7 @@ class Stepper:
         # The batch in progress, between its phases: its loss once computed.
         self.batch_loss: float | None = None
         self._lock = threading.RLock()
-        self._recent_records: deque[StepRecord] = deque(maxlen=self.settings.snapshot_depth + 1)
+        self._recent_records: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._granularity = Granularity.BATCH
         self._phase = "registration"
         self._running = False  # inside run(): see mid_batch
@@ -161,11 +157,6 @@ class Stepper:
     @property
     def lr(self) -> float:
         return float(self.experiment.optimizer.lr)
-
-    @property
-    def rewind_depth(self) -> int:
-        """How many steps ``rewind`` can undo now."""
-        return len(self._rewinder)
 
     @property
     def mid_batch(self) -> bool:
@@ -293,8 +284,8 @@ class Stepper:
 
     def _batch(self) -> Generator[Granularity, None, None]:
         exp, passes = self.experiment, self._passes
-        if self._rewinder.enabled:
-            self._rewinder.push(self._counters())
+        if self._timeline is not None:
+            self._timeline.before_batch(self.step, self._counters())
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
@@ -349,6 +340,8 @@ class Stepper:
         )
         self._new_warnings.extend(record.warnings)
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr)
+        if self._timeline is not None:
+            self._timeline.record_lr(record.step, lr)
         self.last_step = record
         self._recent_records.append(record)
         self._new_steps.append(record)
@@ -360,52 +353,6 @@ class Stepper:
         epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc)
         self._new_epochs.append(epoch_record)
         self._new_warnings.extend(self._monitor.epoch(epoch_record))
-
-    # ------------------------------------------------------------------ rewind
-    def _counters(self) -> _Counters:
-        return _Counters(self.step, self.epoch, self.batch, self.state, self._monitor.state_dict())
-
-    def _restore(self, saved: _Counters) -> None:
-        """Take back the stepper's own state after ``Rewinder.pop`` restored the model's."""
-        self.step, self.epoch, self.batch, self.state = saved[:4]
-        self._monitor.load_state_dict(saved.monitor, saved.step)
-        self.history.truncate_after(saved.step)
-        while self._recent_records and self._recent_records[-1].step > saved.step:
-            self._recent_records.pop()
-        self.last_step = self._recent_records[-1] if self._recent_records else None
-        self._passes.last_event = None
-        self.batch_loss = None
-        self._gen = self._training()
-
-    def _abandon_batch(self) -> None:
-        """Put everything back as it was before the batch in progress (after a failure).
-
-        Without snapshots (``snapshot_depth=0``) only the batch is abandoned: a failure inside
-        the optimizer's step may then leave some parameters updated.
-        """
-        self._passes.cancel()
-        if self.state is not State.DEFINED and self._rewinder:
-            self._restore(self._rewinder.pop())
-            return
-        self._gen = self._training()
-        self.batch_loss = None
-        if self.state is not State.DEFINED:
-            self.state = State.UPDATED if self.step else State.REGISTERED
-
-    def rewind(self, k: int = 1) -> int:
-        """Undo the last ``k`` steps (a batch in progress counts as one); returns how many.
-
-        Parameters, buffers, optimizer state, random generator and data position return
-        exactly, so running the same steps again reproduces the same losses bit for bit. The
-        learning rate the user set last is kept.
-        """
-        with self._lock:
-            k = min(k, len(self._rewinder))
-            if k <= 0:
-                return 0
-            self._passes.cancel()
-            self._restore(self._rewinder.pop(k))
-            return k
 
     # ------------------------------------------------------------------ inspection, checkpoints
     def inspect(self, path: str) -> Inspection:

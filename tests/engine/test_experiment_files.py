@@ -140,9 +140,7 @@ def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path, cl
         "            raise ValueError('boom')\n"
         "    model = sa.Sequential",
     ).replace("sa.Linear(16, 3)", "sa.Linear(16, 3), Boom()")
-    stepper = closing(
-        Stepper(load_experiment_file(write(tmp_path, text)), Settings(snapshot_depth=0))
-    )
+    stepper = closing(Stepper(load_experiment_file(write(tmp_path, text)), Settings(rewind=False)))
     stepper.advance(Granularity.PHASE)  # registered
     for _ in range(3):  # into the forward, layer by layer, up to the one that raises
         stepper.advance(Granularity.LAYER)
