@@ -116,7 +116,7 @@ def save(
                 )
             header[key] = value
     payload = safetensors.numpy.save(tensors, metadata=header)
-    _atomic_write(Path(path), payload)
+    write_atomically(Path(path), payload)
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -129,7 +129,7 @@ def _remove_stale_temporaries(path: Path) -> None:
                 tmp.unlink()
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
+def write_atomically(path: Path, payload: bytes) -> None:
     """Write ``payload`` to a temporary file next to ``path``, fsync it, rename it over."""
     _remove_stale_temporaries(path)
     directory = path.parent

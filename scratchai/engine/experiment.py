@@ -127,6 +127,9 @@ def load_experiment_file(path: str | Path) -> Experiment:
         raise ExperimentError(f"{path}: cannot be imported as a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    # The file's folder is importable, as for `python FILE`: a model split over files works.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..module import Module
 from .experiment import Experiment
+from .export import export_run
 from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
 from .history import History
 from .inspect import Inspection, inspect_path
@@ -70,9 +71,10 @@ class Stepper(TimeTravel):
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
-        self.history = History(self.settings.history_capacity)
         # The lesson's "parameters registered": one walk of the tree, kept for every step.
         self.index = ModelIndex(self.model)
+        grad_fields = [f"grad_norm:{path}" for path, _, _ in self.index.params]
+        self.history = History(self.settings.history_capacity, grad_fields)
         s = self.settings
         self._timeline: Timeline | None = None
         if s.rewind:
@@ -339,7 +341,8 @@ class Stepper(TimeTravel):
             counters, loss, output, targets, grad_sq, lr, calls
         )
         self._new_warnings.extend(record.warnings)
-        self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr)
+        grads = [p.grad_norm for p in record.params]
+        self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
         if self._timeline is not None:
             self._timeline.record_lr(record.step, lr)
         self.last_step = record
@@ -369,6 +372,15 @@ class Stepper(TimeTravel):
         if self.last_step is None:
             return None
         return next((m for m in self.last_step.modules if m.path == path), None)
+
+    def export(self, path: str | Path | None = None) -> Path:
+        """Write the run's history (CSV or JSON by suffix; default
+        ``exports/NAME-stepN.csv``); returns the path."""
+        name = self.experiment.name
+        target = Path(path) if path is not None else Path("exports", f"{name}-step{self.step}.csv")
+        with self._lock:
+            table, epochs = self.history.table(), self.epochs
+        return export_run(name, self.history.fields, table, epochs, target)
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically); returns the path."""

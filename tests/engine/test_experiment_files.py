@@ -284,3 +284,42 @@ def test_headless_ctrl_c_stops_with_a_short_summary(tmp_path):
     assert process.returncode == 130, out + err
     assert "interrupted: training stopped at step" in err
     assert "Traceback" not in err and len(err.splitlines()) <= 3
+
+
+def test_a_module_next_to_the_file_can_be_imported(tmp_path):
+    (tmp_path / "my_layers_xyz.py").write_text(
+        "import scratchai as sa\n\ndef head():\n    return sa.Linear(16, 3)\n"
+    )
+    text = "from my_layers_xyz import head\n" + GOOD.replace("sa.Linear(16, 3)", "head()")
+    experiment = load_experiment_file(write(tmp_path, text))
+    assert experiment.model[2].W.shape == (16, 3)
+
+
+def test_cli_version_and_options_that_need_headless(tmp_path):
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("scratchtui ")
+    result = run_cli("demo", "mlp", "--steps", "5", cwd=tmp_path)
+    assert result.returncode == 2 and "--headless" in result.stderr
+
+
+def test_the_app_without_a_terminal_exits_2_at_once(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "scratchtui.cli", "demo", "mlp"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "needs a terminal" in result.stderr
+
+
+def test_headless_export(tmp_path):
+    result = run_cli(
+        "demo", "mlp", "--headless", "--steps", "30", "--export", "out/run.json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    steps = json.loads((tmp_path / "out" / "run.json").read_text())["steps"]
+    assert steps["step"][-1] == 30.0

@@ -121,3 +121,25 @@ def test_a_failure_in_the_update_is_undone_by_replay(closing):
         stepper.advance(Granularity.BATCH)
     assert stepper.step == 12
     _same(_weights(stepper), before)
+
+
+def test_export_writes_a_history_that_parses_back(make_stepper, tmp_path):
+    import csv
+    import json
+
+    stepper = make_stepper("mlp", breakpoints=Breakpoints.none())
+    stepper.run(max_steps=120)  # 50 batches an epoch: two validations
+    path = stepper.export(tmp_path / "run.json")
+    document = json.loads(path.read_text())
+    steps = document["steps"]
+    assert steps["step"] == list(range(1, 121))
+    assert steps["loss"][-1] == pytest.approx(stepper.last_step.loss)
+    assert steps["grad_norm:0.W"][-1] == pytest.approx(stepper.last_step.params[0].grad_norm)
+    assert [e["step"] for e in document["epochs"]] == [50, 100]
+    rows = list(csv.DictReader(stepper.export(tmp_path / "run.csv").open()))
+    assert len(rows) == 120 and float(rows[49]["val_loss"]) == pytest.approx(
+        stepper.epochs[0].val_loss
+    )
+    assert rows[48]["val_loss"] == "" and float(rows[-1]["lr"]) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"\.csv or \.json"):
+        stepper.export(tmp_path / "run.txt")
