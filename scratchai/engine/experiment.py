@@ -40,7 +40,7 @@ class Experiment:
 
     def __post_init__(self) -> None:
         """Refuse a field the stepper could not use, saying what was given and what is needed."""
-        problems = [
+        problems: list[str | None] = [
             _expect(self.model, "model", "a scratchai Module, e.g. sa.Sequential(...)", Module),
             _expect(self.loss, "loss", "a loss Module, e.g. sa.CrossEntropyLoss()", Module),
             _expect(
@@ -69,9 +69,30 @@ class Experiment:
             _expect(self.name, "name", "a str", str),
             _expect(self.description, "description", "a str", str),
         ]
+        problems.append(_labels_problem(self.loss, getattr(self.train_loader, "dataset", None)))
         found = [p for p in problems if p]
         if found:
             raise TypeError("Experiment refused:\n  " + "\n  ".join(found))
+
+
+def _labels_problem(loss: Any, dataset: Any) -> str | None:
+    """A loss that needs class labels, given real-valued targets: say so and what to do."""
+    if (
+        not getattr(loss, "needs_class_labels", False)
+        or getattr(dataset, "targets", None) != "values"
+    ):
+        return None
+    shape = tuple(dataset.y.shape)
+    hint = (
+        "one-hot labels? pass y.argmax(axis=1)"
+        if len(shape) == 2
+        else "pass integer class indices, or targets='labels' to see which value is wrong"
+    )
+    return (
+        f"loss={type(loss).__name__} needs integer class labels (n_samples,), but the training "
+        f"data holds real-valued targets of shape {shape}: {hint}; for a regression use "
+        "sa.MSELoss()"
+    )
 
 
 def _expect(

@@ -323,3 +323,25 @@ def test_headless_export(tmp_path):
 
     steps = json.loads((tmp_path / "out" / "run.json").read_text())["steps"]
     assert steps["step"][-1] == 30.0
+
+
+def test_an_autoencoder_trains_with_mse_and_cross_entropy_asks_for_labels(closing):
+    import numpy as np
+
+    import scratchai as sa
+    from scratchai.engine import Stepper
+
+    sa.manual_seed(0)
+    X = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    data = sa.ArrayDataset(X, X)
+    model = sa.Sequential(sa.Linear(6, 3), sa.Tanh(), sa.Linear(3, 6))
+    experiment = Experiment(
+        model, sa.MSELoss(), sa.SGD(model.parameters(), lr=0.1), sa.DataLoader(data, 16), data
+    )
+    stepper = closing(Stepper(experiment))
+    first = stepper.advance().last_step
+    stepper.run(max_steps=100)
+    assert first.accuracy is None and stepper.last_step.loss < first.loss
+    assert stepper.epochs[-1].val_loss is not None and stepper.epochs[-1].val_accuracy is None
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss needs integer class labels.*argmax"):
+        Experiment(model, sa.CrossEntropyLoss(), experiment.optimizer, sa.DataLoader(data, 16))
