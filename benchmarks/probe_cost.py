@@ -177,7 +177,7 @@ def breakdown(steps: int, bare: float, out) -> None:
         "module": stepper_module,
         "rewinder": stepper._rewinder,
         "monitor": monitor,
-        "probes": monitor._probes,
+        "probes": monitor.probes,
         "history": stepper.history,
         "loader": experiment.train_loader,
         "model": experiment.model,

@@ -40,7 +40,7 @@ class Monitor:
     """
 
     def __init__(self, probes: Probes, settings: Settings, breakpoints: Breakpoints) -> None:
-        self._probes = probes
+        self.probes = probes
         self.settings = settings
         self.breakpoints = breakpoints
         self._rules = RuleBook(settings)
@@ -68,8 +68,8 @@ class Monitor:
             grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
             calls: the layers' forward calls of the batch, in order.
         """
-        params, norms = self._probes.params(grad_sq, lr)
-        modules = self._probes.modules(calls, norms, lr)
+        params, norms = self.probes.params(grad_sq, lr)
+        modules = self.probes.modules(calls, norms, lr)
         if self._classification is None:
             self._classification = is_classification(output, targets)
         accuracy = None
@@ -86,7 +86,7 @@ class Monitor:
             lr=lr,
             modules=modules,
             params=params,
-            buffers=self._probes.buffers(),
+            buffers=self.probes.buffers(),
         )
         verdict = self._judge(record, output.shape[1] if self._classification else None)
         self._last_loss = loss

@@ -26,6 +26,7 @@ from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
+from .modes import compare_modes
 from .monitor import Monitor
 from .passes import Passes
 from .probes import Probes, squared_norm
@@ -100,6 +101,7 @@ class Stepper(TimeTravel):
         self._new_epochs: list[EpochRecord] = []
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
+        self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -290,6 +292,7 @@ class Stepper(TimeTravel):
             self._timeline.before_batch(self.step, self._counters())
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
+        self._last_batch = xb
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
             p.zero_grad()
         self.batch_loss = None
@@ -372,6 +375,14 @@ class Stepper(TimeTravel):
         if self.last_step is None:
             return None
         return next((m for m in self.last_step.modules if m.path == path), None)
+
+    def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
+        """The last trained batch through the model in train mode and in eval mode, probed
+        layer by layer, changing nothing (see ``modes.compare_modes``); None before a batch."""
+        with self._lock:
+            if self._last_batch is None:
+                return None
+            return compare_modes(self.index, self._monitor.probes, self._last_batch)
 
     def export(self, path: str | Path | None = None) -> Path:
         """Write the run's history (CSV or JSON by suffix; default

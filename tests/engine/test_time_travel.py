@@ -143,3 +143,23 @@ def test_export_writes_a_history_that_parses_back(make_stepper, tmp_path):
     assert rows[48]["val_loss"] == "" and float(rows[-1]["lr"]) == pytest.approx(0.1)
     with pytest.raises(ValueError, match=r"\.csv or \.json"):
         stepper.export(tmp_path / "run.txt")
+
+
+def test_train_and_eval_modes_of_the_last_batch_side_by_side(make_stepper):
+    stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())
+    assert stepper.compare_modes() is None
+    stepper.run(max_steps=5)
+    before = _weights(stepper)
+    buffers = {k: v.copy() for k, v in stepper.model.named_buffers()}
+    rng = sa.get_rng().bit_generator.state
+    train, evaluation = stepper.compare_modes()
+    assert [p.path for p in train] == [p.path for p in evaluation]
+    norm = next(i for i, p in enumerate(train) if p.type_name == "BatchNorm1d")
+    # with the batch's own statistics the output is standardised; with the running ones not
+    assert abs(train[norm].output.mean) < 0.05 and abs(train[norm].output.std - 1) < 0.05
+    assert abs(evaluation[norm].output.std - train[norm].output.std) > 0.01
+    _same(_weights(stepper), before)  # nothing changed: weights, buffers, random numbers
+    for key, value in stepper.model.named_buffers():
+        np.testing.assert_array_equal(value, buffers[key])
+    assert sa.get_rng().bit_generator.state == rng
+    assert all(m.training for m in stepper.model.modules())
