@@ -3,7 +3,14 @@
 NumPy only, like the rest of scratchai: the headless runner and the TUI both drive it.
 """
 
-from .experiment import Experiment, ExperimentError, list_demos, load_demo, load_experiment_file
+from .experiment import (
+    Experiment,
+    ExperimentError,
+    list_demos,
+    load_demo,
+    load_experiment_file,
+    reload_experiment_file,
+)
 from .inspect import Histogram, Inspection
 from .records import (
     BATCH_PHASES,
@@ -57,4 +64,5 @@ __all__ = [
     "list_demos",
     "load_demo",
     "load_experiment_file",
+    "reload_experiment_file",
 ]

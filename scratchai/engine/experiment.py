@@ -188,6 +188,21 @@ def load_experiment_file(path: str | Path) -> Experiment:
     return experiment
 
 
+def reload_experiment_file(path: str | Path) -> Experiment:
+    """``load_experiment_file`` again after the user edited it: the modules imported from the
+    file's folder (its siblings) are imported afresh too, so edits to them count.
+
+    Raises:
+        ExperimentError: as ``load_experiment_file``; nothing else changes.
+    """
+    folder = Path(path).resolve().parent
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().parent == folder:
+            del sys.modules[name]
+    return load_experiment_file(path)
+
+
 def demos_dir() -> Path:
     """Where the demo files are: inside the installed package, or the source tree's demos/."""
     installed = resources.files("scratchai").joinpath("demos")

@@ -345,3 +345,20 @@ def test_an_autoencoder_trains_with_mse_and_cross_entropy_asks_for_labels(closin
     assert stepper.epochs[-1].val_loss is not None and stepper.epochs[-1].val_accuracy is None
     with pytest.raises(TypeError, match=r"CrossEntropyLoss needs integer class labels.*argmax"):
         Experiment(model, sa.CrossEntropyLoss(), experiment.optimizer, sa.DataLoader(data, 16))
+
+
+def test_reload_picks_up_edits_to_the_file_and_its_siblings(tmp_path):
+    from scratchai.engine import reload_experiment_file
+
+    sibling = tmp_path / "my_width_abc.py"
+    sibling.write_text("WIDTH = 16\n")
+    text = "from my_width_abc import WIDTH\n" + GOOD.replace("16", "WIDTH")
+    path = write(tmp_path, text)
+    assert load_experiment_file(path).model[0].W.shape == (8, 16)
+    sibling.write_text("WIDTH = 24\n")
+    path.write_text(path.read_text().replace('name="mine"', 'name="edited"'))
+    again = reload_experiment_file(path)
+    assert again.model[0].W.shape == (8, 24) and again.name == "edited"
+    path.write_text("def build(:\n")
+    with pytest.raises(ExperimentError, match="syntax error"):
+        reload_experiment_file(path)
