@@ -135,6 +135,11 @@ class WarningsPanel(Vertical):
         """How many entries the list holds (warnings and failed steps)."""
         return len(self.entries)
 
+    @property
+    def tab_count(self) -> int:
+        """What the narrow layout's tab shows next to "warnings" (``widgets.panel.Panel``)."""
+        return self.count
+
     def highlight(self, path: str | None) -> None:
         """Move to the newest warning that names ``path`` (if any)."""
         for i, entry in enumerate(self.entries):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 from scratchai.engine import Breakpoints, State
+from scratchtui.actions import help_lines, palette_entries
+from scratchtui.panels import PANELS
 from scratchtui.screens.breakpoints import BreakpointsScreen
 from scratchtui.screens.help import HelpScreen
 from scratchtui.widgets import LayerTable, ModuleTree
@@ -174,7 +176,7 @@ async def test_question_mark_opens_help_listing_every_key(app_for):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.text
-        for key in ("n / space", "p", "l", "e", "r", "b", "[ / ]", "w", "k", "?", "q"):
+        for key, _ in help_lines(PANELS):
             assert f"\n{key}  " in f"\n{text}", key
         await pilot.press("n")  # keys of the main view do nothing under the help
         assert app.stepper.step == 0
@@ -206,20 +208,7 @@ async def test_every_action_is_in_the_command_palette(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE):
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in (
-            "Step batch",
-            "Step phase",
-            "Step layer",
-            "Step epoch",
-            "Run / pause",
-            "Rewind",
-            "Lower lr",
-            "Raise lr",
-            "Save checkpoint",
-            "Breakpoints",
-            "Help",
-            "Quit",
-        ):
+        for title in [title for title, _, _ in palette_entries()] + ["Quit"]:  # Quit: Textual's
             assert title in commands, title
         commands["Step batch"].callback()
         assert app.stepper.step == 1

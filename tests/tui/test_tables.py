@@ -15,10 +15,18 @@ from scratchtui.actions import (
     help_lines,
     palette_entries,
 )
+from scratchtui.app import ScratchApp
 from scratchtui.panels import COLUMNS, PANELS
 
 #: The help box at 80 columns: border and padding leave 76 columns inside.
 HELP_WIDTH = 76
+
+
+def test_every_bound_action_has_a_method_on_the_app():
+    for row in ACTIONS:
+        if row.bound:
+            assert callable(getattr(ScratchApp, f"action_{row.action}", None)), row.action
+    assert callable(getattr(ScratchApp, f"action_{WIDE_ONLY}", None))
 
 
 def test_every_help_line_fits_80_columns():
