@@ -1,11 +1,14 @@
-"""The actions table and the panel registry: every row fits, and is consistent with the
-engine's remedy actions."""
+"""The actions table and the panel registry: every row is carried out, fits, and is consistent
+with the engine's remedy actions; a remedy shows the key that carries it out."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from scratchai.engine import REMEDY_ACTIONS
+from scratchai.engine import REMEDY_ACTIONS, Remedy, Severity, Warning
 from scratchtui.actions import (
     ACTIONS,
     MAIN_VIEW_ACTIONS,
@@ -17,6 +20,8 @@ from scratchtui.actions import (
 )
 from scratchtui.app import ScratchApp
 from scratchtui.panels import COLUMNS, PANELS
+from scratchtui.widgets.panel import Panel
+from scratchtui.widgets.warnings_panel import WarningsPanel, warning_text
 
 #: The help box at 80 columns: border and padding leave 76 columns inside.
 HELP_WIDTH = 76
@@ -74,3 +79,49 @@ def test_the_registry_is_consistent():
         assert isinstance(spec.widget, type) and issubclass(spec.widget, Widget)
         assert callable(getattr(spec.widget, "refresh_from", None)), spec.name
         assert callable(getattr(spec.widget, "highlight", None)), spec.name
+
+
+def crafted_warning() -> Warning:
+    return Warning(
+        rule="loss_explosion",
+        severity=Severity.DIVERGED,
+        step=7,
+        message="loss exploded",
+        diagnosis="the steps overshoot",
+        remedies=(
+            Remedy("rewind to step 0, whose weights are still finite", "rewind"),
+            Remedy("halve the learning rate", "lower_lr"),
+            Remedy("check the data loader"),
+        ),
+        target="0.W",
+    )
+
+
+def test_a_remedy_shows_the_key_that_carries_it_out():
+    lines = warning_text(crafted_warning()).plain.splitlines()
+    assert "  fix: rewind to step 0, whose weights are still finite (b)" in lines
+    assert "  fix: halve the learning rate ([)" in lines
+    assert "  fix: check the data loader" in lines  # no action, no key
+    older = ("a plain string remedy",)  # what a rule without Remedy objects gives
+    plain = Warning("r", Severity.WARNING, 1, "m", "d", older)  # type: ignore[arg-type]
+    assert warning_text(plain).plain.endswith("fix: a plain string remedy")
+
+
+class WarningsApp(App):
+    """The warnings panel alone, following a stand-in for the stepper."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stepper = SimpleNamespace(warnings=(crafted_warning(),))
+
+    def compose(self) -> ComposeResult:
+        yield WarningsPanel(self.stepper)  # type: ignore[arg-type]
+
+
+async def test_the_warnings_panel_shows_remedy_keys():
+    app = WarningsApp()
+    async with app.run_test(size=(80, 24)):
+        panel = app.query_one(WarningsPanel)
+        assert isinstance(panel, Panel) and panel.tab_count == 1
+        assert "halve the learning rate ([)" in panel.text
+        assert "whose weights are still finite (b)" in panel.text
