@@ -39,6 +39,8 @@ from .widgets.format import num
 
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
 RUN_REFRESH_SECONDS = 0.25
+#: How long quitting waits for a run to finish its batch before closing the stepper.
+CLOSE_WAIT_SECONDS = 2.0
 #: Preferred rule, first first, when choosing which module an automatic pause points at.
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
 
@@ -86,6 +88,13 @@ class ScratchApp(App[None]):
         # before App._on_resize stores the new size: take it from the event.
         if self.main.is_mounted:
             self.main.narrow = is_narrow(event.size)
+
+    def on_unmount(self) -> None:
+        """Close the stepper (a layer pass parked in its helper thread) once nothing trains;
+        a run gets a moment to finish its batch, and exiting never waits longer."""
+        self.trainer.request_stop()
+        if self.trainer.wait_idle(CLOSE_WAIT_SECONDS):
+            self.stepper.close()
 
     # ------------------------------------------------------------------ refreshing
     def refresh_panels(self) -> None:

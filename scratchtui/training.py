@@ -20,7 +20,7 @@ from .messages import TrainingStopped
 
 
 class Trainer:
-    """Starts and stops the one training thread of an app.
+    """Starts, stops and waits for the one training thread of an app.
 
     Args:
         app: the app that runs the worker and receives ``TrainingStopped``.
@@ -31,6 +31,9 @@ class Trainer:
         #: True from ``start`` until the app handled ``TrainingStopped``
         self.running = False
         self._stop = threading.Event()
+        # set while no thread touches the stepper (the thread's last act is to set it)
+        self._idle = threading.Event()
+        self._idle.set()
         # Work for the training thread (lr changes while running): applied between batches by
         # the thread itself, which already holds the stepper's lock.
         self._pending: deque[Callable[[], None]] = deque()
@@ -39,6 +42,7 @@ class Trainer:
         """Call ``train()`` in a thread worker; ``TrainingStopped`` says how it ended."""
         self.running = True
         self._stop.clear()
+        self._idle.clear()
         self._app.run_worker(
             lambda: self._train_in_thread(train),
             name="training",
@@ -65,6 +69,10 @@ class Trainer:
         """Have the training thread call ``change`` between batches (it holds the stepper)."""
         self._pending.append(change)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until no thread trains; True if none does."""
+        return self._idle.wait(timeout)
+
     def _run_pending(self) -> None:
         while self._pending:
             self._pending.popleft()()
@@ -72,9 +80,12 @@ class Trainer:
     def _train_in_thread(self, train: Callable[[], Advance]) -> None:
         """The worker: train, then tell the UI thread with a (thread-safe) message."""
         try:
-            advance = train()
-        except Exception as error:  # StepFailed, or a bug: either way the app must go on
-            self._app.post_message(TrainingStopped(None, error))
-            return
-        self._run_pending()  # lr changes that arrived after the last batch
-        self._app.post_message(TrainingStopped(advance, None))
+            try:
+                advance = train()
+            except Exception as error:  # StepFailed, or a bug: either way the app must go on
+                self._app.post_message(TrainingStopped(None, error))
+                return
+            self._run_pending()  # lr changes that arrived after the last batch
+            self._app.post_message(TrainingStopped(advance, None))
+        finally:
+            self._idle.set()

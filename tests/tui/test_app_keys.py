@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 from scratchai.engine import Breakpoints, State
 from scratchtui.actions import help_lines, palette_entries
@@ -202,6 +203,24 @@ async def test_q_quits_while_running(slow_app, wait_until):
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0
+
+
+def engine_threads() -> set[threading.Thread]:
+    """The engine's helper threads still alive (a layer pass parks in one)."""
+    return {t for t in threading.enumerate() if t.name.startswith("scratchai-") and t.is_alive()}
+
+
+async def test_quitting_closes_a_layer_pass_parked_mid_batch(app_for):
+    before = engine_threads()  # other tests' steppers are not this app's to close
+    app = app_for("mlp")
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("l", "l")  # registered, then the forward of module 0: parked
+        await pilot.pause()
+        assert app.stepper.mid_batch and engine_threads() - before
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not engine_threads() - before
 
 
 async def test_every_action_is_in_the_command_palette(app_for):
