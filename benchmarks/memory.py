@@ -7,7 +7,7 @@
    ``tracemalloc``: its size at checkpoints and the peak, against a plain list of the rows.
 3. A whole ``Stepper`` on the ``mlp`` demo with its breakpoints off, under ``tracemalloc``:
    memory it holds at checkpoints up to ``--stepper-steps`` (snapshots are bounded by
-   ``snapshot_depth``, records by fixed-size deques, the history as above). It should level
+   the checkpoint budget, records by fixed-size deques, the history as above). It should level
    off once the history's full-resolution part is full (about 2 x ``history_capacity`` steps).
 
     python benchmarks/memory.py [--quick] [--steps 20000] [--stepper-steps 30000]
@@ -137,9 +137,9 @@ def stepper(steps: int, out) -> None:
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    depth = s.settings.snapshot_depth
+    budget = s._timeline.budget if s._timeline else 0
     print(
-        f"\nA `Stepper` on the `mlp` demo (snapshot_depth={depth}, validation each epoch), "
+        f"\nA `Stepper` on the `mlp` demo (rewind checkpoints within {budget / 2**20:.0f} MiB, validation each epoch), "
         "memory it holds (tracemalloc, model and data included):\n",
         file=out,
     )

@@ -11,7 +11,7 @@ Variants, interleaved round by round, median per step:
 
 - bare: ``loader.next_batch()``, ``zero_grad``, forward, loss, backward, ``optimizer.step()``
 - bare, fixed batch: the same without the loader (what ``step_time.py`` times)
-- engine, probes only: ``Stepper(..., Settings(snapshot_depth=0)).advance(Granularity.BATCH)``
+- engine, probes only: ``Stepper(..., Settings(rewind=False)).advance(Granularity.BATCH)``
   (no rewind, so no snapshot is taken)
 - engine, probes + snapshots: the same with the default settings (what the TUI's ``n`` does)
 - engine run: ``Stepper.run(max_steps=25)`` per batch (run mode and the headless command)
@@ -177,7 +177,7 @@ def breakdown(steps: int, bare: float, out) -> None:
         "module": stepper_module,
         "rewinder": stepper._rewinder,
         "monitor": monitor,
-        "probes": monitor._probes,
+        "probes": monitor.probes,
         "history": stepper.history,
         "loader": experiment.train_loader,
         "model": experiment.model,
@@ -261,8 +261,8 @@ def run(quick: bool = False, profile_steps: int | None = None, out=sys.stdout) -
     variants: dict[str, Callable[[], object]] = {
         "bare (scratchai loop, with loader)": bare_step(lesson_experiment()),
         "bare, fixed batch (no loader)": bare_step(lesson_experiment(), use_loader=False),
-        "engine: advance(BATCH), probes only (snapshot_depth=0)": engine_advance(
-            Settings(snapshot_depth=0)
+        "engine: advance(BATCH), probes only (rewind=False)": engine_advance(
+            Settings(rewind=False)
         )[1],
         "engine: advance(BATCH), probes + snapshots (default settings)": engine_advance()[1],
         "engine: run(max_steps=25) per batch, default settings": EngineRun().step,

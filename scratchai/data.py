@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import ArrayLike
 
+from .dataset import ArrayDataset, check_features, count_non_finite
 from .random import get_rng
 
 __all__ = ["ArrayDataset", "DataLoader", "Standardizer", "train_val_split"]
@@ -27,167 +28,6 @@ class _IndexableDataset(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-def _check_features(X: ArrayLike, what: str) -> np.ndarray:
-    """``X`` as a 2-D real array, or a ValueError/TypeError saying what is wrong."""
-    arr = np.asarray(X)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(
-            f"{what} must hold real numbers (float or int), got dtype {arr.dtype}"
-            + (": complex values are not supported" if arr.dtype.kind == "c" else "")
-        )
-    if arr.ndim != 2:
-        hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
-        raise ValueError(
-            f"{what} must be 2-D (n_samples, num_features), got shape {arr.shape}{hint}"
-        )
-    return arr
-
-
-def _count_non_finite(X: np.ndarray, what: str) -> None:
-    """Raise if ``X: (n, features)`` holds NaN or Inf, naming how many and the first row."""
-    if X.dtype.kind != "f":
-        return
-    bad = ~np.isfinite(X)
-    count = int(np.count_nonzero(bad))
-    if count:
-        row, col = (int(i[0]) for i in np.nonzero(bad))
-        raise ValueError(
-            f"{what} has {count} non-finite value{'s' if count != 1 else ''} (NaN or Inf); "
-            f"the first is in row {row}, column {col} (value {X[row, col]!r}). Remove or impute "
-            f"them before training: one NaN input makes every loss and gradient NaN"
-        )
-
-
-def _check_labels(y: ArrayLike, num_classes: int | None) -> np.ndarray:
-    """``y`` as a 1-D int64 array of class indices in ``[0, num_classes)``."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        hint = ""
-        if arr.ndim == 2:
-            hint = (
-                " (a column vector? pass y.ravel())"
-                if arr.shape[1] == 1
-                else " (one-hot labels? pass y.argmax(axis=1))"
-            )
-        raise ValueError(f"y must be 1-D (n_samples,) class indices, got shape {arr.shape}{hint}")
-    if arr.dtype.kind == "b":
-        raise TypeError("y must hold integer class indices, got booleans (use y.astype(int))")
-    if arr.dtype.kind == "f":
-        non_finite = ~np.isfinite(arr)
-        if non_finite.any():
-            i = int(np.flatnonzero(non_finite)[0])
-            raise ValueError(
-                f"y must hold integer class indices; it has {int(non_finite.sum())} non-finite "
-                f"value(s), the first at index {i} ({arr[i]!r})"
-            )
-        fractional = arr != np.round(arr)
-        if fractional.any():
-            i = int(np.flatnonzero(fractional)[0])
-            raise ValueError(
-                f"y must hold integer class indices; it has {int(fractional.sum())} non-integral "
-                f"value(s), the first at index {i} ({arr[i]!r})"
-            )
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind in "iu":
-        arr = arr.astype(np.int64, copy=False)
-    else:
-        raise TypeError(f"y must hold integer class indices, got dtype {arr.dtype}")
-    if arr.size:
-        negative = arr < 0
-        if negative.any():
-            i = int(np.flatnonzero(negative)[0])
-            raise ValueError(
-                f"labels must be class indices >= 0; found label {int(arr[i])} at index {i}"
-            )
-        if num_classes is not None:
-            too_big = arr >= num_classes
-            if too_big.any():
-                i = int(np.flatnonzero(too_big)[0])
-                raise ValueError(
-                    f"labels must be in [0, {num_classes}) for num_classes={num_classes}; "
-                    f"found label {int(arr[i])} at index {i}"
-                )
-    return arr
-
-
-class ArrayDataset:
-    """A classification dataset over two arrays, checked once when it is built.
-
-    Args:
-        X: features, (n_samples, num_features), real numbers (ints are converted); all finite.
-        y: labels, (n_samples,), integer class indices. A float array whose values are all
-            integral is accepted and converted; any fractional value is an error.
-        num_classes: the number of classes; labels must lie in ``[0, num_classes)``. If None it
-            is inferred as ``max(y) + 1``.
-        dtype: floating dtype X is stored as (float32 by default, like the layers).
-
-    Attributes:
-        X: (n_samples, num_features) array of ``dtype``.
-        y: (n_samples,) int64 array.
-
-    Raises:
-        ValueError / TypeError: with a message naming the offending shape, value and index.
-    """
-
-    def __init__(
-        self,
-        X: ArrayLike,
-        y: ArrayLike,
-        num_classes: int | None = None,
-        dtype: DTypeLike = np.float32,
-    ) -> None:
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
-        if num_classes is not None and (
-            isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))
-        ):
-            raise TypeError(f"num_classes must be an int, got {num_classes!r}")
-        if num_classes is not None and num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-        features = _check_features(X, "X")
-        labels = np.asarray(y)
-        if labels.ndim >= 1 and len(labels) != len(features):
-            raise ValueError(
-                f"X and y must have the same number of samples: X has {len(features)} rows, "
-                f"y has {len(labels)} labels"
-            )
-        labels = _check_labels(labels, num_classes)
-        with np.errstate(over="ignore"):  # overflow to Inf is reported just below
-            features = features.astype(dtype, copy=False)
-        _count_non_finite(features, "X")
-        self.X: np.ndarray = features
-        self.y: np.ndarray = labels
-        if num_classes is None:
-            num_classes = int(labels.max()) + 1 if labels.size else 0
-        self._num_classes = int(num_classes)
-
-    @property
-    def num_features(self) -> int:
-        """Number of columns of X."""
-        return int(self.X.shape[1])
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes (given, or ``max(y) + 1``)."""
-        return self._num_classes
-
-    def __len__(self) -> int:
-        return int(self.X.shape[0])
-
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``index``: an int, a slice or an array of indices -> ``(X[index], y[index])``.
-
-        With an index array of shape (batch,) the result is ``(batch, num_features)``, (batch,).
-        """
-        return self.X[index], self.y[index]
-
-    def __repr__(self) -> str:
-        return (
-            f"ArrayDataset(n_samples={len(self)}, num_features={self.num_features}, "
-            f"num_classes={self.num_classes}, dtype={self.X.dtype})"
-        )
 
 
 class Standardizer:
@@ -217,10 +57,10 @@ class Standardizer:
 
     def fit(self, X: ArrayLike) -> Standardizer:
         """Compute per-column mean and std of the training features ``X: (n, features)``."""
-        arr = _check_features(X, "Standardizer.fit: X")
+        arr = check_features(X, "Standardizer.fit: X")
         if arr.shape[0] == 0:
             raise ValueError("Standardizer.fit: X has no rows; fit on the training data")
-        _count_non_finite(arr, "Standardizer.fit: X")
+        count_non_finite(arr, "Standardizer.fit: X")
         arr64 = arr.astype(np.float64, copy=False)
         mean = arr64.mean(axis=0)
         std = arr64.std(axis=0)
@@ -253,7 +93,7 @@ class Standardizer:
                 f"Standardizer.{method} called before fit: call fit(X_train) first (fit on the "
                 "training split only, then transform every split)"
             )
-        arr = _check_features(X, f"Standardizer.{method}: X")
+        arr = check_features(X, f"Standardizer.{method}: X")
         if arr.shape[1] != self.mean_.shape[0]:
             raise ValueError(
                 f"Standardizer was fitted on {self.mean_.shape[0]} features but X has "
@@ -466,6 +306,8 @@ def train_val_split(
             f"train_val_split: val_fraction={val_fraction} of {n} samples gives {n_val} "
             f"validation and {n - n_val} training samples; both parts need at least one"
         )
+    if stratify and dataset.targets != "labels":
+        raise ValueError("train_val_split: stratify keeps class proportions; y holds no labels")
     rng = get_rng() if seed is None else np.random.default_rng(seed)
     if not stratify:
         perm = rng.permutation(n)
@@ -489,7 +331,11 @@ def train_val_split(
 
     def subset(idx: np.ndarray) -> ArrayDataset:
         return ArrayDataset(
-            dataset.X[idx], dataset.y[idx], num_classes=dataset.num_classes, dtype=dataset.X.dtype
+            dataset.X[idx],
+            dataset.y[idx],
+            num_classes=dataset.num_classes if dataset.targets == "labels" else None,
+            dtype=dataset.X.dtype,
+            targets=dataset.targets,
         )
 
     return subset(train_idx), subset(val_idx)

@@ -19,6 +19,8 @@ class CrossEntropyLoss(Module):
     their row maximum, so logits of ±1e4 neither overflow nor lose the answer.
     """
 
+    needs_class_labels = True  # targets: (batch,) integer class indices, checked up front
+
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
         """logits: (batch, classes) floats; targets: (batch,) integers in [0, classes) -> loss."""
         logits = np.asarray(logits)

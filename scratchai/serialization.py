@@ -14,9 +14,13 @@ into the existing arrays, so after ``model.load_state_dict(load(path))`` the tie
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
+import math
 import os
 import secrets
+import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,7 @@ _DTYPES: dict[str, np.dtype] = {
 }
 _SAVABLE = frozenset(_DTYPES.values())
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+STALE_SECONDS = 600.0  # a temporary file untouched this long belongs to a save that died
 DEFAULT_METADATA = {"format": "np", "producer": "scratchai"}
 
 
@@ -111,11 +116,22 @@ def save(
                 )
             header[key] = value
     payload = safetensors.numpy.save(tensors, metadata=header)
-    _atomic_write(Path(path), payload)
+    write_atomically(Path(path), payload)
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary files that saves of ``path`` killed midway left behind (untouched
+    for STALE_SECONDS: a save in progress writes to its file all the time)."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
     """Write ``payload`` to a temporary file next to ``path``, fsync it, rename it over."""
+    _remove_stale_temporaries(path)
     directory = path.parent
     tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -145,20 +161,67 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
-    p = Path(path)
+def _open_checked(p: Path) -> tuple[Any, int]:
+    """Open ``p`` for reading; it must be a regular file. Returns (file, size in bytes)."""
+    where = f"cannot load checkpoint '{p}'"
     try:
-        return p, p.read_bytes()
+        f = open(p, "rb")  # noqa: SIM115  # closed by the caller's with-block
     except FileNotFoundError:
-        raise CheckpointError(f"cannot load checkpoint '{p}': the file does not exist") from None
+        raise CheckpointError(f"{where}: the file does not exist") from None
     except IsADirectoryError:
-        raise CheckpointError(f"cannot load checkpoint '{p}': it is a directory") from None
+        raise CheckpointError(f"{where}: it is a directory") from None
     except OSError as err:
-        raise CheckpointError(f"cannot load checkpoint '{p}': {err.strerror or err}") from err
+        raise CheckpointError(f"{where}: {err.strerror or err}") from err
+    info = os.fstat(f.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        f.close()
+        raise CheckpointError(f"{where}: it is not a regular file (a device, a pipe...)")
+    return f, info.st_size
+
+
+def _read(path: str | os.PathLike[str], payload: bool) -> tuple[Path, dict[str, Any], bytes]:
+    """Read and check the header of a safetensors file, then (``payload``) only the bytes the
+    header declares: memory stays bounded by the checkpoint's real size, whatever the file.
+
+    Returns:
+        (path, header, the file's bytes up to the end of its last tensor, or b"").
+    """
+    p = Path(path)
+    where = f"cannot load checkpoint '{p}'"
+    f, size = _open_checked(p)
+    with f:
+        head = f.read(8)
+        if not head:
+            raise CheckpointError(f"{where}: the file is empty")
+        if len(head) < 8:
+            raise CheckpointError(
+                f"{where}: {len(head)} bytes is too short for a safetensors file (truncated?)"
+            )
+        n = int.from_bytes(head, "little")
+        if n > size - 8 or n > _MAX_HEADER:
+            raise CheckpointError(
+                f"{where}: {_not_safetensors_hint(head)} (header length {n} but the file has "
+                f"{size} bytes)"
+            )
+        text = f.read(n)
+        header = _parse_header(p, head, text, size - 8 - n)
+        if not payload:
+            return p, header, b""
+        data_len = max(
+            (info["data_offsets"][1] for k, info in header.items() if k != "__metadata__"),
+            default=0,
+        )
+        try:
+            data = f.read(data_len)
+        except MemoryError:
+            raise CheckpointError(
+                f"{where}: its {data_len} bytes of tensors do not fit in memory"
+            ) from None
+    return p, header, head + text + data
 
 
 def _not_safetensors_hint(raw: bytes) -> str:
-    """What the first bytes say the file is, when it is not safetensors."""
+    """What the first (8) bytes say the file is, when it is not safetensors."""
     if len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5:
         return (
             "it is a Python pickle (e.g. from pickle.dump or an old torch.save); scratchai "
@@ -171,52 +234,54 @@ def _not_safetensors_hint(raw: bytes) -> str:
     return "it is not a safetensors file, or it is truncated"
 
 
-def _parse_header(p: Path, raw: bytes) -> dict[str, Any]:
-    """Check the safetensors framing of ``raw`` and return its JSON header."""
+def _parse_header(p: Path, head: bytes, text: bytes, data_len: int) -> dict[str, Any]:
+    """Check the JSON header of a safetensors file: every entry's dtype, shape and offsets,
+    against each other and against the ``data_len`` bytes that follow the header."""
     where = f"cannot load checkpoint '{p}'"
-    if not raw:
-        raise CheckpointError(f"{where}: the file is empty")
-    if len(raw) < 8:
-        raise CheckpointError(
-            f"{where}: {len(raw)} bytes is too short for a safetensors file (truncated?)"
-        )
-    n = int.from_bytes(raw[:8], "little")
-    if n > len(raw) - 8 or n > _MAX_HEADER:
-        detail = _not_safetensors_hint(raw)
-        raise CheckpointError(
-            f"{where}: {detail} (header length {n} but the file has {len(raw)} bytes)"
-        )
     try:
-        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+        header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(
-            f"{where}: {_not_safetensors_hint(raw)} (header is not valid JSON: {err})"
+            f"{where}: {_not_safetensors_hint(head)} (header is not valid JSON: {err})"
         ) from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{where}: the safetensors header is not a JSON object")
-    data_len = len(raw) - 8 - n
     for key, info in header.items():
         if key == "__metadata__":
             continue
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
             raise CheckpointError(f"{where}: tensor '{key}' has a malformed header entry")
-        if info["dtype"] not in _DTYPES:
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise CheckpointError(
-                f"{where}: tensor '{key}' has dtype {info['dtype']!r}, which numpy cannot hold"
+                f"{where}: tensor '{key}' has dtype {dtype!r}, which numpy cannot hold"
             )
-        offsets = info["data_offsets"]
+        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+            raise CheckpointError(f"{where}: tensor '{key}' has a malformed shape {shape!r}")
         if (
             not isinstance(offsets, list)
             or len(offsets) != 2
-            or not all(isinstance(o, int) for o in offsets)
+            or not all(_is_count(o) for o in offsets)
+            or offsets[0] > offsets[1]
         ):
             raise CheckpointError(f"{where}: tensor '{key}' has malformed data_offsets")
+        expected = math.prod(shape) * _DTYPES[dtype].itemsize
+        if offsets[1] - offsets[0] != expected:
+            raise CheckpointError(
+                f"{where}: corrupt safetensors: tensor '{key}' of shape {tuple(shape)} and "
+                f"dtype {dtype} needs "
+                f"{expected} bytes, its offsets give {offsets[1] - offsets[0]}"
+            )
         if offsets[1] > data_len:
             raise CheckpointError(
                 f"{where}: the file is truncated: tensor '{key}' needs data bytes up to "
                 f"{offsets[1]}, the file holds {data_len}"
             )
     return header
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -229,8 +294,7 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         CheckpointError: the file is missing, empty, truncated, corrupt, or not safetensors
             (e.g. a pickle, which is never unpickled). The message names the path.
     """
-    p, raw = _read(path)
-    _parse_header(p, raw)
+    p, _, raw = _read(path, payload=True)
     try:
         arrays = safetensors.numpy.load(raw)
     except Exception as err:  # SafetensorError and friends: the bytes do not add up
@@ -244,8 +308,8 @@ def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     Raises:
         CheckpointError: as ``load``.
     """
-    p, raw = _read(path)
-    metadata = _parse_header(p, raw).get("__metadata__") or {}
+    p, header, _ = _read(path, payload=False)
+    metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict):
         raise CheckpointError(f"cannot load checkpoint '{p}': __metadata__ is not a JSON object")
     return {str(k): str(v) for k, v in metadata.items()}

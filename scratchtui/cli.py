@@ -8,6 +8,8 @@ Errors go to stderr.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Step through the training of a scratchai model, one batch, phase or layer "
         "at a time.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="open a bundled demo (see --list)")
     demo.add_argument("name", nargs="?", help="demo name, e.g. mlp")
@@ -48,9 +51,34 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
     for command in (demo, run):
         command.add_argument("--headless", action="store_true", help="train in the terminal, no UI")
-        command.add_argument("--steps", type=int, default=300, help="headless: batches to run")
+        command.add_argument(
+            "--steps", type=int, help=f"headless: batches to run (default {DEFAULT_STEPS})"
+        )
+        command.add_argument(
+            "--export",
+            type=Path,
+            metavar="FILE",
+            help="headless: write the run's history to FILE (.csv or .json) at the end",
+        )
         command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
     return parser
+
+
+DEFAULT_STEPS = 300
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("scratchai")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "(not installed)"
+
+
+def _has_terminal() -> bool:
+    """A terminal to draw on; a web driver (textual-serve) brings its own."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return True
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,8 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.file.is_file():
         errors.print(f"[red]error:[/] no such file: {escape(str(args.file))}")
         return EXIT_USAGE
-    if args.steps < 1:
+    if not args.headless and (args.steps is not None or args.export is not None):
+        errors.print(
+            "[red]error:[/] --steps and --export apply to --headless runs; in the app, r runs "
+            "and x exports the history"
+        )
+        return EXIT_USAGE
+    steps = DEFAULT_STEPS if args.steps is None else args.steps
+    if steps < 1:
         errors.print("[red]error:[/] --steps must be at least 1")
+        return EXIT_USAGE
+    if not args.headless and not _has_terminal():
+        errors.print(
+            "[red]error:[/] the debugger needs a terminal (stdin and stdout are not one); "
+            "use --headless to train without the UI"
+        )
         return EXIT_USAGE
     manual_seed(args.seed)
     try:
@@ -88,7 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     with Stepper(experiment) as stepper:
         if args.headless:
-            return run_headless(stepper, args.steps, console, errors)
+            status = run_headless(stepper, steps, console, errors)
+            if args.export is not None:
+                try:
+                    console.print(f"history written to {stepper.export(args.export)}")
+                except (OSError, ValueError) as error:
+                    errors.print(f"[red]error:[/] could not export: {escape(str(error))}")
+                    return status or EXIT_USAGE
+            return status
         from .app import ScratchApp  # Textual loads only for the interactive app
 
         ScratchApp(stepper).run()

@@ -9,12 +9,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scratchai.engine import Severity, State, StepFailed, Stepper, Warning
+from scratchai.engine import Severity, State, StepFailed, StepInterrupted, Stepper, Warning
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
 EXIT_USER_ERROR = 4
+EXIT_INTERRUPTED = 130  # the shell's convention for ctrl+c (128 + SIGINT)
 
 _CHUNK = 25  # steps between progress refreshes: printing every step would cost more than it
 
@@ -83,6 +84,22 @@ def run_headless(
         console=console,
         transient=False,
     )
+    try:
+        return _train(stepper, steps, console, errors, progress)
+    except (KeyboardInterrupt, StepInterrupted):
+        # ctrl+c between two steps, or inside one (undone): either way the model is at a step
+        progress.stop()
+        errors.print(
+            f"[yellow]interrupted[/]: training stopped at step {stepper.step}, its last "
+            "complete step (a step in progress was undone)",
+            soft_wrap=True,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _train(
+    stepper: Stepper, steps: int, console: Console, errors: Console, progress: Progress
+) -> int:
     stopped_by: tuple[str, ...] = ()
     with progress:
         task = progress.add_task("train", total=steps, loss="-", acc="-", lr=f"{stepper.lr:g}")
@@ -90,12 +107,14 @@ def run_headless(
         while stepper.step - start < steps and not stopped_by:
             try:
                 advance = stepper.run(max_steps=min(_CHUNK, steps - (stepper.step - start)))
+            except StepInterrupted:
+                raise
             except StepFailed as failure:
                 progress.update(task, completed=stepper.step - start)
                 progress.stop()
                 errors.print(
-                    f"[red]step {stepper.step + 1} failed during {escape(failure.place)}[/]; "
-                    f"training was left at step {stepper.step}:",
+                    f"[red]step {stepper.step + 1} failed during {escape(failure.place)}[/]: "
+                    f"{escape(failure.summary)}; training was left at step {stepper.step}:",
                     soft_wrap=True,
                 )
                 errors.print(failure.traceback_text, markup=False)

@@ -3,7 +3,14 @@
 NumPy only, like the rest of scratchai: the headless runner and the TUI both drive it.
 """
 
-from .experiment import Experiment, ExperimentError, list_demos, load_demo, load_experiment_file
+from .experiment import (
+    Experiment,
+    ExperimentError,
+    list_demos,
+    load_demo,
+    load_experiment_file,
+    reload_experiment_file,
+)
 from .inspect import Histogram, Inspection
 from .records import (
     BATCH_PHASES,
@@ -24,7 +31,7 @@ from .records import (
     Warning,
 )
 from .settings import Breakpoints, Settings
-from .stepper import StepFailed, Stepper
+from .stepper import StepFailed, StepInterrupted, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
@@ -52,10 +59,12 @@ __all__ = [
     "State",
     "Stats",
     "StepFailed",
+    "StepInterrupted",
     "StepRecord",
     "Stepper",
     "Warning",
     "list_demos",
     "load_demo",
     "load_experiment_file",
+    "reload_experiment_file",
 ]

@@ -38,6 +38,79 @@ class Experiment:
     name: str = "experiment"
     description: str = ""
 
+    def __post_init__(self) -> None:
+        """Refuse a field the stepper could not use, saying what was given and what is needed."""
+        problems: list[str | None] = [
+            _expect(self.model, "model", "a scratchai Module, e.g. sa.Sequential(...)", Module),
+            _expect(self.loss, "loss", "a loss Module, e.g. sa.CrossEntropyLoss()", Module),
+            _expect(
+                self.optimizer,
+                "optimizer",
+                "an optimizer over the model's parameters, e.g. sa.SGD(model.parameters(), lr=0.1)",
+                None,
+                ("step", "zero_grad", "lr", "state_dict", "load_state_dict"),
+            ),
+            _expect(
+                self.train_loader,
+                "train_loader",
+                "a sa.DataLoader(dataset, batch_size=...)",
+                None,
+                ("next_batch", "__len__", "state_dict", "load_state_dict"),
+            ),
+            None
+            if self.val_data is None
+            else _expect(
+                self.val_data,
+                "val_data",
+                "None or a dataset such as sa.ArrayDataset(X, y)",
+                None,
+                ("__len__", "__getitem__"),
+            ),
+            _expect(self.name, "name", "a str", str),
+            _expect(self.description, "description", "a str", str),
+        ]
+        problems.append(_labels_problem(self.loss, getattr(self.train_loader, "dataset", None)))
+        found = [p for p in problems if p]
+        if found:
+            raise TypeError("Experiment refused:\n  " + "\n  ".join(found))
+
+
+def _labels_problem(loss: Any, dataset: Any) -> str | None:
+    """A loss that needs class labels, given real-valued targets: say so and what to do."""
+    if (
+        not getattr(loss, "needs_class_labels", False)
+        or getattr(dataset, "targets", None) != "values"
+    ):
+        return None
+    shape = tuple(dataset.y.shape)
+    hint = (
+        "one-hot labels? pass y.argmax(axis=1)"
+        if len(shape) == 2
+        else "pass integer class indices, or targets='labels' to see which value is wrong"
+    )
+    return (
+        f"loss={type(loss).__name__} needs integer class labels (n_samples,), but the training "
+        f"data holds real-valued targets of shape {shape}: {hint}; for a regression use "
+        "sa.MSELoss()"
+    )
+
+
+def _expect(
+    value: Any, field: str, wanted: str, kind: type | None, methods: tuple[str, ...] = ()
+) -> str | None:
+    """What is wrong with ``value`` as the field ``field``, or None when it will do."""
+    if kind is not None and not isinstance(value, kind):
+        return f"{field}={_show(value)}: expected {wanted}"
+    missing = [m for m in methods if not hasattr(value, m)]
+    if missing:
+        return f"{field}={_show(value)}: expected {wanted} (it has no {', '.join(missing)})"
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if value is None or isinstance(value, (str, int, float)) else None
+    return text if text is not None else f"<{type(value).__name__}>"
+
 
 class ExperimentError(Exception):
     """A user's experiment file could not be loaded; the message points at the user's line."""
@@ -49,6 +122,14 @@ def _user_frames(exc: BaseException, path: Path) -> str:
     mine = [f for f in frames if Path(f.filename).resolve() == path]
     shown = traceback.format_list(mine or frames)
     return "".join(shown) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def _raised(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "was interrupted (ctrl+c)"
+    return f"raised {type(exc).__name__}"
 
 
 def load_experiment_file(path: str | Path) -> Experiment:
@@ -67,15 +148,18 @@ def load_experiment_file(path: str | Path) -> Experiment:
         raise ExperimentError(f"{path}: cannot be imported as a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    # The file's folder is importable, as for `python FILE`: a model split over files works.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ExperimentError(
             f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
         ) from None
-    except Exception as exc:
+    except BaseException as exc:  # a sys.exit() or ctrl+c in the file is no success either
         raise ExperimentError(
-            f"{path}: importing the file raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+            f"{path}: importing the file {_raised(exc)}:\n{_user_frames(exc, path)}"
         ) from None
     finally:
         sys.modules.pop(module_name, None)
@@ -87,9 +171,9 @@ def load_experiment_file(path: str | Path) -> Experiment:
         )
     try:
         experiment = build()
-    except Exception as exc:
+    except BaseException as exc:
         raise ExperimentError(
-            f"{path}: build() raised {type(exc).__name__}:\n{_user_frames(exc, path)}"
+            f"{path}: build() {_raised(exc)}:\n{_user_frames(exc, path)}"
         ) from None
     if not isinstance(experiment, Experiment):
         raise ExperimentError(
@@ -102,6 +186,21 @@ def load_experiment_file(path: str | Path) -> Experiment:
             "scratchai Module"
         )
     return experiment
+
+
+def reload_experiment_file(path: str | Path) -> Experiment:
+    """``load_experiment_file`` again after the user edited it: the modules imported from the
+    file's folder (its siblings) are imported afresh too, so edits to them count.
+
+    Raises:
+        ExperimentError: as ``load_experiment_file``; nothing else changes.
+    """
+    folder = Path(path).resolve().parent
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().parent == folder:
+            del sys.modules[name]
+    return load_experiment_file(path)
 
 
 def demos_dir() -> Path:

@@ -36,14 +36,48 @@ class StepFailed(Exception):
             path, type_name = module
             who = f"module '{path}'" if path else "the model"
             self.place = f"{phase} of {who} ({type_name})"
-        self.summary = f"{type(exc).__name__}: {exc}"
+        self.summary = describe(exc)
         self.traceback_text = traceback_text
-        super().__init__(f"step failed during {self.place}: {self.summary}")
+        super().__init__(f"step {self.verb} during {self.place}: {self.summary}")
+
+    verb = "failed"
+
+
+class StepInterrupted(StepFailed):
+    """The step was interrupted (ctrl+c, or ``Stepper.interrupt()`` from another thread) and
+    undone like a failed one: training is back at the last good step."""
+
+    verb = "was interrupted"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for what user code raised; exits and interrupts are never mistaken for success."""
+    if isinstance(exc, SystemExit):
+        return f"the code called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def step_failed(phase: str, exc: BaseException, index: ModelIndex) -> StepFailed:
-    """The report of ``exc``, raised during ``phase``, naming the module that raised it."""
-    return StepFailed(phase, exc, traceback_without_engine(exc), failing_module(exc, index))
+    """The report of ``exc``, raised during ``phase``, naming the module that raised it.
+
+    Any ``BaseException`` is a failure of the step: a ``sys.exit()`` in a user's forward is
+    not the end of training, and KeyboardInterrupt becomes a ``StepInterrupted``.
+    """
+    kind = StepInterrupted if isinstance(exc, KeyboardInterrupt) else StepFailed
+    return kind(phase, exc, traceback_without_engine(exc), failing_module(exc, index))
+
+
+def raise_in_thread(ident: int, exc_type: type[BaseException]) -> bool:
+    """Raise ``exc_type`` in the thread ``ident`` at its next Python instruction (a pure-Python
+    loop is interrupted; a long NumPy call finishes first). Returns whether it was delivered."""
+    import ctypes
+
+    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exc_type)
+    )
+    return done == 1
 
 
 def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | None:

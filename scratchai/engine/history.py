@@ -1,84 +1,126 @@
-"""Scalar history of every step in bounded memory."""
+"""Per-step scalars of a whole run in bounded memory, as NumPy arrays.
+
+The newest ``capacity`` steps are kept at full resolution in a ring. Older steps are averaged
+in groups of ``stride`` steps into the archive; when the archive is full, neighbouring groups
+are merged and the stride doubles, so every archived point covers the same number of steps and
+memory stays O(capacity) however long the run. A NaN or Inf in a group is kept as the group's
+value, so a divergence never disappears from the chart.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
 
 FIELDS = ("step", "loss", "accuracy", "grad_norm", "lr")
+#: Wide histories (many per-parameter columns) get fewer rows: at most this many numbers.
+MAX_NUMBERS = 1 << 22
+
+
+def _merge(rows: np.ndarray) -> np.ndarray:
+    """Column-wise mean of equal-weight rows (k, width); a column with a NaN/Inf keeps the
+    first such value."""
+    merged = rows.mean(axis=0)
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        columns = np.flatnonzero(bad.any(axis=0))
+        first = bad[:, columns].argmax(axis=0)
+        merged[columns] = rows[first, columns]
+    return merged
 
 
 class History:
-    """Per-step scalars: the newest ``capacity`` steps at full resolution, older ones downsampled.
+    """Per-step scalars: ``step, loss, accuracy, grad_norm, lr`` and any ``extra_fields``
+    (e.g. each parameter's grad norm), the newest ``capacity`` steps at full resolution.
 
-    Steps that leave the full-resolution window are averaged in groups of ``stride`` steps into
-    the archive; when the archive holds ``capacity`` groups, neighbouring groups are merged and
-    the stride doubles, so every archived point covers the same number of steps and memory stays
-    O(capacity) however long the run. A NaN or Inf in a group is kept as the group's value, so a
-    divergence never disappears from the chart.
+    Args:
+        capacity: full-resolution rows (even, >= 4); lowered for wide histories so that the
+            whole history holds at most ``MAX_NUMBERS`` numbers.
+        extra_fields: names of more per-step columns, given to ``append`` as ``extra``.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 4096, extra_fields: Sequence[str] = ()) -> None:
         if capacity < 4 or capacity % 2:
             raise ValueError(f"history capacity must be an even number >= 4, got {capacity}")
+        self.fields = FIELDS + tuple(extra_fields)
+        width = len(self.fields)
+        capacity = min(capacity, max(4, MAX_NUMBERS // (2 * width) // 2 * 2))
         self.capacity = capacity
-        self._recent: deque[tuple[float, ...]] = deque()
-        self._archive: list[tuple[float, ...]] = []
+        self._recent = np.empty((capacity, width))  # a ring: _start is its oldest row
+        self._start = self._count = 0
+        self._archive = np.empty((capacity, width))
+        self._archived = 0
         self._stride = 1
-        self._group: list[tuple[float, ...]] = []  # fewer than ``stride`` rows, oldest first
+        self._group: list[np.ndarray] = []  # fewer than ``stride`` rows, oldest first
         self.lr_changes: list[tuple[int, float, float]] = []
         self._lock = threading.Lock()  # the TUI reads while a worker thread appends
 
     def __len__(self) -> int:
-        return len(self._archive) + len(self._group) + len(self._recent)
+        return self._archived + len(self._group) + self._count
 
     def append(
-        self, step: int, loss: float, accuracy: float | None, grad_norm: float, lr: float
+        self,
+        step: int,
+        loss: float,
+        accuracy: float | None,
+        grad_norm: float,
+        lr: float,
+        extra: Sequence[float] = (),
     ) -> None:
-        row = (float(step), loss, math.nan if accuracy is None else accuracy, grad_norm, lr)
         with self._lock:
-            self._recent.append(row)
-            if len(self._recent) > self.capacity:
-                self._archive_row(self._recent.popleft())
+            if self._count == self.capacity:
+                self._archive_row(self._recent[self._start].copy())
+                self._start = (self._start + 1) % self.capacity
+                self._count -= 1
+            row = self._recent[(self._start + self._count) % self.capacity]
+            row[:5] = (step, loss, math.nan if accuracy is None else accuracy, grad_norm, lr)
+            if extra:
+                row[5:] = extra
+            self._count += 1
 
-    def _archive_row(self, row: tuple[float, ...]) -> None:
+    def _archive_row(self, row: np.ndarray) -> None:
         self._group.append(row)
         if len(self._group) < self._stride:
             return
-        self._archive.append(_merge_rows(self._group))
+        self._archive[self._archived] = _merge(np.array(self._group))
+        self._archived += 1
         self._group = []
-        if len(self._archive) >= self.capacity:
-            pairs = zip(self._archive[0::2], self._archive[1::2], strict=True)
-            self._archive = [_merge_rows(pair) for pair in pairs]
+        if self._archived == self.capacity:
+            pairs = self._archive.reshape(self.capacity // 2, 2, -1)
+            self._archive[: self.capacity // 2] = [_merge(pair) for pair in pairs]
+            self._archived = self.capacity // 2
             self._stride *= 2
 
     def truncate_after(self, step: int) -> None:
-        """Forget the steps after ``step`` (rewind). Only full-resolution steps can be undone."""
+        """Forget the steps after ``step`` (going back in time); an archived group that
+        reaches past ``step`` goes too."""
         with self._lock:
-            while self._recent and self._recent[-1][0] > step:
-                self._recent.pop()
+            while self._count and self._newest_step() > step:
+                self._count -= 1
+            if self._count == 0:
+                self._group = [row for row in self._group if row[0] <= step]
+                while self._archived and self._archive[self._archived - 1][0] > step:
+                    self._archived -= 1
         self.lr_changes = [c for c in self.lr_changes if c[0] <= step]
+
+    def _newest_step(self) -> float:
+        return float(self._recent[(self._start + self._count - 1) % self.capacity, 0])
 
     def record_lr_change(self, step: int, old: float, new: float) -> None:
         self.lr_changes.append((step, old, new))
         del self.lr_changes[: -self.capacity]
 
+    def table(self) -> np.ndarray:
+        """Every row, oldest first: (len(self), len(self.fields)) float64, a copy."""
+        with self._lock:
+            ring = np.roll(self._recent, -self._start, axis=0)[: self._count]
+            parts = [self._archive[: self._archived], *[g[None] for g in self._group], ring]
+            return np.concatenate(parts) if len(self) else np.empty((0, len(self.fields)))
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Each field as a float64 array, oldest first (accuracy is NaN where not measured)."""
-        with self._lock:
-            rows = self._archive + self._group + list(self._recent)
-        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(FIELDS))
-        return {name: table[:, i].copy() for i, name in enumerate(FIELDS)}
-
-
-def _merge_rows(rows: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
-    """Field-wise mean of equal-weight rows; a NaN/Inf in a field is kept as that field's value."""
-    merged = []
-    for values in zip(*rows, strict=True):
-        bad = next((v for v in values if not math.isfinite(v)), None)
-        merged.append(bad if bad is not None else sum(values) / len(values))
-    return tuple(merged)
+        table = self.table()
+        return {name: table[:, i].copy() for i, name in enumerate(self.fields)}

@@ -45,6 +45,7 @@ class PausablePass:
             target=self._run, name=f"scratchai-{direction}", daemon=True
         )
         self._started = False
+        self._waiting = False  # parked in the hook, between two modules
 
     def _hook(self, module: Module, *args: Any) -> None:
         if threading.current_thread() is not self._thread:
@@ -52,8 +53,9 @@ class PausablePass:
         if not self._index.is_layer(module):
             return  # only layers of the model are steps; containers and the loss are not
         self._event = (module, args)
+        self._waiting = True
         self._paused.release()
-        self._go.acquire()
+        self._go.acquire()  # resume() cleared _waiting before releasing it
         if self._cancelled:
             raise _Cancelled
 
@@ -82,6 +84,12 @@ class PausablePass:
     def done(self) -> bool:
         return self._done
 
+    def running_thread(self) -> int | None:
+        """The ident of the pass thread while it runs the user's code (not parked), else None."""
+        if self._started and not self._done and not self._waiting:
+            return self._thread.ident
+        return None
+
     def resume(self) -> tuple[Module, tuple] | None:
         """Run to the next leaf module (returns it and the hook's args) or to the end (None)."""
         if self._done:
@@ -89,6 +97,7 @@ class PausablePass:
         if not self._started:
             self._started = True
             self._thread.start()
+        self._waiting = False  # before the release: from now on the pass thread runs user code
         self._go.release()
         self._paused.acquire()
         return None if self._done else self._event

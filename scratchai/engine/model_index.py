@@ -94,6 +94,11 @@ class ModelIndex:
     def buffer(self, path: str) -> np.ndarray | None:
         return self._buffer_by_path.get(path)
 
+    def unregistered_parameters(self) -> list[str]:
+        """Dotted names of the model's parameters that appeared after it was indexed (e.g.
+        created during a forward): nothing the engine built from the index knows them."""
+        return [name for name, p in self.model.named_parameters() if id(p) not in self.owners]
+
     def module_info(self, path: str) -> ModuleInfo | None:
         return next((info for info in self.structure if info.path == path), None)
 

@@ -17,7 +17,7 @@ import numpy as np
 from .checks.data import InputSummary
 from .passes import ForwardCall
 from .probes import Probes
-from .records import EpochRecord, GradShare, Severity, State, StepRecord, Warning
+from .records import EpochRecord, GradShare, Remedy, Severity, State, StepRecord, Warning
 from .rules import RuleBook
 from .settings import Breakpoints, Settings, fired_breakpoints
 from .validation import is_classification
@@ -49,7 +49,7 @@ class Monitor:
         breakpoints: Breakpoints,
         inputs: InputSummary | None = None,
     ) -> None:
-        self._probes = probes
+        self.probes = probes
         self.settings = settings
         self.breakpoints = breakpoints
         self._rules = RuleBook(settings)
@@ -81,8 +81,8 @@ class Monitor:
             calls: the layers' forward calls of the batch, in order.
             shares: each use's contribution to the gradient of a shared parameter.
         """
-        params, norms = self._probes.params(grad_sq, lr)
-        modules = self._probes.modules(calls, norms, lr)
+        params, norms = self.probes.params(grad_sq, lr)
+        modules = self.probes.modules(calls, norms, lr)
         if self._classification is None:
             self._classification = is_classification(output, targets)
         accuracy = None
@@ -99,7 +99,7 @@ class Monitor:
             lr=lr,
             modules=modules,
             params=params,
-            buffers=self._probes.buffers(),
+            buffers=self.probes.buffers(),
             grad_shares=shares,
         )
         verdict = self._judge(record, output.shape[1] if self._classification else None)
@@ -146,6 +146,25 @@ class Monitor:
         warnings = self._rules.epoch_warnings(epoch_record)
         self.warnings.extend(warnings)
         return warnings
+
+    def late_parameters(self, step: int, names: list[str]) -> list[Warning]:
+        """Warn once about parameters created after the model was registered."""
+        if not names or any(w.rule == "late_parameters" for w in self.warnings):
+            return []
+        shown = ", ".join(f"'{n}'" for n in names[:5]) + (" ..." if len(names) > 5 else "")
+        warning = Warning(
+            "late_parameters",
+            Severity.WARNING,
+            step,
+            f"{len(names)} parameter(s) appeared after the model was registered: {shown}",
+            "They were created after __init__ (in a forward?): the optimizer was built "
+            "before they existed and never updates them, and the debugger neither probes nor "
+            "rewinds them.",
+            (Remedy("create every Parameter in the module's __init__"),),
+            names[0],
+        )
+        self.warnings.append(warning)
+        return [warning]
 
     # ------------------------------------------------------------------ rewind
     def state_dict(self) -> tuple[dict, frozenset[str], float | None]:

@@ -62,6 +62,10 @@ class Passes:
         """A layer-by-layer pass is paused in the middle."""
         return self._parked is not None
 
+    def running_thread(self) -> int | None:
+        """The ident of a layer-by-layer pass thread while it runs the user's code."""
+        return self._parked.running_thread() if self._parked is not None else None
+
     def cancel(self) -> None:
         """Abandon a parked pass (its thread unwinds) and forget the batch in progress."""
         if self._parked is not None:

@@ -171,10 +171,13 @@ class Probes:
     def modules(
         self,
         calls: list[tuple[Module, Any, Any]],
-        norms: dict[int, tuple[float, float]],
+        norms: dict[int, tuple[float, float]] | None,
         lr: float,
     ) -> tuple[ModuleProbe, ...]:
-        """Probe each recorded module call ``(module, first input, output)`` in forward order."""
+        """Probe each recorded module call ``(module, first input, output)`` in forward order.
+
+        ``norms=None``: a forward without a backward (no grad norm, no update ratio).
+        """
         probes = []
         for module, x, out in calls:
             path, type_name, own, activation = self._modules[id(module)]
@@ -187,7 +190,7 @@ class Probes:
                     dead = statistic(out)
                 else:
                     saturation = statistic(out)
-            if own:
+            if own and norms is not None:
                 g_sq = sum(norms[i][0] for i in own)
                 d_sq = sum(norms[i][1] for i in own)
                 grad_norm = math.sqrt(g_sq) if g_sq == g_sq else math.nan

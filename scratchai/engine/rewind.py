@@ -1,13 +1,25 @@
-"""Rewind: snapshots taken before each step, and putting training back exactly as it was.
+"""Time travel: reach any earlier step by restoring a checkpoint and replaying from it.
 
-A snapshot holds the *world* the user's code touches (parameters, buffers, optimizer state,
-the random generator, the data loader's position) and, opaque to this module, the stepper's
-own counters and rule state, which the stepper takes back itself.
+Two kinds of saved state:
+
+- a *checkpoint* (every ``every`` steps, and always step 0): everything training touches, the
+  parameters, buffers and optimizer state included. Checkpoints stay within a memory budget:
+  when they would exceed it, every other one is dropped and ``every`` doubles, so a run of any
+  length keeps a bounded number of them spread over its whole length.
+- a *light* snapshot before each batch: the state a batch changes *before* its update (data
+  position, random generator, buffers such as BatchNorm's running statistics, the stepper's
+  counters). A batch that fails or is interrupted before its update is undone from it exactly
+  and cheaply; one that fails later is undone by a checkpoint and a replay.
+
+Replay is deterministic: the same data order, random numbers and learning rates (kept per step
+in ``lrs``), so a step reached by replay equals the original bit for bit, provided the user's
+code is deterministic too (no state of its own that changes from call to call).
+
+The stepper's own counters and rule state ride along, opaque here (``engine``).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,78 +31,135 @@ from ..random import get_rng_state, set_rng_state
 from .experiment import Experiment
 from .model_index import ModelIndex
 
+MIB = 1024 * 1024
 
-@dataclass(slots=True)  # built every step: slots construct about 3x faster than frozen
-class Snapshot:
-    """Everything needed to put training back exactly where it was before a step.
 
-    Attributes:
-        params / buffers: copies, in the index's order, restored by copying into the live
-            arrays so that ties and identities survive.
-        engine: the stepper's own state (counters, rules), handed back as it was given.
-    """
+@dataclass(slots=True)
+class Light:
+    """The state before a batch that the batch changes before its update."""
 
-    params: tuple[np.ndarray, ...]
+    step: int
     buffers: tuple[np.ndarray, ...]
-    optimizer: dict
     rng: dict
     loader: dict
     engine: Any
 
 
-class Rewinder:
-    """The last ``depth`` snapshots of an experiment's training (0: no rewind, fastest)."""
+@dataclass(slots=True)
+class Checkpoint:
+    """Everything needed to put training back exactly where it was at ``step``."""
 
-    def __init__(self, index: ModelIndex, experiment: Experiment, depth: int) -> None:
-        if depth < 0:
-            raise ValueError(f"snapshot_depth must be >= 0, got {depth}")
+    light: Light
+    params: tuple[np.ndarray, ...]
+    optimizer: dict
+    nbytes: int
+
+
+class Timeline:
+    """The saved states of one training run, for rewinding to any of its steps.
+
+    Args:
+        index: the model's parameters and buffers, in a fixed order.
+        experiment: its optimizer and loader are saved and restored.
+        every: steps between checkpoints at first (it doubles as the run grows).
+        budget_bytes: memory for checkpoints; None: 4 copies of the weights, at least 16 MiB.
+    """
+
+    def __init__(
+        self,
+        index: ModelIndex,
+        experiment: Experiment,
+        every: int = 25,
+        budget_bytes: int | None = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {every}")
         self._index = index
         self._experiment = experiment
-        self._snapshots: deque[Snapshot] = deque(maxlen=depth)
-
-    def __len__(self) -> int:
-        """How many steps can be undone now."""
-        return len(self._snapshots)
+        weights = sum(p.data.nbytes for _, _, p in index.params)
+        self.budget = budget_bytes if budget_bytes is not None else max(4 * weights, 16 * MIB)
+        self.every = every
+        self.checkpoints: dict[int, Checkpoint] = {}
+        self.light: Light | None = None
+        self.lrs: list[float] = []  # the lr step s used is lrs[s - 1], on this timeline
 
     @property
-    def enabled(self) -> bool:
-        return self._snapshots.maxlen != 0
+    def nbytes(self) -> int:
+        """Memory the checkpoints hold now."""
+        return sum(c.nbytes for c in self.checkpoints.values())
 
-    def push(self, engine: Any) -> None:
-        """Snapshot the world now, with the stepper's ``engine`` state beside it."""
-        exp = self._experiment
-        self._snapshots.append(
-            Snapshot(
-                params=tuple(p.data.copy() for _, _, p in self._index.params),
-                buffers=tuple(buf.copy() for _, buf, _ in self._index.buffers),
-                optimizer=copy_tree(exp.optimizer.state_dict()),
-                rng=get_rng_state(),
-                loader=exp.train_loader.state_dict(),  # already a copy
-                engine=engine,
-            )
+    # ------------------------------------------------------------------ saving
+    def before_batch(self, step: int, engine: Any) -> None:
+        """Save what the batch about to run (step + 1) will change; a checkpoint if it is due."""
+        self.light = Light(
+            step,
+            tuple(buf.copy() for _, buf, _ in self._index.buffers),
+            get_rng_state(),
+            self._experiment.train_loader.state_dict(),  # already a copy
+            engine,
         )
+        if step % self.every == 0 and step not in self.checkpoints:
+            self._checkpoint(self.light)
 
-    def pop(self, k: int = 1) -> Any:
-        """Put the world back as it was ``k`` snapshots ago (at most as many as there are)
-        and return the stepper state saved with it, or None when there is none."""
-        k = min(k, len(self._snapshots))
-        if k <= 0:
-            return None
-        for _ in range(k - 1):
-            self._snapshots.pop()
-        snap = self._snapshots.pop()
-        for (_, _, p), saved in zip(self._index.params, snap.params, strict=True):
+    def _checkpoint(self, light: Light) -> None:
+        params = tuple(p.data.copy() for _, _, p in self._index.params)
+        optimizer = copy_tree(self._experiment.optimizer.state_dict())
+        nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
+        nbytes += _tree_bytes(optimizer)
+        self.checkpoints[light.step] = Checkpoint(light, params, optimizer, nbytes)
+        while self.nbytes > self.budget and len(self.checkpoints) > 2:
+            self.every *= 2  # thin out: keep step 0 and every checkpoint on the new grid
+            for step in [s for s in self.checkpoints if s and s % self.every]:
+                del self.checkpoints[step]
+
+    def record_lr(self, step: int, lr: float) -> None:
+        """The lr step ``step`` used (a replay writes the same value again)."""
+        if step <= len(self.lrs):
+            self.lrs[step - 1] = lr
+        else:
+            self.lrs.append(lr)
+
+    # ------------------------------------------------------------------ restoring
+    def undo_batch(self) -> Any:
+        """Put back the state before the batch in progress, when it did not reach its update
+        (parameters and optimizer untouched); returns the stepper state saved with it."""
+        light = self.light
+        assert light is not None, "undo_batch() before any batch"
+        self._restore_light(light)
+        return light.engine
+
+    def restore(self, step: int) -> tuple[int, Any]:
+        """Restore the latest checkpoint at or before ``step``; the caller replays from there.
+
+        Returns:
+            (the checkpoint's step, the stepper state saved with it).
+        """
+        start = max(s for s in self.checkpoints if s <= step)
+        checkpoint = self.checkpoints[start]
+        for (_, _, p), saved in zip(self._index.params, checkpoint.params, strict=True):
             np.copyto(p.data, saved)
             p.zero_grad()
-        for (_, buf, _), saved in zip(self._index.buffers, snap.buffers, strict=True):
-            np.copyto(buf, saved)
         optimizer = self._experiment.optimizer
-        lr = optimizer.lr  # the user's latest lr survives a rewind: "rewind, lower lr, go on"
-        optimizer.load_state_dict(copy_tree(snap.optimizer))
+        lr = optimizer.lr  # the user's latest lr survives: "rewind, lower lr, go on"
+        optimizer.load_state_dict(copy_tree(checkpoint.optimizer))
         optimizer.lr = lr
-        set_rng_state(snap.rng)
-        self._experiment.train_loader.load_state_dict(copy_tree(snap.loader))
-        return snap.engine
+        self._restore_light(checkpoint.light)
+        self.light = None
+        return start, checkpoint.light.engine
+
+    def forget_after(self, step: int) -> None:
+        """Training goes on from ``step`` on a new timeline: later states are not its past."""
+        for later in [s for s in self.checkpoints if s > step]:
+            del self.checkpoints[later]
+        del self.lrs[step:]
+
+    def _restore_light(self, light: Light) -> None:
+        for (_, buf, _), saved in zip(self._index.buffers, light.buffers, strict=True):
+            np.copyto(buf, saved)
+        for _, _, p in self._index.params:
+            p.zero_grad()
+        set_rng_state(light.rng)
+        self._experiment.train_loader.load_state_dict(copy_tree(light.loader))
 
 
 def copy_tree(value: Any) -> Any:
@@ -105,6 +174,16 @@ def copy_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(copy_tree(v) for v in value)
     return value
+
+
+def _tree_bytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_tree_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tree_bytes(v) for v in value)
+    return 0
 
 
 def save_checkpoint(model: Module, name: str, step: int, path: str | Path | None = None) -> Path:

@@ -22,7 +22,9 @@ class Settings:
     ``Settings(rules=default_rules(Overfitting(patience=1)))``.
     """
 
-    snapshot_depth: int = 50  # how many steps can be rewound (0: no rewind, fastest)
+    rewind: bool = True  # keep what going back to any step needs (False: fastest, no rewind)
+    checkpoint_every: int = 25  # steps between full checkpoints at first (doubles as runs grow)
+    rewind_budget_mb: float | None = None  # for checkpoints; None: 4 weight copies, >= 16 MiB
     history_capacity: int = 4096  # full-resolution steps kept before older ones are downsampled
     warning_capacity: int = 1000
     histogram_bins: int = 24

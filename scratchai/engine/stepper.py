@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +24,12 @@ from .backward_checks import BackwardChecks
 from .checks.backward import BackwardReport
 from .checks.data import summarize_inputs
 from .experiment import Experiment
-from .failures import StepFailed, step_failed
+from .export import export_run
+from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
+from .modes import compare_modes
 from .monitor import Monitor
 from .passes import Passes
 from .probes import Probes, squared_norm
@@ -41,27 +43,18 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rewind import Rewinder, save_checkpoint
+from .rewind import MIB, Timeline, save_checkpoint
 from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
+from .travel import TimeTravel
 from .validation import validate
 
-__all__ = ["StepFailed", "Stepper"]
+__all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 
 
-class _Counters(NamedTuple):
-    """The stepper's own state that a rewind puts back (beside the model's, in ``rewind``)."""
-
-    step: int
-    epoch: int
-    batch: int
-    state: State
-    monitor: Any
-
-
-class Stepper:
+class Stepper(TimeTravel):
     """Steps an ``Experiment``'s training and records what every step did.
 
     Args:
@@ -82,33 +75,40 @@ class Stepper:
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
-        self.history = History(self.settings.history_capacity)
         # The lesson's "parameters registered": one walk of the tree, kept for every step.
         self.index = ModelIndex(self.model)
-        self._rewinder = Rewinder(self.index, experiment, self.settings.snapshot_depth)
+        grad_fields = [f"grad_norm:{path}" for path, _, _ in self.index.params]
+        self.history = History(self.settings.history_capacity, grad_fields)
+        s = self.settings
+        self._timeline: Timeline | None = None
+        if s.rewind:
+            budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
+            self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
+        self._travelling = False  # replaying steps to reach an earlier one
         self._passes = Passes(self.index)
         inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
-        self._monitor = Monitor(
-            Probes(self.index), self.settings, breakpoints or Breakpoints(), inputs
-        )
+        self._monitor = Monitor(Probes(self.index), s, breakpoints or Breakpoints(), inputs)
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
-        self._checks.pending &= self.settings.backward_check_first
+        self._checks.pending &= s.backward_check_first
         self.backward_checks = self._checks.results  # path -> latest ModuleCheck
-        self._batch_x: np.ndarray | None = None  # the batch in progress (or the last one)
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None
         # The batch in progress, between its phases: its loss once computed.
         self.batch_loss: float | None = None
         self._lock = threading.RLock()
-        self._recent_records: deque[StepRecord] = deque(maxlen=self.settings.snapshot_depth + 1)
+        self._recent_records: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._granularity = Granularity.BATCH
         self._phase = "registration"
         self._running = False  # inside run(): see mid_batch
+        self._busy_thread: int | None = None  # the thread inside a step (see interrupt)
+        self._interrupted = False  # an interrupt was sent to the step in progress
+        self._interrupt_lock = threading.Lock()
         self._new_steps: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._new_epochs: list[EpochRecord] = []
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
+        self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -168,11 +168,6 @@ class Stepper:
     @property
     def lr(self) -> float:
         return float(self.experiment.optimizer.lr)
-
-    @property
-    def rewind_depth(self) -> int:
-        """How many steps ``rewind`` can undo now."""
-        return len(self._rewinder)
 
     @property
     def mid_batch(self) -> bool:
@@ -262,12 +257,33 @@ class Stepper:
         )
 
     def _next(self) -> Granularity:
+        with self._interrupt_lock:
+            self._busy_thread, self._interrupted = threading.get_ident(), False
         try:
             return next(self._gen)
-        except Exception as exc:
+        except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
+            with self._interrupt_lock:  # no interrupt may land while the batch is undone
+                self._busy_thread = None
             failure = step_failed(self._phase, exc, self.index)
             self._abandon_batch()
             raise failure from exc
+        finally:
+            self._busy_thread = None
+
+    def interrupt(self) -> bool:
+        """Interrupt the step running in another thread: it is undone like a failed one and
+        ``advance``/``run`` raise ``StepInterrupted``. Returns False when no step is running.
+
+        The user's code stops at its next Python instruction (a long NumPy call ends first).
+        Calling it again before that changes nothing: one step is interrupted once.
+        """
+        with self._interrupt_lock:
+            if self._busy_thread is None:
+                return False
+            if not self._interrupted:
+                target = self._passes.running_thread() or self._busy_thread
+                self._interrupted = raise_in_thread(target, KeyboardInterrupt)
+            return self._interrupted
 
     # ------------------------------------------------------------------ the state machine
     def _training(self) -> Generator[Granularity, None, None]:
@@ -279,11 +295,11 @@ class Stepper:
 
     def _batch(self) -> Generator[Granularity, None, None]:
         exp, passes = self.experiment, self._passes
-        if self._rewinder.enabled:
-            self._rewinder.push(self._counters())
+        if self._timeline is not None:
+            self._timeline.before_batch(self.step, self._counters())
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
-        self._batch_x = xb
+        self._last_batch = xb
         if self._checks.pending:  # the user's own modules: check their backward first
             self._checks.before_first_step(xb)
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
@@ -318,6 +334,9 @@ class Stepper:
         self._phase = "probes"
         record = self._record(loss, output, yb, grad_sq, lr)
         ended_epoch = self.batch == len(exp.train_loader) - 1
+        if self.step == 1 or ended_epoch:  # a walk of the tree: rare, not every step
+            late = self._monitor.late_parameters(self.step, self.index.unregistered_parameters())
+            self._new_warnings.extend(late)
         if ended_epoch:
             self._phase = "validation"
             self._validate(record)
@@ -335,7 +354,10 @@ class Stepper:
             counters, loss, output, targets, grad_sq, lr, calls, shares
         )
         self._new_warnings.extend(record.warnings)
-        self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr)
+        grads = [p.grad_norm for p in record.params]
+        self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
+        if self._timeline is not None:
+            self._timeline.record_lr(record.step, lr)
         self.last_step = record
         self._recent_records.append(record)
         self._new_steps.append(record)
@@ -348,57 +370,11 @@ class Stepper:
         self._new_epochs.append(epoch_record)
         self._new_warnings.extend(self._monitor.epoch(epoch_record))
 
-    # ------------------------------------------------------------------ rewind
-    def _counters(self) -> _Counters:
-        return _Counters(self.step, self.epoch, self.batch, self.state, self._monitor.state_dict())
-
-    def _restore(self, saved: _Counters) -> None:
-        """Take back the stepper's own state after ``Rewinder.pop`` restored the model's."""
-        self.step, self.epoch, self.batch, self.state = saved[:4]
-        self._monitor.load_state_dict(saved.monitor, saved.step)
-        self.history.truncate_after(saved.step)
-        while self._recent_records and self._recent_records[-1].step > saved.step:
-            self._recent_records.pop()
-        self.last_step = self._recent_records[-1] if self._recent_records else None
-        self._passes.last_event = None
-        self.batch_loss = None
-        self._gen = self._training()
-
-    def _abandon_batch(self) -> None:
-        """Put everything back as it was before the batch in progress (after a failure).
-
-        Without snapshots (``snapshot_depth=0``) only the batch is abandoned: a failure inside
-        the optimizer's step may then leave some parameters updated.
-        """
-        self._passes.cancel()
-        if self.state is not State.DEFINED and self._rewinder:
-            self._restore(self._rewinder.pop())
-            return
-        self._gen = self._training()
-        self.batch_loss = None
-        if self.state is not State.DEFINED:
-            self.state = State.UPDATED if self.step else State.REGISTERED
-
-    def rewind(self, k: int = 1) -> int:
-        """Undo the last ``k`` steps (a batch in progress counts as one); returns how many.
-
-        Parameters, buffers, optimizer state, random generator and data position return
-        exactly, so running the same steps again reproduces the same losses bit for bit. The
-        learning rate the user set last is kept.
-        """
-        with self._lock:
-            k = min(k, len(self._rewinder))
-            if k <= 0:
-                return 0
-            self._passes.cancel()
-            self._restore(self._rewinder.pop(k))
-            return k
-
     def check_backward(self, paths: Iterable[str] | None = None) -> BackwardReport:
         """Check the backward of the modules at ``paths`` (default all), each alone, on the
         current batch; see ``BackwardChecks.on_demand``. Training is not touched."""
         with self._lock, np.errstate(all="ignore"):
-            return self._checks.on_demand(self._batch_x, paths, self._passes.parked, self.step)
+            return self._checks.on_demand(self._last_batch, paths, self._passes.parked, self.step)
 
     # ------------------------------------------------------------------ inspection, checkpoints
     def inspect(self, path: str) -> Inspection:
@@ -416,6 +392,23 @@ class Stepper:
         if self.last_step is None:
             return None
         return next((m for m in self.last_step.modules if m.path == path), None)
+
+    def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
+        """The last trained batch through the model in train mode and in eval mode, probed
+        layer by layer, changing nothing (see ``modes.compare_modes``); None before a batch."""
+        with self._lock:
+            if self._last_batch is None:
+                return None
+            return compare_modes(self.index, self._monitor.probes, self._last_batch)
+
+    def export(self, path: str | Path | None = None) -> Path:
+        """Write the run's history (CSV or JSON by suffix; default
+        ``exports/NAME-stepN.csv``); returns the path."""
+        name = self.experiment.name
+        target = Path(path) if path is not None else Path("exports", f"{name}-step{self.step}.csv")
+        with self._lock:
+            table, epochs = self.history.table(), self.epochs
+        return export_run(name, self.history.fields, table, epochs, target)
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically); returns the path."""

@@ -1,4 +1,8 @@
-"""The ``?`` screen: every key of the debugger, what it does, and how to read the panels."""
+"""The ``?`` screen: every key of the debugger, what it does, and how to read the panels.
+
+Both lists are generated: the keys from the actions table (``actions.py``), the panels (and the
+keys that choose them) from the panel registry (``panels.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-_PANELS = (
-    ("tree", "modules, parameters (|g| = grad norm), buffers; <-> shared"),
-    ("layers", "per module call: outputs, |grad|, update:data; ▸ ◂ this batch"),
-    ("charts", "loss per step (red x = NaN/Inf), validation per epoch"),
-    ("inspect", "enter on a tree node or table row: histograms, heatmap"),
-    ("warnings", "what the rules found, why, what to do; failed steps"),
-)
+from ..actions import help_lines
+from ..panels import PANELS
+
 #: Shown under the help while some of it is below the bottom edge.
 SCROLL_HINT = "more below: ↓ / pgdn"
 
@@ -38,11 +38,8 @@ class HelpBody(VerticalScroll):
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists every key, taken from the app's own bindings so the two cannot disagree.
-
-    Args:
-        keys: (key as shown, what it does) rows, in the order to show them.
-    """
+    """Lists every key and every panel, from the tables the app's bindings and its main
+    screen are built from, so the three cannot disagree."""
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -63,9 +60,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "close", "Close", show=False),
     ]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.keys = keys
+        #: (keys as written, what they do), in the order shown
+        self.keys = help_lines(PANELS)
 
     def compose(self) -> ComposeResult:
         scroll = HelpBody()
@@ -87,8 +85,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold magenta", no_wrap=True)
         table.add_column()
         table.add_row(Text(""), Text(""))
-        for name, description in _PANELS:
-            table.add_row(name, description)
+        for spec in PANELS:
+            table.add_row(spec.name, spec.help)
         return table
 
     @property

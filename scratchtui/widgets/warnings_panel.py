@@ -4,7 +4,8 @@ Selecting a warning (enter or click) posts ``WarningSelected`` so the app can hi
 module or parameter it names in the tree and the table. A line above the list says why the
 last run paused, when a breakpoint stopped it. Steps that failed in the user's code are listed
 too (``add_failure``), so the failure stays in the log after its traceback panel is hidden;
-selecting one posts ``FailureSelected`` to show the traceback again.
+selecting one posts ``FailureSelected`` to show the traceback again. A remedy the debugger
+can carry out ends with its key, from the actions table: "halve the learning rate ([)".
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from scratchai.engine import Severity, StepFailed, Stepper, Warning
+from scratchai.engine import Remedy, Severity, StepFailed, Stepper, Warning
 
+from ..actions import REMEDY_KEYS
 from ..messages import FailureSelected, WarningSelected
 
 _SEVERITY_STYLE = {
@@ -28,7 +30,8 @@ _SEVERITY_STYLE = {
 
 
 def warning_text(warning: Warning) -> Text:
-    """One warning as the lines a user reads: what and where, why, what to do."""
+    """One warning as the lines a user reads: what and where, why, what to do (and the key
+    that does it, where a key does)."""
     text = Text()
     text.append(f"step {warning.step} ", style="dim")
     text.append(warning.severity.value, style=_SEVERITY_STYLE.get(warning.severity, ""))
@@ -41,6 +44,10 @@ def warning_text(warning: Warning) -> Text:
     for remedy in warning.remedies:
         text.append("\n  fix: ", style="dim green")
         text.append(remedy)
+        # a plain string (an older rule) names no action
+        key = REMEDY_KEYS.get(remedy.action) if isinstance(remedy, Remedy) else None
+        if key:
+            text.append(f" ({key})", style="bold cyan")
     return text
 
 
@@ -134,6 +141,11 @@ class WarningsPanel(Vertical):
     def count(self) -> int:
         """How many entries the list holds (warnings and failed steps)."""
         return len(self.entries)
+
+    @property
+    def tab_count(self) -> int:
+        """What the narrow layout's tab shows next to "warnings" (``widgets.panel.Panel``)."""
+        return self.count
 
     def highlight(self, path: str | None) -> None:
         """Move to the newest warning that names ``path`` (if any)."""

@@ -72,7 +72,7 @@ def test_labels_integral_floats_accepted_fractional_rejected():
     ds = ArrayDataset(np.zeros((3, 1)), np.array([0.0, 2.0, 1.0]))
     assert ds.y.dtype == np.int64 and ds.y.tolist() == [0, 2, 1]
     with pytest.raises(ValueError, match=r"2 non-integral value\(s\), the first at index 1"):
-        ArrayDataset(np.zeros((3, 1)), np.array([0.0, 0.5, 1.5]))
+        ArrayDataset(np.zeros((3, 1)), np.array([0.0, 0.5, 1.5]), targets="labels")
     with pytest.raises(ValueError, match="non-finite value"):
         ArrayDataset(np.zeros((2, 1)), np.array([0.0, np.nan]))
 
@@ -410,3 +410,19 @@ def test_spirals_shapes_and_dtypes():
     radius = np.linalg.norm(ds.X, axis=1)
     assert radius.max() <= 1.0 + 1e-6
     assert make_spirals(n_per_class=20, num_classes=5).X.shape == (100, 2)
+
+
+def test_real_valued_targets_for_a_regression_or_an_autoencoder():
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    auto = ArrayDataset(X, X)  # an autoencoder's targets: its inputs
+    assert auto.targets == "values" and auto.y.shape == (4, 3) and auto.y.dtype == np.float32
+    fractional = ArrayDataset(X, [0.5, 1.0, 1.5, 2.0])
+    assert fractional.targets == "values" and fractional.y.dtype == np.float32
+    labels = ArrayDataset(X, [0, 1, 1, 0])
+    assert labels.targets == "labels" and labels.num_classes == 2
+    with pytest.raises(ValueError, match="num_classes applies to class labels"):
+        ArrayDataset(X, X, num_classes=3)
+    with pytest.raises(ValueError, match=r"1 non-finite value"):
+        ArrayDataset(X, np.array([[0.5], [np.inf], [1.0], [2.0]]), targets="values")
+    train, val = train_val_split(auto, val_fraction=0.5, seed=0)
+    assert train.targets == val.targets == "values" and val.y.shape == (2, 3)

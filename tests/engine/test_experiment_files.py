@@ -140,9 +140,7 @@ def test_step_failure_without_snapshots_leaves_no_half_batch_behind(tmp_path, cl
         "            raise ValueError('boom')\n"
         "    model = sa.Sequential",
     ).replace("sa.Linear(16, 3)", "sa.Linear(16, 3), Boom()")
-    stepper = closing(
-        Stepper(load_experiment_file(write(tmp_path, text)), Settings(snapshot_depth=0))
-    )
+    stepper = closing(Stepper(load_experiment_file(write(tmp_path, text)), Settings(rewind=False)))
     stepper.advance(Granularity.PHASE)  # registered
     for _ in range(3):  # into the forward, layer by layer, up to the one that raises
         stepper.advance(Granularity.LAYER)
@@ -189,3 +187,181 @@ def test_step_failure_restores_the_last_good_step_and_shows_the_users_line(tmp_p
         assert (value == weights[key]).all()
     stepper.advance(Granularity.BATCH)  # the stepper still works afterwards
     assert stepper.step == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("import sys\nsys.exit(3)\n", "importing the file called sys.exit(3)"),
+        ("def build():\n    raise SystemExit(0)\n", "build() called sys.exit(0)"),
+        ("def build():\n    raise KeyboardInterrupt\n", "build() was interrupted"),
+    ],
+)
+def test_an_exit_in_the_users_file_is_an_error_not_a_success(tmp_path, text, expected):
+    with pytest.raises(ExperimentError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        load_experiment_file(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("optimizer", None, "optimizer=None: expected an optimizer over the model's parameters"),
+        ("train_loader", None, "train_loader=None: expected a sa.DataLoader"),
+        ("train_loader", [1, 2], "train_loader=<list>: expected a sa.DataLoader"),
+        ("model", "mlp", "model='mlp': expected a scratchai Module"),
+        ("val_data", 3, "val_data=3: expected None or a dataset"),
+    ],
+)
+def test_experiment_fields_are_checked_when_it_is_made(tmp_path, field, value, expected):
+    good = load_experiment_file(write(tmp_path, GOOD))
+    fields = {
+        "model": good.model,
+        "loss": good.loss,
+        "optimizer": good.optimizer,
+        "train_loader": good.train_loader,
+        field: value,
+    }
+    with pytest.raises(TypeError, match="Experiment refused") as info:
+        Experiment(**fields)
+    assert expected in str(info.value)
+
+
+def test_a_bad_field_in_build_is_reported_with_the_users_line(tmp_path):
+    text = GOOD.replace("sa.SGD(model.parameters(), lr=0.1)", "None")
+    with pytest.raises(ExperimentError, match=r"build\(\) raised TypeError") as info:
+        load_experiment_file(write(tmp_path, text))
+    assert "optimizer=None" in str(info.value)
+
+
+def _trap_file(tmp_path, action: str):
+    """A user file whose module runs ``action`` in its forward from the 10th call on (counted
+    on the instance: the backward check's extra forwards before the first step run on a copy)."""
+    text = GOOD.replace(
+        "    model = sa.Sequential",
+        "    class Trap(sa.Module):\n"
+        "        calls = 0\n"
+        "        def forward(self, x):\n"
+        "            self.calls += 1\n"
+        "            if self.calls >= 10:\n"
+        f"                {action}\n"
+        "            return x\n"
+        "        def backward(self, g):\n"
+        "            return g\n"
+        "    model = sa.Sequential",
+    ).replace("sa.Tanh()", "Trap()")
+    return write(tmp_path, "import sys, time\n" + text)
+
+
+def test_headless_sys_exit_0_in_forward_is_a_failure_not_a_success(tmp_path):
+    result = run_cli("run", str(_trap_file(tmp_path, "sys.exit(0)")), "--headless", cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "step 10 failed during forward of module '1' (Trap)" in result.stderr
+    assert "sys.exit(0)" in result.stderr and "left at step 9" in result.stderr
+
+
+def test_headless_ctrl_c_stops_with_a_short_summary(tmp_path):
+    import signal
+
+    path = _trap_file(tmp_path, "time.sleep(0.05)")  # slow from step 10: time to press ctrl+c
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scratchtui.cli",
+            "run",
+            str(path),
+            "--headless",
+            "--steps",
+            "10000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    import time
+
+    time.sleep(3.0)  # imports, then some slow steps
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert "interrupted: training stopped at step" in err
+    assert "Traceback" not in err and len(err.splitlines()) <= 3
+
+
+def test_a_module_next_to_the_file_can_be_imported(tmp_path):
+    (tmp_path / "my_layers_xyz.py").write_text(
+        "import scratchai as sa\n\ndef head():\n    return sa.Linear(16, 3)\n"
+    )
+    text = "from my_layers_xyz import head\n" + GOOD.replace("sa.Linear(16, 3)", "head()")
+    experiment = load_experiment_file(write(tmp_path, text))
+    assert experiment.model[2].W.shape == (16, 3)
+
+
+def test_cli_version_and_options_that_need_headless(tmp_path):
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("scratchtui ")
+    result = run_cli("demo", "mlp", "--steps", "5", cwd=tmp_path)
+    assert result.returncode == 2 and "--headless" in result.stderr
+
+
+def test_the_app_without_a_terminal_exits_2_at_once(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "scratchtui.cli", "demo", "mlp"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "needs a terminal" in result.stderr
+
+
+def test_headless_export(tmp_path):
+    result = run_cli(
+        "demo", "mlp", "--headless", "--steps", "30", "--export", "out/run.json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    steps = json.loads((tmp_path / "out" / "run.json").read_text())["steps"]
+    assert steps["step"][-1] == 30.0
+
+
+def test_an_autoencoder_trains_with_mse_and_cross_entropy_asks_for_labels(closing):
+    import numpy as np
+
+    import scratchai as sa
+    from scratchai.engine import Stepper
+
+    sa.manual_seed(0)
+    X = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    data = sa.ArrayDataset(X, X)
+    model = sa.Sequential(sa.Linear(6, 3), sa.Tanh(), sa.Linear(3, 6))
+    experiment = Experiment(
+        model, sa.MSELoss(), sa.SGD(model.parameters(), lr=0.1), sa.DataLoader(data, 16), data
+    )
+    stepper = closing(Stepper(experiment))
+    first = stepper.advance().last_step
+    stepper.run(max_steps=100)
+    assert first.accuracy is None and stepper.last_step.loss < first.loss
+    assert stepper.epochs[-1].val_loss is not None and stepper.epochs[-1].val_accuracy is None
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss needs integer class labels.*argmax"):
+        Experiment(model, sa.CrossEntropyLoss(), experiment.optimizer, sa.DataLoader(data, 16))
+
+
+def test_reload_picks_up_edits_to_the_file_and_its_siblings(tmp_path):
+    from scratchai.engine import reload_experiment_file
+
+    sibling = tmp_path / "my_width_abc.py"
+    sibling.write_text("WIDTH = 16\n")
+    text = "from my_width_abc import WIDTH\n" + GOOD.replace("16", "WIDTH")
+    path = write(tmp_path, text)
+    assert load_experiment_file(path).model[0].W.shape == (8, 16)
+    sibling.write_text("WIDTH = 24\n")
+    path.write_text(path.read_text().replace('name="mine"', 'name="edited"'))
+    again = reload_experiment_file(path)
+    assert again.model[0].W.shape == (8, 24) and again.name == "edited"
+    path.write_text("def build(:\n")
+    with pytest.raises(ExperimentError, match="syntax error"):
+        reload_experiment_file(path)

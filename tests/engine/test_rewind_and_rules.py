@@ -38,11 +38,16 @@ def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
 def test_inspect_tells_a_cleared_gradient_from_a_computed_one(make_stepper):
     stepper = make_stepper()
     stepper.advance(Granularity.BATCH)
+    first = stepper.inspect("0.W").grad_summary
     stepper.advance(Granularity.BATCH)
     assert stepper.inspect("0.W").grad_summary.std > 0
-    stepper.rewind(1)  # rewind keeps parameters, not the gradients that were applied to them
-    assert stepper.inspect("0.W").grad_summary is None
+    stepper.rewind(1)  # back at the end of step 1, replayed: step 1's gradient, bit for bit
+    assert stepper.inspect("0.W").grad_summary == first
     stepper.advance(Granularity.PHASE)  # a new batch: zero_grad, then the forward
+    assert stepper.inspect("0.W").grad_summary is None
+    stepper.rewind(1)  # the batch in progress undone: its gradient was never computed
+    assert stepper.inspect("0.W").grad_summary is None
+    stepper.advance(Granularity.PHASE)
     assert stepper.inspect("0.W").grad_summary is None
     stepper.advance(Granularity.BATCH)
     assert stepper.inspect("0.W").grad_summary.std > 0
@@ -63,12 +68,19 @@ def test_rewind_mid_batch_returns_to_the_batch_start(make_stepper):
     assert stepper.active_path is None and stepper.step == 1
 
 
-def test_rewind_depth_is_bounded_by_settings(make_stepper):
-    stepper = make_stepper(settings=Settings(snapshot_depth=3))
-    stepper.run(max_steps=6)
-    assert stepper.rewind_depth == 3
-    assert stepper.rewind(10) == 3 and stepper.step == 3
+def test_rewind_reaches_every_step_back_to_the_start(make_stepper):
+    stepper = make_stepper(settings=Settings(checkpoint_every=4))
+    stepper.run(max_steps=60)
+    assert stepper.rewind_depth == 60
+    assert stepper.rewind(10) == 10 and stepper.step == 50
+    assert stepper.rewind(100) == 50 and stepper.step == 0
     assert stepper.rewind(1) == 0
+
+
+def test_no_rewind_when_switched_off(make_stepper):
+    stepper = make_stepper(settings=Settings(rewind=False))
+    stepper.run(max_steps=6)
+    assert stepper.rewind_depth == 0 and stepper.rewind(1) == 0 and stepper.step == 6
 
 
 def test_lr_change_is_recorded_and_kept_across_rewind(make_stepper):
@@ -174,7 +186,7 @@ def test_history_keeps_nonfinite_points_when_downsampling():
 
 
 def test_stepper_history_bounded(make_stepper):
-    stepper = make_stepper(settings=Settings(history_capacity=64, snapshot_depth=4))
+    stepper = make_stepper(settings=Settings(history_capacity=64))
     stepper.run(max_steps=600)
     assert len(stepper.history) <= 128
 

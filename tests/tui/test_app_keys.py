@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import threading
 
 from scratchai.engine import Breakpoints, State
+from scratchtui.actions import help_lines, palette_entries
+from scratchtui.panels import PANELS
 from scratchtui.screens.breakpoints import BreakpointsScreen
 from scratchtui.screens.help import HelpScreen
 from scratchtui.widgets import LayerTable, ModuleTree
@@ -174,7 +177,7 @@ async def test_question_mark_opens_help_listing_every_key(app_for):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.text
-        for key in ("n / space", "p", "l", "e", "r", "b", "[ / ]", "w", "k", "?", "q"):
+        for key, _ in help_lines(PANELS):
             assert f"\n{key}  " in f"\n{text}", key
         await pilot.press("n")  # keys of the main view do nothing under the help
         assert app.stepper.step == 0
@@ -202,24 +205,29 @@ async def test_q_quits_while_running(slow_app, wait_until):
         assert app.return_code == 0
 
 
+def engine_threads() -> set[threading.Thread]:
+    """The engine's helper threads still alive (a layer pass parks in one)."""
+    return {t for t in threading.enumerate() if t.name.startswith("scratchai-") and t.is_alive()}
+
+
+async def test_quitting_closes_a_layer_pass_parked_mid_batch(app_for):
+    before = engine_threads()  # other tests' steppers are not this app's to close
+    app = app_for("mlp")
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("l", "l")  # registered, then the forward of module 0: parked
+        await pilot.pause()
+        assert app.stepper.mid_batch and engine_threads() - before
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not engine_threads() - before
+
+
 async def test_every_action_is_in_the_command_palette(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE):
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in (
-            "Step batch",
-            "Step phase",
-            "Step layer",
-            "Step epoch",
-            "Run / pause",
-            "Rewind",
-            "Lower lr",
-            "Raise lr",
-            "Save checkpoint",
-            "Breakpoints",
-            "Help",
-            "Quit",
-        ):
+        for title in [title for title, _, _ in palette_entries()] + ["Quit"]:  # Quit: Textual's
             assert title in commands, title
         commands["Step batch"].callback()
         assert app.stepper.step == 1

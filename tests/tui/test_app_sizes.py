@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Footer, Tabs
 
+from scratchtui.actions import footer_keys as table_footer_keys
+from scratchtui.panels import PANELS as REGISTRY
 from scratchtui.widgets import Inspector, ModuleTree
 from scratchtui.widgets.error_panel import ErrorPanel
 from scratchtui.widgets.state_strip import StateStrip
 
 WIDE = (120, 40)
 NARROW = (80, 24)
-PANELS = ("#tree", "#layers", "#charts", "#inspector", "#warnings")
+PANELS = tuple(f"#{spec.id}" for spec in REGISTRY)  # in tab order
 
 
 def visible_inside(app, selector: str, min_height: int = 3) -> bool:
@@ -47,7 +49,7 @@ async def test_header_strip_and_footer_fit(app_for, size):
         assert lines[0].endswith("diverged") and len(lines[0]) <= strip_width
         assert "step 1" in lines[1] and "loss" in lines[1] and len(lines[1]) <= strip_width
         keys = footer_keys(app)
-        for key in ("n", "p", "l", "e", "r", "b", "[", "]", "w", "?", "q"):
+        for key in table_footer_keys(narrow=True):
             assert keys.get(key), f"footer key {key!r} missing or cut off at {size}"
 
 
@@ -55,7 +57,7 @@ async def test_wide_shows_every_panel_at_once(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n")
-        assert not app.narrow and not app.query_one(Tabs).display
+        assert not app.main.narrow and not app.query_one(Tabs).display
         for selector in PANELS:
             assert visible_inside(app, selector), selector
         assert visible_inside(app, "#inspector", min_height=12)  # room for the histograms
@@ -65,8 +67,8 @@ async def test_narrow_shows_one_panel_chosen_with_tabs(app_for):
     app = app_for("mlp")
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("n")
-        assert app.narrow and app.query_one(Tabs).display
-        for key, selector in zip("12345", PANELS, strict=True):
+        assert app.main.narrow and app.query_one(Tabs).display
+        for key, selector in zip((spec.key for spec in REGISTRY), PANELS, strict=True):
             await pilot.press(key)
             assert visible_inside(app, selector, min_height=10), selector
             assert app.query_one(selector).region.width == app.size.width, "the whole width"
@@ -82,22 +84,22 @@ async def test_narrow_selecting_a_module_opens_the_inspector(app_for):
         assert tree.has_focus
         await pilot.press("down", "enter")  # the first child of the model: module '0'
         await pilot.pause()
-        assert app.view == "inspect" and app.query_one(Inspector).path == "0"
+        assert app.main.view == "inspect" and app.query_one(Inspector).path == "0"
         assert visible_inside(app, "#inspector", min_height=10)
 
 
 async def test_resizing_switches_the_layout(app_for):
     app = app_for("mlp")
     async with app.run_test(size=NARROW) as pilot:
-        assert app.narrow
+        assert app.main.narrow
         await pilot.resize_terminal(*WIDE)
         await pilot.pause()
-        assert not app.narrow
+        assert not app.main.narrow
         for selector in PANELS:
             assert visible_inside(app, selector), selector
         await pilot.resize_terminal(*NARROW)
         await pilot.pause()
-        assert app.narrow and visible_inside(app, "#tree", min_height=10)
+        assert app.main.narrow and visible_inside(app, "#tree", min_height=10)
 
 
 async def test_shared_demo_header_counts_naive_and_deduplicated(app_for):

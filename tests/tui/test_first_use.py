@@ -239,7 +239,7 @@ async def test_a_failed_step_leaves_the_tree_in_view_and_a_log_entry(raising_app
             "ValueError: user bug in forward on call 3"
         )
         assert line in warnings.text
-        assert "warnings (1)" in str(app.tabs.query_one("#tab-warnings").label)
+        assert "warnings (1)" in str(app.main.tabs.query_one("#tab-warnings").label)
         await pilot.press("escape")
         assert not panel.shown and line in warnings.text  # the log keeps it
         warnings.list.focus()

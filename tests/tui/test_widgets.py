@@ -59,6 +59,9 @@ class PanelsApp(App):
                 yield LossCharts(self.stepper)
                 yield Inspector(self.stepper)
 
+    def on_unmount(self) -> None:
+        self.stepper.close()  # like the real app: nothing of the stepper outlives the test
+
     def on_path_selected(self, message: PathSelected) -> None:
         self.selected.append((message.path, message.kind))
 

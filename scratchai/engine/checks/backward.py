@@ -156,7 +156,7 @@ def check_backward(
         names = {id(m): path for path, m in copied.named_modules()}
         try:
             calls = _record_calls(copied, np.asarray(x, dtype=np.float64), rng_state)
-        except Exception as exc:  # the user's forward: a training step will report it
+        except (Exception, SystemExit) as exc:  # the user's forward: a step will report it
             return BackwardReport((), tolerance, f"the forward raised {type(exc).__name__}: {exc}")
         wanted = None if paths is None else set(paths)
         results: list[ModuleCheck] = []
@@ -173,7 +173,7 @@ def check_backward(
             checker = _ModuleChecker(module, path, samples, tolerance, seed, rng_state)
             try:
                 results.append(checker.run(args, out))
-            except Exception as exc:  # the module's forward on perturbed inputs, say
+            except (Exception, SystemExit) as exc:  # its forward on perturbed inputs, say
                 reason = f"checking it raised {type(exc).__name__}: {exc}"
                 results.append(checker.result([], [], reason))
         return BackwardReport(_blame_children(tuple(results)), tolerance)

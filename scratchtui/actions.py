@@ -1,0 +1,298 @@
+"""Every key of the debugger, in one table.
+
+Each row is one action: its keys, the app method that carries it out (``action_<name>`` on
+``ScratchApp``), and everything said about it: the footer's label and tooltip, the help line,
+the command palette's entry. The app's bindings, the footer, the help screen, the palette and
+the set of keys that wait while a dialog is open are all generated from ``ACTIONS``, so they
+cannot disagree. The keys that choose a panel (1-5) come from the panel registry.
+
+This module imports nothing from the rest of the package (the warnings panel reads it to show
+the key of a remedy, and the panel registry imports the warnings panel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from textual.binding import Binding
+
+#: How a key is written for people, where Textual's name for it is not what the key shows.
+KEY_DISPLAY = {
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "question_mark": "?",
+    "escape": "esc",
+}
+#: The action of the footer twin of a key hidden from a narrow footer (``Action.narrow``).
+WIDE_ONLY = "wide_only"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of the table: a key, what it does, and every place that describes it.
+
+    Attributes:
+        keys: Textual key names; the footer shows the first one.
+        action: the app's ``action_<name>`` method that carries it out.
+        label: the footer's short label (the binding's description).
+        tooltip: the footer key's tooltip.
+        help: the help screen's line, one line at 80 columns so the help fits 80x24
+            ("": said on another row's line).
+        help_keys: how the help writes the keys (default: each key, " / " between).
+        palette: the command palette's title ("": not in the palette).
+        palette_help: the palette's help line (the keys are added after it).
+        footer: shown in the footer.
+        narrow: shown in the footer of a narrow terminal too (there is no room for every key).
+        priority: bound before the focused widget's own keys (the tree binds space).
+        main_view: does nothing while a dialog or the palette is on top.
+        remedy: the engine's remedy action (``Remedy.action``) this key carries out.
+        bound: False for a key that a widget or Textual handles: listed in the help only.
+        per_panel: one key per panel, from the panel registry; the action gets the panel's
+            name as its argument.
+    """
+
+    keys: tuple[str, ...]
+    action: str
+    label: str = ""
+    tooltip: str = ""
+    help: str = ""
+    help_keys: str = ""
+    palette: str = ""
+    palette_help: str = ""
+    footer: bool = True
+    narrow: bool = True
+    priority: bool = False
+    main_view: bool = True
+    remedy: str | None = None
+    bound: bool = True
+    per_panel: bool = False
+
+    @property
+    def key_displays(self) -> tuple[str, ...]:
+        """The keys as people write them ("[" for ``left_square_bracket``)."""
+        return tuple(KEY_DISPLAY.get(key, key) for key in self.keys)
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        ("n", "space"),
+        "step_batch",
+        label="batch",
+        tooltip="train one batch",
+        help="train one batch (forward, loss, backward, update)",
+        palette="Step batch",
+        palette_help="train one batch",
+        # the tree binds space to fold/unfold, but here it is the main stepping key
+        priority=True,
+    ),
+    Action(
+        ("p",),
+        "step_phase",
+        label="phase",
+        tooltip="one phase: forward, loss, backward, update",
+        help="one phase: forward -> loss -> backward -> updated",
+        palette="Step phase",
+        palette_help="forward, loss, backward or update",
+    ),
+    Action(
+        ("l",),
+        "step_layer",
+        label="layer",
+        tooltip="one layer of the forward or backward pass",
+        help="one layer of the forward or backward pass (it is highlighted)",
+        palette="Step layer",
+        palette_help="one module of the pass in progress",
+    ),
+    Action(
+        ("e",),
+        "step_epoch",
+        label="epoch",
+        tooltip="train to the end of the epoch",
+        help="train to the end of the epoch (then validation)",
+        palette="Step epoch",
+        palette_help="train to the end of the epoch",
+    ),
+    Action(
+        ("r",),
+        "toggle_run",
+        label="run",
+        tooltip="run until a breakpoint fires / pause",
+        help="run / pause; a run pauses itself when a breakpoint fires",
+        palette="Run / pause",
+        palette_help="train until a breakpoint fires",
+    ),
+    Action(
+        ("b",),
+        "rewind",
+        label="back",
+        tooltip="rewind one step",
+        help="rewind one step (repeat to go further back)",
+        palette="Rewind",
+        palette_help="undo the last step",
+        remedy="rewind",
+    ),
+    Action(
+        ("left_square_bracket",),
+        "lr_down",
+        label="lr-",
+        tooltip="lower lr",
+        help="lower / raise the learning rate by the lr factor",
+        help_keys="[ / ]",
+        palette="Lower lr",
+        palette_help="divide the learning rate by the lr factor",
+        remedy="lower_lr",
+    ),
+    Action(
+        ("right_square_bracket",),
+        "lr_up",
+        label="lr+",
+        tooltip="raise lr",
+        palette="Raise lr",
+        palette_help="multiply the learning rate by the lr factor",
+    ),
+    Action(
+        ("w",),
+        "checkpoint",
+        label="save",
+        tooltip="save a checkpoint",
+        help="save a checkpoint (safetensors); the path is shown",
+        palette="Save checkpoint",
+        palette_help="write the model's state_dict",
+        remedy="checkpoint",
+    ),
+    Action(
+        ("k",),
+        "breakpoints",
+        label="breaks",
+        tooltip="choose what pauses a run",
+        help="breakpoints: pause on divergence, NaN/Inf, grad norm...",
+        palette="Breakpoints",
+        palette_help="choose what pauses a run",
+        narrow=False,  # the help lists it where the footer has no room
+    ),
+    Action(
+        ("enter",),
+        "select",
+        help="inspect the selection; on a warning, show its module",
+        bound=False,  # each panel's own selection
+    ),
+    Action(
+        (),
+        "view",
+        label="show",
+        help="narrow terminal",
+        footer=False,
+        per_panel=True,
+    ),
+    Action(
+        ("escape",),
+        "hide_error",
+        label="hide error",
+        help="hide the traceback of a failed step",
+        footer=False,
+    ),
+    Action(
+        ("ctrl+p",),
+        "command_palette",
+        help="command palette: every action by name",
+        bound=False,  # Textual's
+    ),
+    Action(
+        ("question_mark",),
+        "help",
+        label="help",
+        tooltip="list every key",
+        help="this help (esc closes)",
+        palette="Help",
+        palette_help="every key",
+    ),
+    Action(("q",), "quit", label="quit", tooltip="quit", help="quit", main_view=False),
+)
+
+
+class PanelKey(Protocol):
+    """What the table needs of a panel registry line (``panels.PanelSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+def bindings(panels: Sequence[PanelKey]) -> list[Binding]:
+    """The app's key bindings: the footer's in table order (the footer shows them in this
+    order), then the hidden ones, then one per panel (Textual's key panel lists them so)."""
+    result: list[Binding] = []
+    for row in sorted(ACTIONS, key=lambda row: (row.per_panel, not row.footer)):
+        if not row.bound:
+            continue
+        if row.per_panel:
+            result += [
+                Binding(p.key, f"{row.action}('{p.name}')", f"{row.label} {p.name}", show=False)
+                for p in panels
+            ]
+            continue
+        first, *others = row.keys
+        shown = row.footer
+        if shown and not row.narrow:
+            # A shown twin that check_action hides (and disables) in a narrow terminal; the
+            # hidden binding below it then takes the key.
+            result.append(_binding(row, first, f"{WIDE_ONLY}('{row.action}')", show=True))
+            shown = False
+        result.append(_binding(row, first, row.action, show=shown))
+        result += [_binding(row, key, row.action, show=False) for key in others]
+    return result
+
+
+def _binding(row: Action, key: str, action: str, *, show: bool) -> Binding:
+    return Binding(
+        key,
+        action,
+        row.label,
+        show=show,
+        key_display=KEY_DISPLAY.get(key),
+        priority=row.priority,
+        tooltip=row.tooltip if show else "",
+    )
+
+
+def help_lines(panels: Sequence[PanelKey]) -> list[tuple[str, str]]:
+    """(keys as written, what they do) for the help screen, in table order."""
+    lines = []
+    for row in ACTIONS:
+        if row.per_panel:
+            keys = f"{panels[0].key}-{panels[-1].key}"
+            lines.append((keys, f"{row.help}: {', '.join(p.name for p in panels)}"))
+        elif row.help:
+            lines.append((row.help_keys or " / ".join(row.key_displays), row.help))
+    return lines
+
+
+def palette_entries() -> Iterator[tuple[str, str, str]]:
+    """(title, help, action name) of each command palette entry, in table order."""
+    for row in ACTIONS:
+        if row.palette:
+            keys = ", ".join(row.key_displays)
+            yield row.palette, f"{row.palette_help} ({keys})", row.action
+
+
+def footer_keys(*, narrow: bool) -> list[str]:
+    """The keys the footer shows (as displayed), wide or narrow."""
+    return [
+        row.key_displays[0]
+        for row in ACTIONS
+        if row.bound and row.footer and row.keys and (row.narrow or not narrow)
+    ]
+
+
+#: The main view's own actions: they do nothing while a dialog or the palette is on top.
+MAIN_VIEW_ACTIONS = frozenset(
+    {row.action for row in ACTIONS if row.bound and row.main_view} | {WIDE_ONLY}
+)
+
+
+#: Engine remedy action (``Remedy.action``) -> the key that carries it out, as displayed.
+REMEDY_KEYS = {row.remedy: row.key_displays[0] for row in ACTIONS if row.remedy}

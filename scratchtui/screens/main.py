@@ -1,0 +1,203 @@
+"""The main view: the state strip, every panel of the registry, a failed step's traceback and
+the footer; what a selection in one panel shows in the others.
+
+Wide terminals show every panel at once, in the two columns the registry puts them in. Below
+``NARROW_WIDTH`` x ``NARROW_HEIGHT`` the ``narrow`` reactive puts the ``-narrow`` class on the
+screen and ``app.tcss`` shows one panel at a time: the ``view``, whose panel and column carry
+the ``-shown`` class, chosen with the tabs or the keys 1-5. Nothing here sets ``display``.
+
+The app decides when the panels follow the stepper (``refresh_panels``) and where a pause
+points (``point_at``); this screen knows how the panels show it.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Tab, Tabs
+
+from scratchai.engine import StepFailed, Stepper
+
+from ..messages import FailureSelected, PathSelected, WarningSelected
+from ..notices import NoticeBoard
+from ..panels import COLUMNS, PANELS, panel_named
+from ..widgets import Inspector, LayerTable, ModuleTree
+from ..widgets.error_panel import ErrorPanel
+from ..widgets.state_strip import StateStrip
+from ..widgets.warnings_panel import WarningsPanel
+
+#: Below either size every panel gets the whole width, one at a time, chosen with tabs.
+NARROW_WIDTH = 110
+NARROW_HEIGHT = 32
+
+
+def is_narrow(size: Size) -> bool:
+    """Whether a terminal of ``size`` gets the one-panel-at-a-time layout."""
+    return size.width < NARROW_WIDTH or size.height < NARROW_HEIGHT
+
+
+class MainScreen(Screen[None]):
+    """Every panel of the registry around one stepper.
+
+    Args:
+        stepper: the engine the panels follow.
+        board: where the screen's own notices go (a model-wide warning selected).
+    """
+
+    #: one panel at a time (the app sets it from the terminal's size)
+    narrow: reactive[bool] = reactive(False, init=False, toggle_class="-narrow", bindings=True)
+    #: the panel on display in a narrow terminal
+    view: reactive[str] = reactive(PANELS[0].name, init=False)
+
+    def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
+        super().__init__()
+        self.stepper = stepper
+        self._board = board
+        #: panel name -> its widget, in registry order
+        self.panels: dict[str, Widget] = {}
+        self._layer_marked = False  # the tree's mark shows the active layer, not a selection
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        # Kept as attributes: the app reaches them while a dialog is on top of this screen.
+        self.strip = StateStrip(self.stepper, id="strip")
+        self.tabs = Tabs(
+            *(Tab(f"{p.key} {p.name}", id=f"tab-{p.name}") for p in PANELS), id="views"
+        )
+        self.error_panel = ErrorPanel(id="error")
+        self.footer = Footer(compact=True)
+        for spec in PANELS:
+            widget = spec.widget(self.stepper, id=spec.id, classes="panel")
+            widget.border_title = spec.border_title
+            self.panels[spec.name] = widget
+        self.columns = {
+            column: Vertical(
+                *(self.panels[p.name] for p in PANELS if p.column == column),
+                id=column,
+                classes="column",
+            )
+            for column in COLUMNS
+        }
+        yield Header(show_clock=False, icon="")
+        yield self.strip
+        yield self.tabs
+        yield Horizontal(*self.columns.values(), id="main")
+        yield self.error_panel
+        yield self.footer
+
+    def on_mount(self) -> None:
+        self._mark_shown(self.view)
+        self.narrow = is_narrow(self.app.size)
+        self.tree.focus()
+
+    def watch_narrow(self, narrow: bool) -> None:
+        # at 80 columns the palette hint would push the last keys off the footer
+        self.footer.show_command_palette = not narrow
+
+    def watch_view(self, view: str) -> None:
+        self._mark_shown(view)
+
+    def _mark_shown(self, view: str) -> None:
+        """The ``-shown`` class on the panel on display and on its column."""
+        for name, widget in self.panels.items():
+            widget.set_class(name == view, "-shown")
+        column = panel_named(view).column
+        for name, widget in self.columns.items():
+            widget.set_class(name == column, "-shown")
+
+    def show_view(self, name: str) -> None:
+        """Show one panel (narrow terminals) and focus it."""
+        self.view = name
+        if self.tabs.active != f"tab-{name}":
+            self.tabs.active = f"tab-{name}"
+        panel = self.panels[name]
+        target = next((w for w in (panel, *panel.query("*")) if w.focusable), None)
+        if target is not None:
+            target.focus()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        # Only a change the user made: show_view sets the active tab too (GUIDE section 5).
+        name = (event.tab.id or "").removeprefix("tab-")
+        if name and name != self.view:
+            self.show_view(name)
+
+    # ------------------------------------------------------------------ the panels
+    @property
+    def tree(self) -> ModuleTree:
+        return self.query_one(ModuleTree)
+
+    @property
+    def table(self) -> LayerTable:
+        return self.query_one(LayerTable)
+
+    @property
+    def inspector(self) -> Inspector:
+        return self.query_one(Inspector)
+
+    @property
+    def warnings_panel(self) -> WarningsPanel:
+        return self.query_one(WarningsPanel)
+
+    def _followers(self) -> list[Widget]:
+        """Every widget that follows the stepper."""
+        return [self.strip, *self.panels.values()]
+
+    def refresh_panels(self) -> None:
+        """Redraw every panel from the stepper, and the counts on the tabs."""
+        for panel in self._followers():
+            panel.refresh_from(self.stepper)  # type: ignore[attr-defined]
+        for spec in PANELS:
+            count = getattr(self.panels[spec.name], "tab_count", None)
+            if count is not None:
+                label = f"{spec.key} {spec.name}" + (f" ({count})" if count else "")
+                self.tabs.query_one(f"#tab-{spec.name}", Tab).label = label
+
+    def highlight(self, path: str | None) -> None:
+        """Mark ``path`` in every panel that shows modules (None clears the mark); the
+        inspector shows it (a selection, a warning or a pause points there)."""
+        for panel in self._followers():
+            panel.highlight(path)  # type: ignore[attr-defined]
+
+    def mark_layer(self, path: str | None) -> None:
+        """Mark the layer being stepped in the tree and the table only: the inspector keeps
+        what the user selected. None clears a mark left by stepping, never a selection."""
+        if path is None and not self._layer_marked:
+            return
+        self.tree.highlight(path)
+        self.table.highlight(path)
+        self._layer_marked = path is not None
+
+    def point_at(self, target: str) -> None:
+        """After an automatic pause: mark the module responsible and focus the tree on it."""
+        self._layer_marked = False
+        self.highlight(target)
+        if self.narrow:
+            self.show_view("tree")
+        self.tree.focus()
+
+    # ------------------------------------------------------------------ selection
+    def on_path_selected(self, message: PathSelected) -> None:
+        self._layer_marked = False
+        self.inspector.show(message.path)
+        self.highlight(message.path)
+        if self.narrow:
+            self.show_view("inspect")
+
+    def on_warning_selected(self, message: WarningSelected) -> None:
+        if not message.target:
+            self._board.say("this warning is about the whole model, not one module")
+            return
+        self._layer_marked = False
+        self.highlight(message.target)
+        self.inspector.show(message.target)
+        if self.narrow:
+            self.show_view("tree")
+
+    def on_failure_selected(self, message: FailureSelected) -> None:
+        """A failed step chosen in the warnings panel: show its traceback again."""
+        assert isinstance(message.error, StepFailed)
+        self.error_panel.show_failure(message.error, message.step)
