@@ -163,6 +163,33 @@ ACTIONS: tuple[Action, ...] = (
         remedy="checkpoint",
     ),
     Action(
+        ("g",),
+        "check_backward",
+        label="check bw",
+        tooltip="check the selected module's backward against finite differences",
+        help="check backward vs finite diffs: selection / all; c: pre-flight",
+        help_keys="g / G / c",
+        palette="Check backward (selected module)",
+        palette_help="the selected module's backward against finite differences",
+        narrow=False,
+    ),
+    Action(
+        ("G",),
+        "check_backward_all",
+        palette="Check backward (all modules)",
+        palette_help="every module's backward against finite differences",
+        footer=False,
+    ),
+    Action(
+        ("c",),
+        "checklist",
+        label="checks",
+        tooltip="pre-flight checks: loss at init, backward, overfit a batch, baseline, data",
+        palette="Pre-flight checks",
+        palette_help="loss at init, backward, overfit one batch, baseline, data",
+        narrow=False,
+    ),
+    Action(
         ("k",),
         "breakpoints",
         label="breaks",
@@ -204,11 +231,12 @@ ACTIONS: tuple[Action, ...] = (
         "help",
         label="help",
         tooltip="list every key",
-        help="this help (esc closes)",
+        help="this help (esc closes) / quit",
+        help_keys="? / q",
         palette="Help",
         palette_help="every key",
     ),
-    Action(("q",), "quit", label="quit", tooltip="quit", help="quit", main_view=False),
+    Action(("q",), "quit", label="quit", tooltip="quit", main_view=False),  # help: on "?"
 )
 
 

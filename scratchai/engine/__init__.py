@@ -30,13 +30,14 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .settings import Breakpoints, Settings
+from .settings import RULE_BREAKPOINTS, Breakpoints, Settings
 from .stepper import StepFailed, StepInterrupted, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",
     "REMEDY_ACTIONS",
+    "RULE_BREAKPOINTS",
     "Advance",
     "Breakpoints",
     "BufferInfo",
