@@ -140,10 +140,11 @@ class ScratchApp(App[None]):
         if advance.stopped_by:  # one notice that says why covers the warnings behind it
             self._paused_by_breakpoint(advance)
             return
+        # divergence, and a wrong backward (found before the first step): both need acting on
         diverged = [
             f"{w.message}{_at(w.target)}"
             for w in advance.warnings
-            if w.severity is Severity.DIVERGED
+            if w.severity is Severity.DIVERGED or w.rule == "backward_check"
         ]
         if diverged:
             self.board.alert("\n".join(diverged))

@@ -21,6 +21,20 @@ NARROW = (80, 24)
 BUGS = Path(__file__).resolve().parents[1] / "engine" / "learner_bugs"
 
 
+class RecordingApp(ScratchApp):
+    """The app, remembering what the user was told (as the tui conftest's)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+
+    def notify(self, message, *, title="", severity="information", timeout=None, markup=True):
+        self.notices.append(f"{title}: {message}" if title else str(message))
+        return super().notify(
+            message, title=title, severity=severity, timeout=timeout, markup=markup
+        )
+
+
 def plain(renderable, width: int = 100) -> str:
     console = Console(width=width, record=True, file=io.StringIO())
     console.print(renderable)
@@ -33,7 +47,7 @@ def label(tree: ModuleTree, path: str) -> str:
 
 async def test_a_wrong_backward_is_marked_and_warned_on_the_first_step():
     sa.manual_seed(0)
-    app = ScratchApp(Stepper(load_experiment_file(BUGS / "relu_no_mask.py")))
+    app = RecordingApp(Stepper(load_experiment_file(BUGS / "relu_no_mask.py")))
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n")
         await pilot.pause()
@@ -41,6 +55,7 @@ async def test_a_wrong_backward_is_marked_and_warned_on_the_first_step():
         assert "✗ backward wrong" in label(tree, "1") and "✓" in label(tree, "0")
         text = app.query_one(WarningsPanel).text
         assert "backward of '1' (MyReLU) is wrong" in text and "ignores the mask" in text
+        assert "backward of '1' (MyReLU) is wrong" in app.notices[-1]  # said at once, too
 
 
 async def test_g_checks_the_selected_module_and_G_every_module(app_for):
