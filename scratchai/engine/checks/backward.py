@@ -31,6 +31,7 @@ from .diagnose import describe_mismatch, shape_problem
 
 DEFAULT_TOLERANCE = 1e-4  # float64 central differences are good to ~1e-8 on smooth modules
 DEFAULT_SAMPLES = 16  # entries per tensor: a wrong formula is wrong on nearly every entry
+MAX_ROWS = 64  # rows of the batch used: every evaluation is a forward of the module alone
 _EPS = 1e-6
 _FLOOR_RATIO = 1e-3  # entries below this fraction of the largest gradient: absolute error
 
@@ -143,7 +144,8 @@ def check_backward(
 
     Args:
         model: the model (not changed: a float64 copy is checked).
-        x: the batch, e.g. (batch, features), as the model's forward takes it.
+        x: the batch, e.g. (batch, features), as the model's forward takes it (its first
+            ``MAX_ROWS`` rows are used).
         paths: the module paths to check (default: every module called, except scratchai's own
             containers, whose backward is their children's).
         samples: entries compared per tensor.
@@ -155,7 +157,8 @@ def check_backward(
         copied = float64_copy(model)
         names = {id(m): path for path, m in copied.named_modules()}
         try:
-            calls = _record_calls(copied, np.asarray(x, dtype=np.float64), rng_state)
+            rows = np.asarray(x, dtype=np.float64)[:MAX_ROWS]
+            calls = _record_calls(copied, rows, rng_state)
         except (Exception, SystemExit) as exc:  # the user's forward: a step will report it
             return BackwardReport((), tolerance, f"the forward raised {type(exc).__name__}: {exc}")
         wanted = None if paths is None else set(paths)
@@ -295,6 +298,10 @@ class _ModuleChecker:
             return self.result([], ["forward returned None instead of its output"])
         if not isinstance(out, np.ndarray):
             return self.result([], [], f"its output is a {type(out).__name__}, not an array")
+        if out.dtype != np.float64:  # it casts: finite differences in float32 mean nothing
+            return self.result(
+                [], [], f"it computes in {out.dtype} (finite differences need float64)"
+            )
         projection = np.asarray(self.rng.standard_normal(out.shape))
         try:
             grad_x, grads = self._analytic(x, projection)
