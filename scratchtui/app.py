@@ -165,19 +165,17 @@ class ScratchApp(App[None]):
         if self._refuse_while_running("rewinding"):
             return
         if self.stepper.rewind(1) == 0:
-            depth = self.stepper.settings.snapshot_depth
             self.board.say(
-                f"nothing left to rewind (the last {depth} steps can be undone)"
-                if depth
-                else "rewind is off (snapshot_depth = 0)",
+                "nothing left to rewind: this is step 0"
+                if self.stepper.settings.rewind
+                else "rewind is off (Settings(rewind=False))",
                 severity="warning",
             )
             return
         self.main.warnings_panel.show_reason(None)
         self.refresh_panels()
         self.main.mark_layer(None)
-        left = self.stepper.rewind_depth
-        self.board.say(f"rewound to step {self.stepper.step} ({left} more possible)")
+        self.board.say(f"rewound to step {self.stepper.step}")
 
     # ------------------------------------------------------------------ learning rate, checkpoint
     def _scale_lr(self, factor: float) -> None:
