@@ -106,6 +106,9 @@ class ScratchApp(App[None]):
         """While running: redraw at most every tick, and only if a step finished since."""
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
+        # a run measures per-layer numbers every few steps: ask for them on the next step,
+        # so the next tick shows layer numbers at most a step old
+        self.stepper.request_layers()
 
     # ------------------------------------------------------------------ stepping (paused)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

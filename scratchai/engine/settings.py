@@ -32,6 +32,7 @@ class Settings:
     loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
     loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+    layers_every: int = 10  # in a run, per-layer statistics every this many steps (and as needed)
 
 
 @dataclass
@@ -63,12 +64,16 @@ def fired_breakpoints(
 ) -> list[str]:
     """The names (with a short reason) of the breakpoints that fire on ``record``."""
     fired: list[str] = []
+    # per-layer numbers from an earlier step (see StepRecord.layers_step) decide nothing here
+    modules = record.modules if record.layers_fresh else ()
+    params = record.params if record.layers_fresh else ()
     if bp.diverged and diverged:
         fired.append(f"diverged: {diverged_reason}")
     if bp.nonfinite and (
         not math.isfinite(record.loss)
-        or any(m.output.nonfinite for m in record.modules)
-        or any(p.grad_nonfinite for p in record.params)
+        or not math.isfinite(record.grad_norm)
+        or any(m.output.nonfinite for m in modules)
+        or any(p.grad_nonfinite for p in params)
     ):
         fired.append(f"nonfinite: NaN/Inf at step {record.step}")
     if bp.grad_norm_above is not None and record.grad_norm > bp.grad_norm_above:
@@ -80,7 +85,7 @@ def fired_breakpoints(
     ):
         fired.append(f"loss_rose: {previous_loss:.4g} -> {record.loss:.4g}")
     if bp.dead_fraction_above is not None:
-        for m in record.modules:
+        for m in modules:
             if m.dead_fraction is not None and m.dead_fraction > bp.dead_fraction_above:
                 fired.append(f"dead_fraction_above: '{m.path}' {m.dead_fraction:.0%}")
                 break

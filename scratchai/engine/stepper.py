@@ -11,6 +11,7 @@ layer events (``passes``), statistics (``probes``), rules, rewind, validation an
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Generator
@@ -102,6 +103,7 @@ class Stepper(TimeTravel):
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
+        self._last_layers: tuple[dict, list] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -226,7 +228,24 @@ class Stepper(TimeTravel):
                         break
             finally:
                 self._running = False
+            self._complete_last()
             return self._finish(Granularity.BATCH)
+
+    def request_layers(self) -> None:
+        """During a run, measure the per-layer statistics of the next step (a display asks
+        before it draws: the layer numbers it shows are then at most a step old)."""
+        self._monitor.request_layers()
+
+    def _complete_last(self) -> None:
+        """Give the last step its own per-layer statistics if the run skipped them: the step
+        a run pauses at is shown whole."""
+        record = self.last_step
+        if record is None or record.layers_fresh or self._last_layers is None:
+            return
+        complete = self._monitor.complete(record, *self._last_layers)
+        self.last_step = self._recent_records[-1] = complete
+        if self._new_steps and self._new_steps[-1].step == complete.step:
+            self._new_steps[-1] = complete
 
     def _begin(self, granularity: Granularity) -> None:
         self._granularity = granularity
@@ -300,12 +319,14 @@ class Stepper(TimeTravel):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
+            yield Granularity.PHASE
 
         self._phase = "loss"
         loss = self.batch_loss = float(exp.loss(output, yb))
         self.state = State.LOSS
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase, self.state = "backward", State.BACKWARD
         grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
@@ -316,7 +337,8 @@ class Stepper(TimeTravel):
         yield from passes.run(
             "backward", lambda: self.model.backward(grad_output, **options), self._granularity
         )
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase = "update"
         grad_sq = {id(p): squared_norm(p.grad) for _, _, p in self.index.params}
@@ -338,13 +360,15 @@ class Stepper(TimeTravel):
         self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict, lr: float
     ) -> StepRecord:
         self.step += 1
-        calls, self._passes.forward_calls = self._passes.forward_calls, []  # not kept alive
+        # kept until the next step's record: enough to complete a light record (see run)
+        calls, self._passes.forward_calls = self._passes.forward_calls, []
+        self._last_layers = (grad_sq, calls)
         counters = (self.step, self.epoch, self.batch)
         record, self.state, self._fired = self._monitor.step(
-            counters, loss, output, targets, grad_sq, lr, calls
+            counters, loss, output, targets, grad_sq, lr, calls, self._running
         )
         self._new_warnings.extend(record.warnings)
-        grads = [p.grad_norm for p in record.params]
+        grads = [math.sqrt(grad_sq[id(p)]) for _, _, p in self.index.params]
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
         if self._timeline is not None:
             self._timeline.record_lr(record.step, lr)
