@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..interop.names import CHECKPOINT_NAMES, state_to_torch, torch_key_layout
 from ..module import Module
 from .experiment import Experiment
 from .failures import StepFailed, step_failed
@@ -65,6 +66,8 @@ class Stepper:
         experiment: the model, loss, optimizer and data (see ``Experiment``).
         settings: rule thresholds and memory sizes.
         breakpoints: what pauses ``run`` (divergence and convergence by default).
+        checkpoint_names: the names ``save_checkpoint`` writes: ``"scratchai"`` (``0.W``) or
+            ``"torch"`` (``0.weight``, transposed: ``torch_model.load_state_dict`` reads it).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context
     manager) when done, so that nothing is left on the model or parked in a thread.
@@ -75,7 +78,16 @@ class Stepper:
         experiment: Experiment,
         settings: Settings | None = None,
         breakpoints: Breakpoints | None = None,
+        checkpoint_names: str = "scratchai",
     ) -> None:
+        if checkpoint_names not in CHECKPOINT_NAMES:
+            raise ValueError(
+                f"checkpoint_names must be one of {', '.join(CHECKPOINT_NAMES)}, "
+                f"got {checkpoint_names!r}"
+            )
+        if checkpoint_names == "torch":
+            torch_key_layout(experiment.model)  # InteropError now, not at the first save
+        self.checkpoint_names = checkpoint_names
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
@@ -397,7 +409,8 @@ class Stepper:
         return next((m for m in self.last_step.modules if m.path == path), None)
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Save the model's state_dict (safetensors, written atomically); returns the path."""
+        """Save the model's state_dict (safetensors, written atomically), in the naming chosen
+        by ``checkpoint_names``; returns the path."""
         from ..serialization import save
 
         target = (
@@ -407,5 +420,9 @@ class Stepper:
         )
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            save(self.model, target)
+            if self.checkpoint_names == "torch":
+                # "pt": the format tag PyTorch-side loaders of safetensors files expect
+                save(state_to_torch(self.model), target, metadata={"format": "pt"})
+            else:
+                save(self.model, target)
         return target.resolve()
