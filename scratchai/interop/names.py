@@ -113,6 +113,20 @@ def as_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def memory_key(value: Any) -> tuple:
+    """Equal for two values that view the same memory the same way: how a tie is recognised.
+
+    ``torch.nn.Module.state_dict()`` hands out a new detached tensor per key, so a tied
+    weight's two keys hold two tensor objects over one storage; NumPy aliases are one object.
+    """
+    if hasattr(value, "data_ptr") and hasattr(value, "stride"):  # a torch tensor
+        return ("torch", value.data_ptr(), tuple(value.shape), value.stride(), str(value.dtype))
+    if isinstance(value, np.ndarray):
+        pointer = value.__array_interface__["data"][0]
+        return ("numpy", pointer, value.shape, value.strides, value.dtype.str)
+    return ("object", id(value))
+
+
 def state_to_torch(model: Module, state: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
     """``model``'s state dict in PyTorch's names and layouts, as NumPy arrays.
 
@@ -126,13 +140,13 @@ def state_to_torch(model: Module, state: Mapping[str, Any] | None = None) -> dic
     """
     source = model.state_dict() if state is None else state
     out: dict[str, np.ndarray] = {}
-    converted: dict[tuple[int, bool], np.ndarray] = {}
+    converted: dict[tuple[tuple, bool], np.ndarray] = {}
     for key, (torch_key, transposed) in torch_key_layout(model).items():
         if key not in source:
             raise KeyError(f"state_to_torch: the state has no '{key}'")
-        value = as_numpy(source[key])
-        memo = (id(source[key]), transposed)
+        memo = (memory_key(source[key]), transposed)
         if memo not in converted:
+            value = as_numpy(source[key])
             converted[memo] = np.array(value.T if transposed else value, order="C", copy=True)
         out[torch_key] = converted[memo]
     return out
@@ -155,12 +169,12 @@ def state_from_torch(model: Module, torch_state: Mapping[str, Any]) -> dict[str,
         for name in TORCH_ONLY.get(type(module), ())
     }
     out: dict[str, np.ndarray] = {}
-    converted: dict[tuple[int, bool], np.ndarray] = {}
+    converted: dict[tuple[tuple, bool], np.ndarray] = {}
     for torch_key, value in torch_state.items():
         if torch_key in dropped:
             continue
         key, transposed = by_torch.get(torch_key, (torch_key, False))
-        memo = (id(value), transposed)
+        memo = (memory_key(value), transposed)
         if memo not in converted:
             array = as_numpy(value)
             converted[memo] = np.array(array.T if transposed else array, order="C", copy=True)
