@@ -21,6 +21,7 @@ import numpy as np
 from .errors import ShapeError, StateDictError
 from .hooks import HookHandle
 from .parameter import Parameter
+from .state_values import cast_for_load
 
 ForwardHook = Callable[["Module", tuple, Any], None]
 BackwardHook = Callable[["Module", Any, Any], None]
@@ -384,7 +385,11 @@ class Module:
                     f"'{key}': expected shape {target.shape}, got {value.shape} in the state"
                 )
             else:
-                values[key] = value
+                cast = cast_for_load(key, value, target.dtype)
+                if isinstance(cast, str):
+                    problems.append(cast)
+                else:
+                    values[key] = cast
         if problems:
             raise StateDictError(
                 f"load_state_dict into {type(self).__name__} refused, nothing was changed:\n  "

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,7 @@ def test_cross_entropy_is_finite_for_large_logits(logits: np.ndarray, seed: int)
     np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-5)  # softmax - one_hot
 
 
-CORRUPTIONS = ["missing", "unexpected", "shape", "dtype", "shape_non_strict"]
+CORRUPTIONS = ["missing", "unexpected", "shape", "dtype", "shape_non_strict", "complex", "overflow"]
 
 
 @given(
@@ -155,9 +156,21 @@ def test_a_failed_load_changes_nothing(
         state["not.a.key"] = np.zeros(1)
     elif corruption == "dtype":
         state[key] = np.array(["text"] * state[key].size).reshape(state[key].shape)
+    elif corruption == "complex":
+        state[key] = state[key] + 1j
+    elif corruption == "overflow":  # float32 model, a float64 value beyond float32's range
+        model = build_tree(shape, wiring, seed, dtype=np.float32)
+        snapshot = {k: v.copy() for k, v in model.state_dict().items()}
+        state = {k: v.astype(np.float64) + 1.0 for k, v in snapshot.items()}
+        key = sorted(state)[pick % len(state)]
+        state[key].flat[0] = 1e300
     else:
         state[key] = np.zeros((*state[key].shape, 1))
-    with pytest.raises(sa.StateDictError, match="nothing was changed"):
-        model.load_state_dict(state, strict=corruption != "shape_non_strict")
+    # The strictest settings a caller may use: a warning or a float error while copying
+    # would otherwise stop a load half-way.
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        with pytest.raises(sa.StateDictError, match="nothing was changed"):
+            model.load_state_dict(state, strict=corruption != "shape_non_strict")
     for name, value in model.state_dict().items():
         assert np.array_equal(value, snapshot[name]), name

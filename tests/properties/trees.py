@@ -26,16 +26,18 @@ shapes = st.recursive(
 wirings = st.lists(st.tuples(st.integers(0, 2), st.booleans()), min_size=4, max_size=4)
 
 
-def build_tree(shape: Any, wiring: list[tuple[int, bool]], seed: int) -> sa.Module:
+def build_tree(
+    shape: Any, wiring: list[tuple[int, bool]], seed: int, dtype: type = np.float64
+) -> sa.Module:
     """A model of the given shape; its Linears share weights as ``wiring`` says."""
     rng = np.random.default_rng(seed)
-    weights = [sa.Parameter(rng.standard_normal((WIDTH, WIDTH))) for _ in range(3)]
+    weights = [sa.Parameter(rng.standard_normal((WIDTH, WIDTH)), dtype) for _ in range(3)]
     pool = []
     for weight, bias in wiring:
-        layer = sa.Linear(WIDTH, WIDTH, bias=bias, dtype=np.float64)
+        layer = sa.Linear(WIDTH, WIDTH, bias=bias, dtype=dtype)
         layer.W = weights[weight]
         if bias:
-            layer.b = sa.Parameter(rng.standard_normal(WIDTH))
+            layer.b = sa.Parameter(rng.standard_normal(WIDTH), dtype)
         pool.append(layer)
 
     def make(node: Any) -> sa.Module:
