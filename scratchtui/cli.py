@@ -102,7 +102,7 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
         errors.print("[red]error:[/] --port must be in 1-65535")
         return EXIT_USAGE
     command = app_command(demo, file, args.seed, args.checkpoint_names)
-    title = f"ScratchAI: {'demo ' + demo if demo else file.name if file else ''}"
+    title = f"ScratchAI: demo {demo}" if demo is not None else f"ScratchAI: {args.target}"
     url = public_url(args.host, args.port, args.public_url)
     return serve(command, title, args.host, args.port, url, errors)
 

@@ -37,7 +37,12 @@ def app_command(
         seed: the seed every tab starts from (each tab trains its own copy of the model).
         checkpoint_names: the naming of the checkpoints the ``w`` key writes.
     """
-    target = ["demo", demo] if demo is not None else ["run", str(Path(file or "").resolve())]
+    if demo is not None:
+        target = ["demo", demo]
+    elif file is not None:
+        target = ["run", str(file.resolve())]
+    else:
+        raise ValueError("app_command needs a demo name or a file")
     options = ["--seed", str(seed)]
     if checkpoint_names != "scratchai":
         options += ["--checkpoint-names", checkpoint_names]

@@ -71,7 +71,7 @@ def _own_state_names(module: Module) -> list[str]:
     return names
 
 
-def unsupported(path: str, module: Module, side: str = "PyTorch") -> InteropError:
+def unsupported(path: str, module: object, side: str = "PyTorch") -> InteropError:
     """The error for a module with no known counterpart, naming its path and type."""
     where = f"module '{path}'" if path else "the model itself"
     known = ", ".join(sorted(t.__name__ for t in LAYOUTS))
