@@ -11,7 +11,9 @@ import asyncio
 import base64
 import contextlib
 import itertools
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -64,26 +66,47 @@ def find_chromium() -> str | None:
     return None
 
 
-class Browser:
-    """One headless Chromium process and one page in it, driven through CDP."""
+class Connection:
+    """The browser-level DevTools websocket; every page's session talks through it."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, session_id: str) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self._ws = ws
+        self._ids = itertools.count(1)  # one counter: ids are unique across sessions
+
+    async def send(self, method: str, session: str | None = None, **params: Any) -> dict:
+        """Send one command (to a page's ``session``, or to the browser) and return its
+        result; events and other replies read meanwhile are skipped (calls never overlap)."""
+        call_id = next(self._ids)
+        message: dict[str, Any] = {"id": call_id, "method": method, "params": params}
+        if session is not None:
+            message["sessionId"] = session
+        await self._ws.send_json(message)
+        while True:
+            reply = await self._ws.receive_json()
+            if reply.get("id") == call_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    async def open_tab(self, url: str) -> Browser:
+        """A new tab showing ``url``, and its driver."""
+        target = await self.send("Target.createTarget", url=url)
+        attached = await self.send(
+            "Target.attachToTarget", targetId=target["targetId"], flatten=True
+        )
+        return Browser(self, attached["sessionId"])
+
+
+class Browser:
+    """One page (tab) of a headless Chromium, driven through CDP."""
+
+    def __init__(self, connection: Connection, session_id: str) -> None:
+        self.connection = connection
         self._session = session_id
-        self._ids = itertools.count(1)
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one command to the page and return its result (events are skipped)."""
-        call_id = next(self._ids)
-        await self._ws.send_json(
-            {"id": call_id, "method": method, "params": params, "sessionId": self._session}
-        )
-        while True:
-            message = await self._ws.receive_json()
-            if message.get("id") == call_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
+        """Send one command to this page and return its result."""
+        return await self.connection.send(method, self._session, **params)
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -181,12 +204,17 @@ async def _devtools_url(profile: Path, process: subprocess.Popen, timeout: float
 @contextlib.asynccontextmanager
 async def open_page(chromium: str, url: str, timeout: float = 30.0) -> AsyncIterator[Browser]:
     """Start headless Chromium with a fresh profile, open ``url`` and yield the page's driver;
-    the browser is killed and its profile removed on the way out."""
-    with tempfile.TemporaryDirectory(prefix="scratchai-chromium-") as profile:
+    ``page.connection.open_tab`` opens more tabs. The browser is killed and its profile
+    removed on the way out."""
+    # ignore_cleanup_errors: a last helper process may still be writing as the folder goes
+    with tempfile.TemporaryDirectory(
+        prefix="scratchai-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the helpers go with it
         )
         try:
             endpoint = await _devtools_url(Path(profile), process, timeout)
@@ -194,28 +222,20 @@ async def open_page(chromium: str, url: str, timeout: float = 30.0) -> AsyncIter
                 aiohttp.ClientSession() as http,
                 http.ws_connect(endpoint, max_msg_size=0) as ws,
             ):
-                await ws.send_json(
-                    {"id": 0, "method": "Target.createTarget", "params": {"url": url}}
-                )
-                target = await _result(ws, 0)
-                await ws.send_json(
-                    {
-                        "id": -1,
-                        "method": "Target.attachToTarget",
-                        "params": {"targetId": target["targetId"], "flatten": True},
-                    }
-                )
-                attached = await _result(ws, -1)
-                yield Browser(ws, attached["sessionId"])
+                yield await Connection(ws).open_tab(url)
         finally:
-            process.kill()
-            process.wait(timeout=10)
+            await _kill_group(process)
 
 
-async def _result(ws: aiohttp.ClientWebSocketResponse, call_id: int) -> dict[str, Any]:
-    while True:
-        message = await ws.receive_json()
-        if message.get("id") == call_id:
-            if "error" in message:
-                raise RuntimeError(str(message["error"]))
-            return message.get("result", {})
+async def _kill_group(process: subprocess.Popen) -> None:
+    """Kill Chromium and its helper processes (renderers, zygote), and wait until they are
+    gone, so none writes into the profile while it is removed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    for _ in range(100):
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        await asyncio.sleep(0.05)

@@ -1,5 +1,6 @@
 """``scratchtui serve`` in a real browser: headless Chromium opens the page, the debugger draws,
-three presses of ``n`` train three batches, and ctrl+c stops the server and the tab's app.
+three presses of ``n`` train three batches, a second tab gets its own app, and ctrl+c stops
+the server and the tabs' apps.
 
 Bounded in time: every wait has a deadline and the whole test a hard timeout. The server
 listens on 127.0.0.1 only, on a free port.
@@ -94,6 +95,12 @@ async def wait_for_text(browser: Browser, pattern: str, timeout: float) -> str:
         if re.search(pattern, text):
             return text
         await asyncio.sleep(0.2)
+    if not text:
+        raise AssertionError(
+            f"the page's terminal could not be read within {timeout:.0f} s: the app did not "
+            "start, or textual-serve's page script changed (cdp_client.py finds its xterm.js "
+            "terminal through the closure of window.onresize)"
+        )
     raise AssertionError(f"{pattern!r} did not show within {timeout:.0f} s; the screen:\n{text}")
 
 
@@ -108,6 +115,10 @@ async def drive(port: int, shot: Path, process: subprocess.Popen) -> str:
                 screen = await wait_for_text(browser, rf"\bstep {step}\b", timeout=20)
         finally:
             await browser.screenshot(shot)
+        # A second tab is a second app process: it starts at step 0, the first stays at 3.
+        second = await browser.connection.open_tab(f"http://127.0.0.1:{port}/")
+        await wait_for_text(second, r"\bstep 0\b", timeout=60)
+        assert re.search(r"\bstep 3\b", await browser.screen_text())
         # ctrl+c with a tab still connected: the server and the tab's app both stop
         process.send_signal(signal.SIGINT)
         return screen
