@@ -17,7 +17,7 @@ from rich.markup import escape
 from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
 from scratchai.engine.experiment import demos_dir
-from scratchai.interop import CHECKPOINT_NAMES, InteropError
+from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
@@ -93,11 +93,16 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
         if not file.is_file():
             errors.print(f"[red]error:[/] no such file: {escape(str(file))}")
             return EXIT_USAGE
-        try:  # a broken file fails here once, not in every tab that opens the page
-            load_experiment_file(file)
-        except ExperimentError as error:
-            errors.print(f"[red]error:[/] {escape(str(error))}")
-            return EXIT_USER_ERROR
+    try:  # a broken file fails here once, not in every tab that opens the page
+        experiment = load_demo(demo) if demo else load_experiment_file(Path(args.target))
+        if args.checkpoint_names == "torch":
+            torch_key_layout(experiment.model)
+    except ExperimentError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}")
+        return EXIT_USER_ERROR
+    except InteropError as error:
+        errors.print(f"[red]error:[/] --checkpoint-names torch: {escape(str(error))}")
+        return EXIT_USAGE
     if not 0 < args.port < 65536:
         errors.print("[red]error:[/] --port must be in 1-65535")
         return EXIT_USAGE

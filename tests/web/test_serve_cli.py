@@ -96,3 +96,33 @@ def test_serve_passes_host_port_title_and_warns_on_a_public_bind(
     quiet = Console(record=True, width=200)
     assert serve(command, "t", "127.0.0.1", 8123, None, quiet) == 0
     assert quiet.export_text() == ""
+
+
+def test_torch_names_for_a_model_torch_cannot_name_fail_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "scaled.py"
+    model.write_text(SCALED)
+    assert main(["serve", str(model), "--checkpoint-names", "torch"]) == 2
+    assert "module '1' is a" in capsys.readouterr().err
+
+
+SCALED = """
+import numpy as np
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment
+
+class Scale(sa.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = sa.Parameter(np.ones(3, np.float32))
+    def forward(self, x):
+        return x * self.s.data
+
+def build():
+    data = make_clusters(n_samples=60, num_features=4, num_classes=3, seed=0)
+    model = sa.Sequential(sa.Linear(4, 3), Scale())
+    return Experiment(model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
+                      sa.DataLoader(data, batch_size=16), name="scaled")
+"""
