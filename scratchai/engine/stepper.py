@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..interop.names import CHECKPOINT_NAMES, state_to_torch, torch_key_layout
 from ..module import Module
 from .experiment import Experiment
 from .export import export_run
@@ -59,6 +60,8 @@ class Stepper(TimeTravel):
         experiment: the model, loss, optimizer and data (see ``Experiment``).
         settings: the engine's memory sizes and its rules (``Settings.rules``).
         breakpoints: what pauses ``run`` (divergence and convergence by default).
+        checkpoint_names: the names ``save_checkpoint`` writes: ``"scratchai"`` (``0.W``) or
+            ``"torch"`` (``0.weight``, transposed: ``torch_model.load_state_dict`` reads it).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context
     manager) when done, so that nothing is left on the model or parked in a thread.
@@ -69,7 +72,16 @@ class Stepper(TimeTravel):
         experiment: Experiment,
         settings: Settings | None = None,
         breakpoints: Breakpoints | None = None,
+        checkpoint_names: str = "scratchai",
     ) -> None:
+        if checkpoint_names not in CHECKPOINT_NAMES:
+            raise ValueError(
+                f"checkpoint_names must be one of {', '.join(CHECKPOINT_NAMES)}, "
+                f"got {checkpoint_names!r}"
+            )
+        if checkpoint_names == "torch":
+            torch_key_layout(experiment.model)  # InteropError now, not at the first save
+        self.checkpoint_names = checkpoint_names
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
@@ -418,7 +430,8 @@ class Stepper(TimeTravel):
         return export_run(name, self.history.fields, table, epochs, target)
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Save the model's state_dict (safetensors, written atomically); returns the path."""
+        """Save the model's state_dict (safetensors, written atomically), in the naming chosen
+        by ``checkpoint_names``; returns the path."""
         from ..serialization import save
 
         target = (
@@ -428,5 +441,9 @@ class Stepper(TimeTravel):
         )
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            save(self.model, target)
+            if self.checkpoint_names == "torch":
+                # "pt": the format tag PyTorch-side loaders of safetensors files expect
+                save(state_to_torch(self.model), target, metadata={"format": "pt"})
+            else:
+                save(self.model, target)
         return target.resolve()
