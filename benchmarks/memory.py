@@ -139,7 +139,8 @@ def stepper(steps: int, out) -> None:
         tracemalloc.stop()
     budget = s._timeline.budget if s._timeline else 0
     print(
-        f"\nA `Stepper` on the `mlp` demo (rewind checkpoints within {budget / 2**20:.0f} MiB, validation each epoch), "
+        f"\nA `Stepper` on the `mlp` demo (rewind checkpoints within {budget / 2**20:.0f} MiB, "
+        "validation each epoch), "
         "memory it holds (tracemalloc, model and data included):\n",
         file=out,
     )

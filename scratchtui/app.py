@@ -108,6 +108,9 @@ class ScratchApp(App[None]):
         """While running: redraw at most every tick, and only if a step finished since."""
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
+        # a run measures per-layer numbers every few steps: ask for them on the next step,
+        # so the next tick shows layer numbers at most a step old
+        self.stepper.request_layers()
 
     # ------------------------------------------------------------------ stepping (paused)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -168,19 +171,17 @@ class ScratchApp(App[None]):
         if self._refuse_while_running("rewinding"):
             return
         if self.stepper.rewind(1) == 0:
-            depth = self.stepper.settings.snapshot_depth
             self.board.say(
-                f"nothing left to rewind (the last {depth} steps can be undone)"
-                if depth
-                else "rewind is off (snapshot_depth = 0)",
+                "nothing left to rewind: this is step 0"
+                if self.stepper.settings.rewind
+                else "rewind is off (Settings(rewind=False))",
                 severity="warning",
             )
             return
         self.main.warnings_panel.show_reason(None)
         self.refresh_panels()
         self.main.mark_layer(None)
-        left = self.stepper.rewind_depth
-        self.board.say(f"rewound to step {self.stepper.step} ({left} more possible)")
+        self.board.say(f"rewound to step {self.stepper.step}")
 
     # ------------------------------------------------------------------ learning rate, checkpoint
     def _scale_lr(self, factor: float) -> None:

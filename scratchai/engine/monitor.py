@@ -61,6 +61,8 @@ class Monitor:
         self._classification: bool | None = None  # decided on the first batch's output
         self._converged_at: int | None = None  # step where a run last paused on convergence
         self._noted: list[Warning] = []  # found outside the rules, reported with the next step
+        self._last_full: StepRecord | None = None  # the last record with its own layers
+        self._layers_requested = False
 
     def step(
         self,
@@ -71,6 +73,7 @@ class Monitor:
         grad_sq: dict[int, float],
         lr: float,
         calls: list[ForwardCall],
+        running: bool = False,
         shares: tuple[GradShare, ...] = (),
     ) -> Verdict:
         """Record and judge a finished step.
@@ -79,32 +82,74 @@ class Monitor:
             counters: (step, epoch, batch) of this step.
             grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
             calls: the layers' forward calls of the batch, in order.
+            running: inside a run, where the per-layer statistics are measured only every
+                ``settings.layers_every`` steps, when a rule needs them or when asked
+                (``request_layers``); the records in between carry the last ones.
             shares: each use's contribution to the gradient of a shared parameter.
         """
-        params, norms = self.probes.params(grad_sq, lr)
-        modules = self.probes.modules(calls, norms, lr)
+        step, epoch, batch = counters
+        grad_norm = math.sqrt(sum(grad_sq.values()))
+        last = self._last_full
+        if (
+            not running
+            or last is None
+            or self._layers_requested
+            or step % self.settings.layers_every == 0
+            or self._rules.needs_layers(step, loss, grad_norm)
+        ):
+            self._layers_requested = False
+            params, modules, buffers = self.layers(grad_sq, lr, calls)
+            layers_step = None
+        else:
+            params, modules, buffers = last.params, last.modules, last.buffers
+            layers_step = last.step if last.layers_step is None else last.layers_step
         if self._classification is None:
             self._classification = is_classification(output, targets)
         accuracy = None
         if self._classification:
             accuracy = np.count_nonzero(output.argmax(axis=1) == targets) / len(targets)
-        step, epoch, batch = counters
         record = StepRecord(
             step=step,
             epoch=epoch,
             batch=batch,
             loss=loss,
             accuracy=accuracy,
-            grad_norm=math.sqrt(sum(grad_sq.values())),
+            grad_norm=grad_norm,
             lr=lr,
             modules=modules,
             params=params,
-            buffers=self.probes.buffers(),
+            buffers=buffers,
+            layers_step=layers_step,
             grad_shares=shares,
         )
         verdict = self._judge(record, output.shape[1] if self._classification else None)
+        if layers_step is None:
+            self._last_full = verdict.record
         self._last_loss = loss
         return verdict
+
+    def layers(self, grad_sq: dict[int, float], lr: float, calls: list[ForwardCall]) -> tuple:
+        """The per-layer statistics of a step: (params, modules, buffers) probes."""
+        params, norms = self.probes.params(grad_sq, lr)
+        return params, self.probes.modules(calls, norms, lr), self.probes.buffers()
+
+    def request_layers(self) -> None:
+        """Measure the per-layer statistics of the next step (a display is about to show it)."""
+        self._layers_requested = True
+
+    def complete(
+        self, record: StepRecord, grad_sq: dict[int, float], calls: list[ForwardCall]
+    ) -> StepRecord:
+        """``record`` with its own per-layer statistics, measured now: the model must still be
+        as the step left it (the step a run pauses at, before anything else runs)."""
+        if record.layers_fresh:
+            return record
+        params, modules, buffers = self.layers(grad_sq, record.lr, calls)
+        complete = record._replace(
+            params=params, modules=modules, buffers=buffers, layers_step=None
+        )
+        self._last_full = complete
+        return complete
 
     def _judge(self, record: StepRecord, num_classes: int | None) -> Verdict:
         conditions = self._rules.evaluate(record, num_classes)
@@ -174,6 +219,7 @@ class Monitor:
     def load_state_dict(self, state: tuple[dict, frozenset[str], float | None], step: int) -> None:
         """Go back to ``state``, saved before step ``step + 1``; later warnings and epochs go."""
         rules, self._active, self._last_loss = state
+        self._last_full = None
         self._rules.load_state_dict(rules)
         if self._converged_at is not None and self._converged_at > step:
             self._converged_at = None

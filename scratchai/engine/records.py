@@ -186,6 +186,10 @@ class StepRecord(NamedTuple):
         accuracy: batch accuracy for classification losses, else None.
         grad_norm: total L2 norm over all (deduplicated) parameter gradients.
         lr: the learning rate used for this step's update.
+        layers_step: None when ``modules``, ``params`` and ``buffers`` were measured on this
+            step; during a run they are measured every few steps only (and whenever a rule
+            needs them, and on the step a run pauses at), and a record in between carries
+            those of the step ``layers_step``, and says so.
     """
 
     step: int
@@ -200,6 +204,12 @@ class StepRecord(NamedTuple):
     buffers: tuple[BufferProbe, ...]
     warnings: tuple[Warning, ...] = ()
     grad_shares: tuple[GradShare, ...] = ()  # each use's part of a shared parameter's gradient
+    layers_step: int | None = None
+
+    @property
+    def layers_fresh(self) -> bool:
+        """The per-layer numbers are this step's own."""
+        return self.layers_step is None
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,10 @@ The stepper's own counters and rule state ride along, opaque here (``engine``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..module import Module
 from ..random import get_rng_state, set_rng_state
 from .experiment import Experiment
 from .model_index import ModelIndex
@@ -184,16 +182,3 @@ def _tree_bytes(value: Any) -> int:
     if isinstance(value, (list, tuple)):
         return sum(_tree_bytes(v) for v in value)
     return 0
-
-
-def save_checkpoint(model: Module, name: str, step: int, path: str | Path | None = None) -> Path:
-    """Save ``model``'s state_dict (safetensors, written atomically) to ``path``, by default
-    ``checkpoints/NAME-stepN.safetensors``; returns the absolute path."""
-    from ..serialization import save
-
-    target = (
-        Path(path) if path is not None else Path("checkpoints", f"{name}-step{step}.safetensors")
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save(model, target)
-    return target.resolve()

@@ -33,6 +33,7 @@ class Settings:
     loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
     loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+    layers_every: int = 10  # in a run, per-layer statistics every this many steps (and as needed)
     # Check every module's backward on the first batch when the model holds modules the user
     # wrote (it runs their forward a few dozen extra times on a copy of the model).
     backward_check_first: bool = True
@@ -95,6 +96,9 @@ def fired_breakpoints(
         warnings: the warnings that appeared on this step (for ``RULE_BREAKPOINTS``).
     """
     fired: list[str] = []
+    # per-layer numbers from an earlier step (see StepRecord.layers_step) decide nothing here
+    modules = record.modules if record.layers_fresh else ()
+    params = record.params if record.layers_fresh else ()
     for warning in warnings:
         if warning.rule in RULE_BREAKPOINTS and getattr(bp, warning.rule):
             fired.append(f"{warning.rule}: {warning.message}")
@@ -102,8 +106,9 @@ def fired_breakpoints(
         fired.append(f"diverged: {diverged_reason}")
     if bp.nonfinite and (
         not math.isfinite(record.loss)
-        or any(m.output.nonfinite for m in record.modules)
-        or any(p.grad_nonfinite for p in record.params)
+        or not math.isfinite(record.grad_norm)
+        or any(m.output.nonfinite for m in modules)
+        or any(p.grad_nonfinite for p in params)
     ):
         fired.append(f"nonfinite: NaN/Inf at step {record.step}")
     if bp.grad_norm_above is not None and record.grad_norm > bp.grad_norm_above:
@@ -115,7 +120,7 @@ def fired_breakpoints(
     ):
         fired.append(f"loss_rose: {previous_loss:.4g} -> {record.loss:.4g}")
     if bp.dead_fraction_above is not None:
-        for m in record.modules:
+        for m in modules:
             if m.dead_fraction is not None and m.dead_fraction > bp.dead_fraction_above:
                 fired.append(f"dead_fraction_above: '{m.path}' {m.dead_fraction:.0%}")
                 break

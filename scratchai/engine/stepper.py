@@ -11,6 +11,7 @@ layer events (``passes``), statistics (``probes``), rules, rewind, validation an
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..interop.names import CHECKPOINT_NAMES, state_to_torch, torch_key_layout
 from ..module import Module
 from .backward_checks import BackwardChecks
 from .checks.backward import BackwardReport
@@ -43,7 +45,7 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rewind import MIB, Timeline, save_checkpoint
+from .rewind import MIB, Timeline
 from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
 from .travel import TimeTravel
@@ -61,6 +63,8 @@ class Stepper(TimeTravel):
         experiment: the model, loss, optimizer and data (see ``Experiment``).
         settings: the engine's memory sizes and its rules (``Settings.rules``).
         breakpoints: what pauses ``run`` (divergence and convergence by default).
+        checkpoint_names: the names ``save_checkpoint`` writes: ``"scratchai"`` (``0.W``) or
+            ``"torch"`` (``0.weight``, transposed: ``torch_model.load_state_dict`` reads it).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context
     manager) when done, so that nothing is left on the model or parked in a thread.
@@ -71,7 +75,16 @@ class Stepper(TimeTravel):
         experiment: Experiment,
         settings: Settings | None = None,
         breakpoints: Breakpoints | None = None,
+        checkpoint_names: str = "scratchai",
     ) -> None:
+        if checkpoint_names not in CHECKPOINT_NAMES:
+            raise ValueError(
+                f"checkpoint_names must be one of {', '.join(CHECKPOINT_NAMES)}, "
+                f"got {checkpoint_names!r}"
+            )
+        if checkpoint_names == "torch":
+            torch_key_layout(experiment.model)  # InteropError now, not at the first save
+        self.checkpoint_names = checkpoint_names
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
@@ -109,6 +122,7 @@ class Stepper(TimeTravel):
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
+        self._last_layers: tuple[dict, list] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -233,7 +247,24 @@ class Stepper(TimeTravel):
                         break
             finally:
                 self._running = False
+            self._complete_last()
             return self._finish(Granularity.BATCH)
+
+    def request_layers(self) -> None:
+        """During a run, measure the per-layer statistics of the next step (a display asks
+        before it draws: the layer numbers it shows are then at most a step old)."""
+        self._monitor.request_layers()
+
+    def _complete_last(self) -> None:
+        """Give the last step its own per-layer statistics if the run skipped them: the step
+        a run pauses at is shown whole."""
+        record = self.last_step
+        if record is None or record.layers_fresh or self._last_layers is None:
+            return
+        complete = self._monitor.complete(record, *self._last_layers)
+        self.last_step = self._recent_records[-1] = complete
+        if self._new_steps and self._new_steps[-1].step == complete.step:
+            self._new_steps[-1] = complete
 
     def _begin(self, granularity: Granularity) -> None:
         self._granularity = granularity
@@ -309,12 +340,14 @@ class Stepper(TimeTravel):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
+            yield Granularity.PHASE
 
         self._phase = "loss"
         loss = self.batch_loss = float(exp.loss(output, yb))
         self.state = State.LOSS
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase, self.state = "backward", State.BACKWARD
         grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
@@ -325,7 +358,8 @@ class Stepper(TimeTravel):
         yield from passes.run(
             "backward", lambda: self.model.backward(grad_output, **options), self._granularity
         )
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase = "update"
         grad_sq = {id(p): squared_norm(p.grad) for _, _, p in self.index.params}
@@ -347,14 +381,16 @@ class Stepper(TimeTravel):
         self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict, lr: float
     ) -> StepRecord:
         self.step += 1
-        calls, self._passes.forward_calls = self._passes.forward_calls, []  # not kept alive
+        # kept until the next step's record: enough to complete a light record (see run)
+        calls, self._passes.forward_calls = self._passes.forward_calls, []
+        self._last_layers = (grad_sq, calls)
         counters = (self.step, self.epoch, self.batch)
         shares = self._passes.shares.take()
         record, self.state, self._fired = self._monitor.step(
-            counters, loss, output, targets, grad_sq, lr, calls, shares
+            counters, loss, output, targets, grad_sq, lr, calls, self._running, shares
         )
         self._new_warnings.extend(record.warnings)
-        grads = [p.grad_norm for p in record.params]
+        grads = [math.sqrt(grad_sq[id(p)]) for _, _, p in self.index.params]
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
         if self._timeline is not None:
             self._timeline.record_lr(record.step, lr)
@@ -411,6 +447,20 @@ class Stepper(TimeTravel):
         return export_run(name, self.history.fields, table, epochs, target)
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Save the model's state_dict (safetensors, written atomically); returns the path."""
+        """Save the model's state_dict (safetensors, written atomically), in the naming chosen
+        by ``checkpoint_names``; returns the path."""
+        from ..serialization import save
+
+        target = (
+            Path(path)
+            if path is not None
+            else Path("checkpoints", f"{self.experiment.name}-step{self.step}.safetensors")
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            return save_checkpoint(self.model, self.experiment.name, self.step, path)
+            if self.checkpoint_names == "torch":
+                # "pt": the format tag PyTorch-side loaders of safetensors files expect
+                save(state_to_torch(self.model), target, metadata={"format": "pt"})
+            else:
+                save(self.model, target)
+        return target.resolve()

@@ -114,6 +114,9 @@ class LayerTable(DataTable):
     def _set_subtitle(self, stepper: Stepper) -> None:
         """Say where the numbers come from while a batch is in progress."""
         self.border_subtitle = ""
+        record = self._record
+        if record is not None and not record.layers_fresh:  # a run measures them every few steps
+            self.border_subtitle = f"layer numbers of step {record.layers_step}"
         if not self._mid_batch:
             return
         directions = {e.direction for e in self._events}

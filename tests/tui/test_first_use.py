@@ -127,7 +127,7 @@ async def test_stepping_phases_marks_every_layer_of_the_pass(app_for):
         ]
 
 
-async def test_the_inspector_says_why_a_rewound_parameter_has_no_gradient(app_for):
+async def test_the_inspector_says_why_a_parameter_has_no_gradient_yet(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
         inspector = app.query_one(Inspector)
@@ -141,7 +141,10 @@ async def test_the_inspector_says_why_a_rewound_parameter_has_no_gradient(app_fo
         await pilot.pause()
         assert inspector.path == "0.W"
         assert "grads  (peak" in plain(inspector.body.content)  # the gradient's histogram
-        await pilot.press("b")
+        await pilot.press("b")  # back at step 1, replayed: step 1's gradient is there again
+        await pilot.pause()
+        assert "grads  (peak" in plain(inspector.body.content)
+        await pilot.press("p", "p")  # registered... a new batch: zero_grad, then its forward
         await pilot.pause()
         text = plain(inspector.body.content)
         assert "none since the last zero_grad" in text and "grads  (peak" not in text

@@ -106,6 +106,12 @@ class Rule(Protocol):
         """Conditions that hold after ``record``'s step (empty when quiet)."""
         return ()
 
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        """Whether this step's per-layer numbers must be measured for this rule (a run
+        measures them only every few steps). Rules that read ``record.modules`` or
+        ``record.params`` say when here, and skip a record whose ``layers_fresh`` is False."""
+        return False
+
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
         """Warnings after a validation pass (epoch rules warn directly: no onset tracking)."""
         return ()

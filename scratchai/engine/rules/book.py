@@ -32,6 +32,11 @@ class RuleBook:
         self._step_rules = [r for r in self.rules if _overrides(r, "check")]
         self._epoch_rules = [r for r in self.rules if _overrides(r, "check_epoch")]
         self._stateful = [r for r in self.rules if _overrides(r, "state_dict")]
+        self._layer_rules = [r for r in self.rules if _overrides(r, "needs_layers")]
+
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        """Whether some rule needs this step's per-layer numbers (see ``Rule.needs_layers``)."""
+        return any(r.needs_layers(step, loss, grad_norm) for r in self._layer_rules)
 
     def evaluate(self, record: StepRecord, num_classes: int | None) -> list[Condition]:
         """Conditions that hold after ``record``'s step, in rule order."""

@@ -25,6 +25,9 @@ class GradNorm(Rule):
 
     threshold: float = 100.0
 
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        return grad_norm > self.threshold  # to name the parameter with the largest gradient
+
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         if not record.grad_norm > self.threshold:
             return ()

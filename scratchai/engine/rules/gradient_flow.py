@@ -22,7 +22,7 @@ from .remedies import (
 @dataclass
 class GradientFlow(Rule):
     """Per layer with parameters, its update:data ratio against the head's (the last such
-    layer), for ``patience`` steps in a row: ``factor`` times below it is
+    layer), for ``patience`` steps: ``factor`` times below it is
     ``vanishing_gradients`` (naming the first starving layer), ``factor`` times above it and
     above ``explode_ratio`` is ``exploding_gradients`` (both warnings).
 
@@ -34,18 +34,27 @@ class GradientFlow(Rule):
     Args:
         factor: orders of magnitude apart that count (1e3: three orders).
         explode_ratio: the smallest update:data ratio that counts as exploding.
-        patience: consecutive steps the condition must hold.
+        patience: steps the condition must hold (at every measurement: a run measures the
+            layers every few steps).
     """
 
     factor: float = 1e3
     explode_ratio: float = 1e-2
     patience: int = 10
-    _streak: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # kind -> the step since which it has held at every measurement
+    _since: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        if not record.layers_fresh:  # a run measures layers every few steps: keep the verdict
+            return self._held
+        self._held = tuple(self._find(record, ctx))
+        return self._held
+
+    def _find(self, record: StepRecord, ctx: Context) -> list[Condition]:
         layers = [m for m in record.modules if _ratio(m) is not None]
         if len(layers) < 2:
-            return ()
+            return []
         head = layers[-1]
         head_ratio = _ratio(head) or 0.0
         vanishing = next(
@@ -61,9 +70,10 @@ class GradientFlow(Rule):
         )
         found = []
         for kind, layer in (("vanishing", vanishing), ("exploding", exploding)):
-            streak = self._streak.get(kind, 0) + 1 if layer is not None else 0
-            self._streak[kind] = streak
-            if layer is not None and streak >= self.patience:
+            if layer is None:
+                self._since.pop(kind, None)
+                continue
+            if record.step - self._since.setdefault(kind, record.step) + 1 >= self.patience:
                 found.append(self._condition(kind, layer, head, ctx))
         return found
 
@@ -101,10 +111,11 @@ class GradientFlow(Rule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"streak": dict(self._streak)}
+        return {"since": dict(self._since), "held": self._held}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._streak = dict(state["streak"])
+        self._since = dict(state["since"])
+        self._held = state["held"]
 
 
 def _ratio(m: ModuleProbe) -> float | None:

@@ -22,9 +22,14 @@ class NonFinite(Rule):
     share one file because they share the scan.
     """
 
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        return not (math.isfinite(loss) and math.isfinite(grad_norm))  # to name the module
+
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        first_output = next((m for m in record.modules if m.output.nonfinite), None)
-        first_grad = next((p for p in reversed(record.params) if p.grad_nonfinite), None)
+        modules = record.modules if record.layers_fresh else ()
+        params = record.params if record.layers_fresh else ()
+        first_output = next((m for m in modules if m.output.nonfinite), None)
+        first_grad = next((p for p in reversed(params) if p.grad_nonfinite), None)
         loss_ok = math.isfinite(record.loss)
         if loss_ok and first_output is None and first_grad is None:
             return ()

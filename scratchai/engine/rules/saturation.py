@@ -22,20 +22,27 @@ class Saturation(Rule):
 
     Args:
         threshold: the saturated fraction above which a step counts.
-        patience: consecutive such steps before the rule fires (one batch can be unusual).
+        patience: steps it must stay saturated (at every measurement: a run measures the
+            layers every few steps) before the rule fires; one batch can be unusual.
     """
 
     threshold: float = 0.5
     patience: int = 20
-    _streak: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # path -> the step since which it has been saturated at every measurement
+    _since: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        if not record.layers_fresh:  # a run measures layers every few steps: keep the verdict
+            return self._held
         found: list[Condition] = []
         for m in record.modules:
             if m.saturation is None:
                 continue
-            streak = self._streak.get(m.path, 0) + 1 if m.saturation > self.threshold else 0
-            self._streak[m.path] = streak
+            if m.saturation <= self.threshold:
+                self._since.pop(m.path, None)
+                continue
+            streak = record.step - self._since.setdefault(m.path, record.step) + 1
             if streak < self.patience:
                 continue
             found.append(
@@ -56,10 +63,12 @@ class Saturation(Rule):
                     m.path,
                 )
             )
+        self._held = tuple(found)
         return found
 
     def state_dict(self) -> dict[str, Any]:
-        return {"streak": dict(self._streak)}
+        return {"since": dict(self._since), "held": self._held}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._streak = dict(state["streak"])
+        self._since = dict(state["since"])
+        self._held = state["held"]
