@@ -117,3 +117,35 @@ def test_a_failing_child_is_named_not_its_container():
 def test_paths_choose_the_modules():
     model = sa.Sequential(sa.Linear(4, 4), sa.ReLU(), sa.Linear(4, 2))
     assert [m.path for m in check_backward(model, np.ones((2, 4)), ["2"]).modules] == ["2"]
+
+
+class Constant(sa.Module):
+    """Its output does not depend on its input, but its backward passes a gradient through."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.ones_like(x)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output
+
+
+class Float32Inside(sa.Module):
+    """Computes in float32 whatever it is given: finite differences would be noise."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return (2.0 * x).astype(np.float32)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return 2.0 * grad_output
+
+
+def test_a_gradient_where_the_output_does_not_depend_on_the_input():
+    [problem] = report_for(Constant())
+    assert problem == "input gradient is nonzero although the output does not depend on it"
+
+
+def test_a_module_computing_in_float32_is_skipped_not_failed():
+    model = sa.Sequential(sa.Linear(8, 8), Float32Inside(), sa.Linear(8, 3))
+    report = check_backward(model, np.ones((4, 8), np.float32))
+    [check] = [m for m in report.modules if m.path == "1"]
+    assert check.passed and "float32" in check.skipped

@@ -61,7 +61,7 @@ def describe_mismatch(
             f"{what} ignores the mask: it is nonzero where the output was clamped (as a ReLU "
             "clamps), where no gradient may pass; multiply it by the mask of the forward"
         )
-    if np.any(zero_true & wrong) and np.all(~zero_true | wrong) and np.all(zero_true):
+    if np.all(zero_true) and np.any(wrong):
         return f"{what} is nonzero although the output does not depend on it"
     denom = float(np.dot(numeric, numeric))
     if denom > 0.0:
