@@ -77,6 +77,6 @@ def test_tui_benchmark_runs(benchmarks):
 def test_diagnose_cost_runs(benchmarks):
     diagnose_cost = importlib.import_module("diagnose_cost")
     out = io.StringIO()
-    found = diagnose_cost.run(["mlp"], rounds=1, target_s=1e-4, out=out)
+    found = diagnose_cost.run(["mlp"], rounds=1, per_block=2, out=out)
     assert "without diagnostics / engine step" in out.getvalue()
     assert found["mlp: check_backward s"] > 0 and found["mlp: checklist s"] > 0

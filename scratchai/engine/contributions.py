@@ -69,9 +69,10 @@ class GradShares:
                     self._watch(module, tuple((self.index.owners[id(p)][0], p) for p in own))
 
     def start_batch(self) -> None:
-        self._last = {}
-        self._found = []
-        self._uses = Counter()
+        if self._watched:  # nothing to reset for a model without sharing or reuse
+            self._last = {}
+            self._found = []
+            self._uses = Counter()
 
     def close(self) -> None:
         for handle in self._handles:

@@ -52,26 +52,23 @@ class GradientFlow(Rule):
         return self._held
 
     def _find(self, record: StepRecord, ctx: Context) -> list[Condition]:
-        layers = [m for m in record.modules if _ratio(m) is not None]
+        # one pass, no allocation beyond a short list: this runs on every measured step
+        layers = [(m, r) for m in record.modules if (r := _ratio(m)) is not None]
         if len(layers) < 2:
             return []
-        head = layers[-1]
-        head_ratio = _ratio(head) or 0.0
-        vanishing = next(
-            (m for m in layers[:-1] if (_ratio(m) or 0.0) * self.factor < head_ratio), None
-        )
-        exploding = next(
-            (
-                m
-                for m in layers[:-1]
-                if (_ratio(m) or 0.0) > max(head_ratio * self.factor, self.explode_ratio)
-            ),
-            None,
-        )
+        head, head_ratio = layers[-1]
+        low, high = head_ratio / self.factor, max(head_ratio * self.factor, self.explode_ratio)
+        vanishing = exploding = None
+        for m, r in layers[:-1]:
+            if vanishing is None and r < low:
+                vanishing = m
+            elif exploding is None and r > high:
+                exploding = m
         found = []
         for kind, layer in (("vanishing", vanishing), ("exploding", exploding)):
             if layer is None:
-                self._since.pop(kind, None)
+                if self._since:
+                    self._since.pop(kind, None)
                 continue
             if record.step - self._since.setdefault(kind, record.step) + 1 >= self.patience:
                 found.append(self._condition(kind, layer, head, ctx))
