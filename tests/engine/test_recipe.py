@@ -68,3 +68,9 @@ def test_cli_check_exits_zero_on_a_demo_and_one_naming_the_module_on_a_wrong_bac
     assert "FAIL" in out and "'1' (MyReLU)" in out
     assert main(["check", "demo"]) == 2
     assert main(["check", "demo", "nope"]) == 2
+
+
+def test_headless_run_prints_the_backward_check_warning_with_its_fix(capsys):
+    assert main(["run", str(BUGS / "relu_no_mask.py"), "--headless", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "backward of '1' (MyReLU) is wrong" in out and "fix MyReLU.backward" in out
