@@ -16,10 +16,7 @@ from textual.widgets.tree import TreeNode
 from scratchai.engine import BufferInfo, ModuleInfo, ParamInfo, ParamProbe, Stepper, StepRecord
 
 from ..messages import PathSelected
-from .format import SHARED_MARK, count, num, shape
-
-CHECK_OK = "✓"  # the backward check passed
-CHECK_FAILED = "✗"  # it failed: the warning says why
+from .format import CHECK_FAILED, CHECK_OK, SHARED_MARK, count, num, shape
 
 
 class NodeRef(NamedTuple):

@@ -13,7 +13,7 @@ from scratchai.engine import Stepper, load_experiment_file
 from scratchtui.app import ScratchApp
 from scratchtui.screens.breakpoints import BreakpointsScreen
 from scratchtui.screens.check import CheckScreen
-from scratchtui.widgets import Inspector, ModuleTree
+from scratchtui.widgets import Inspector, LayerTable, ModuleTree
 from scratchtui.widgets.warnings_panel import WarningsPanel
 
 WIDE = (120, 40)
@@ -53,6 +53,9 @@ async def test_a_wrong_backward_is_marked_and_warned_on_the_first_step():
         await pilot.pause()
         tree = app.query_one(ModuleTree)
         assert "✗ backward wrong" in label(tree, "1") and "✓" in label(tree, "0")
+        table = app.query_one(LayerTable)
+        assert table.get_cell("1", "type").plain == "✗MyReLU"
+        assert table.get_cell("0", "type").plain == "Linear"
         text = app.query_one(WarningsPanel).text
         assert "backward of '1' (MyReLU) is wrong" in text and "ignores the mask" in text
         assert "backward of '1' (MyReLU) is wrong" in app.notices[-1]  # said at once, too
