@@ -334,8 +334,12 @@ def interleaved(
     gap_s: float = 0.2,
     warmup: int = 3,
     clock: str = "thread",
+    units: dict[str, int] | None = None,
 ) -> dict[str, Timing]:
     """Time each step in blocks, alternating the order of the contenders round by round.
+
+    ``units[name]``: training steps one call of that contender does (default 1); its times
+    are divided by it, and its blocks have as many calls as make the same number of steps.
 
     Before each block the process sleeps ``gap_s``: BLAS worker threads keep spinning for a
     while after their last call (OpenBLAS about 2**28 cycles, i.e. ~0.1 s; OpenMP too), and
@@ -344,11 +348,14 @@ def interleaved(
     block without the gap, unchanged with it).
     """
     timer = CLOCKS[clock]
+    units = {name: (units or {}).get(name, 1) for name in steps}
     for step in steps.values():
         for _ in range(warmup):
             step()
-    # one block size for all, set by the slowest, so every block sees similar conditions
-    n = min(calibrate(step, target_s, timer) for step in steps.values())
+    # one block size for all (in steps), set by the slowest, so every block sees similar
+    # conditions
+    n = min(calibrate(step, target_s, timer) * units[name] for name, step in steps.items())
+    calls = {name: max(1, round(n / units[name])) for name in steps}
     names = list(steps)
     timings = {name: Timing(name) for name in names}
     gc_was_enabled = gc.isenabled()
@@ -359,7 +366,8 @@ def interleaved(
             for name in order:
                 if gap_s:
                     time.sleep(gap_s)
-                timings[name].samples.append(_time_block(steps[name], n, timer))
+                per_call = _time_block(steps[name], calls[name], timer)
+                timings[name].samples.append(per_call / units[name])
     finally:
         if gc_was_enabled:
             gc.enable()
