@@ -35,7 +35,6 @@ import argparse
 import cProfile
 import io
 import pstats
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -125,17 +124,6 @@ class EngineRun:
         self.stepper.run(max_steps=self.chunk)  # like the headless runner's chunks
         if self.stepper.step - before != self.chunk:
             raise RuntimeError(f"run(max_steps={self.chunk}) trained {self.stepper.step - before}")
-
-
-def time_calls(fn: Callable[[], object], n: int, repeat: int = 5) -> float:
-    """Median seconds per call of ``fn`` over ``repeat`` blocks of ``n`` calls."""
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - start) / n)
-    return statistics.median(samples)
 
 
 def profile_engine(steps: int, top: int, out) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import statistics
 import sys
 import time
@@ -166,18 +167,22 @@ def engine_table(depths: tuple[int, ...], reps: int, clock: str, out) -> dict[in
         totals = " | ".join(_fmt(costs[c]) for c in columns)
         per_module = " | ".join(f"{costs[c] / n * 1e6:.1f} µs" for c in columns)
         print(f"| {depth} | {n} | {totals} | {per_module} |", file=out)
-    first, last = depths[0], depths[-1]
-    growth = {
-        c: (results[last][c] / modules_of(last)) / (results[first][c] / modules_of(first))
-        for c in columns
-    }
+    for small, big in itertools.pairwise(depths):
+        extra = modules_of(big) - modules_of(small)
+        marginal = " | ".join(
+            f"{(results[big][c] - results[small][c]) / extra * 1e6:.1f} µs" for c in columns
+        )
+        print(
+            f"| {small}→{big} | +{extra} | {' | '.join('' for _ in columns)} | {marginal} |",
+            file=out,
+        )
+    last = depths[-1]
     print(
         f"\nMedians over {reps} batches ({max(1, reps // 2)} for `l`, {max(3, reps // 2)} "
-        "builds), "
-        f"{CLOCK_NAMES[clock]}; `l` takes {results[last]['l_advances']:.0f} advances per batch "
-        f"at {last} pairs. Per-module cost at {last} pairs / at {first} pairs (1.00 = linear): "
-        + ", ".join(f"{c} {g:.2f}" for c, g in growth.items())
-        + ".",
+        f"builds), {CLOCK_NAMES[clock]}; `l` takes {results[last]['l_advances']:.0f} advances "
+        f"per batch at {last} pairs. The `a→b` rows: the extra cost per extra module from one "
+        "depth to the next (linear growth: the same at every depth; at small depths the "
+        "per-module column also carries the fixed cost of a step).",
         file=out,
     )
     return results
@@ -223,9 +228,15 @@ def app_table(modules: tuple[int, ...], presses: int, out) -> dict[int, dict]:
             f"{_fmt(costs['n'])} | {costs['n'] / n * 1e6:.0f} µs |",
             file=out,
         )
+    for small, big in itertools.pairwise(modules):
+        extra = big - small
+        d_open = (results[big]["open"] - results[small]["open"]) / extra
+        d_n = (results[big]["n"] - results[small]["n"]) / extra
+        print(f"| {small}→{big} | | {d_open * 1e6:.0f} µs | | {d_n * 1e6:.0f} µs |", file=out)
     print(
         f"\n`ScratchApp` under Pilot, wall-clock time; `n`: median of {presses} presses, up to "
-        "the first screen update that shows the new step (encoded as for a terminal).",
+        "the first screen update that shows the new step (encoded as for a terminal). The `a→b` "
+        "rows: the extra time per extra module.",
         file=out,
     )
     return results
