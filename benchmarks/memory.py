@@ -99,8 +99,8 @@ def history(steps: int, out) -> None:
     checkpoints = sorted({1_000, 10_000, steps // 2, steps})
     tracemalloc.start()
     try:
-        h = History(capacity)
         base = tracemalloc.get_traced_memory()[0]
+        h = History(capacity)  # its rings are allocated up front: counted from here
         sizes = {}
         for step in range(1, steps + 1):
             h.append(step, 2.3 / step, 0.5, 1.0, 0.1)
