@@ -394,7 +394,7 @@ def run(
     print("\nRows for the README's Performance table (this run):\n", file=out)
     print("| what | measured | aim | |\n|---|---:|---:|---|", file=out)
     print(
-        f"| debugger run mode / headless, steps per CPU-second | {cpu_med:.2f} "
+        f"| debugger run mode / headless, steps per CPU-second | {cpu_med:.3f} "
         f"({min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}) | ≥ 0.8 | "
         f"{'met' if cpu_med >= 0.8 else '**missed**'} |",
         file=out,
