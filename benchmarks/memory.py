@@ -173,7 +173,7 @@ def _rss_mib() -> float:
     return pages * resource.getpagesize() / MIB
 
 
-def time_travel(checkpoints: list[int], out) -> dict[int, float]:
+def time_travel(checkpoints: list[int], out) -> dict[int | str, float]:
     """Memory for time travel on 784→1024→1024→10 after each of ``checkpoints`` steps, as a
     multiple of the weights' size: (held with rewind) - (held without), tracemalloc."""
     import gc
@@ -222,7 +222,7 @@ def time_travel(checkpoints: list[int], out) -> dict[int, float]:
         file=out,
     )
     print("|---:|---:|---:|---:|---:|---:|---:|", file=out)
-    ratios = {}
+    ratios: dict[int | str, float] = {}
     for target in checkpoints:
         extra = held["rewind"][target] - held["no rewind"][target]
         ratios[target] = extra / weights
