@@ -23,6 +23,7 @@ from ..module import Module
 from .experiment import Experiment
 from .export import export_run
 from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
+from .flow import Flow, FlowBuilder
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
@@ -102,6 +103,8 @@ class Stepper(TimeTravel):
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
+        self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
+        self._flow: FlowBuilder | None = None
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -300,6 +303,7 @@ class Stepper(TimeTravel):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
+        self._model_shapes = (np.shape(xb), np.shape(output))
         yield Granularity.PHASE
 
         self._phase = "loss"
@@ -361,20 +365,51 @@ class Stepper(TimeTravel):
         self._new_warnings.extend(self._monitor.epoch(epoch_record))
 
     # ------------------------------------------------------------------ inspection, checkpoints
-    def inspect(self, path: str) -> Inspection:
-        """Details of a parameter (any owner's name), buffer or module path.
+    def inspect(self, path: str, call: int = 1) -> Inspection:
+        """Details of a parameter (any owner's name), buffer or module path; for a module
+        called several times in the forward, of its ``call``-th call (1-based).
 
         Raises:
             KeyError: no such path, with the valid kinds of path in the message.
         """
         s = self.settings
-        probe = self.module_probe(path)
+        probe = self.module_probe(path, call)
         return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape)
 
-    def module_probe(self, path: str) -> ModuleProbe | None:
+    def module_probe(self, path: str, call: int = 1) -> ModuleProbe | None:
+        """The last step's probe of the ``call``-th call (1-based) of the module ``path``."""
         if self.last_step is None:
             return None
-        return next((m for m in self.last_step.modules if m.path == path), None)
+        calls = [m for m in self.last_step.modules if m.path == path]
+        return calls[call - 1] if 0 < call <= len(calls) else None
+
+    def flow(self) -> Flow:
+        """The forward pass as the lesson's flowchart: one node per module call of the last
+        step (or of the batch in progress before the first), with its numbers and this
+        batch's events (see ``flow.Flow``)."""
+        with self._lock:
+            if self._flow is None:
+                self._flow = FlowBuilder(self.index, self.experiment.loss)
+            record = self.last_step
+            events = self.layer_events if self.mid_batch else ()
+            loss = record.loss if record is not None else None
+            if record is not None:
+                calls = [(m.path, m.input_shape, m.output_shape) for m in record.modules]
+            else:
+                calls = [
+                    (e.path, e.input_shape, e.output_shape)
+                    for e in events
+                    if e.direction == "forward"
+                ]
+            return self._flow.build(
+                calls,
+                record.modules if record is not None else None,
+                events,
+                self._model_shapes,
+                self.batch_loss if events and self.batch_loss is not None else loss,
+                self.step,
+                self.last_layer if self.active_path is not None else None,
+            )
 
     def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
         """The last trained batch through the model in train mode and in eval mode, probed
