@@ -209,6 +209,16 @@ ACTIONS: tuple[Action, ...] = (
         palette_help="every key",
     ),
     Action(("q",), "quit", label="quit", tooltip="quit", help="quit", main_view=False),
+    Action(
+        ("f",),
+        "flow",
+        label="flow",
+        tooltip="the forward pass as a flowchart",
+        help="the flow: each call's formula, shapes, numbers (enter inspects)",
+        palette="Flow",
+        palette_help="the forward pass drawn as the lesson's flowchart",
+        footer=False,
+    ),
 )
 
 

@@ -19,6 +19,7 @@ from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
 from scratchai.engine.experiment import demos_dir
 
+from .flow_render import print_flow
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
 
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
             help="headless: write the run's history to FILE (.csv or .json) at the end",
         )
         command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
+        command.add_argument(
+            "--flow",
+            action="store_true",
+            help="print the forward pass as a flowchart (formulas, shapes, numbers) after one "
+            "batch, and exit",
+        )
     return parser
 
 
@@ -102,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if steps < 1:
         errors.print("[red]error:[/] --steps must be at least 1")
         return EXIT_USAGE
-    if not args.headless and not _has_terminal():
+    if not args.headless and not args.flow and not _has_terminal():
         errors.print(
             "[red]error:[/] the debugger needs a terminal (stdin and stdout are not one); "
             "use --headless to train without the UI"
@@ -117,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
     with Stepper(experiment) as stepper:
+        if args.flow:
+            return print_flow(stepper, console, errors)
         if args.headless:
             status = run_headless(stepper, steps, console, errors)
             if args.export is not None:

@@ -248,7 +248,8 @@ class LayerTable(DataTable):
         if key is None or key == HINT_KEY:
             return
         event.stop()
-        self.post_message(PathSelected(key.partition("#")[0], "module"))
+        path, _, call = key.partition("#")  # 'path#2': the module's second call
+        self.post_message(PathSelected(path, "module", call=int(call or 1)))
 
 
 def _cells(
