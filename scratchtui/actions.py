@@ -214,7 +214,7 @@ ACTIONS: tuple[Action, ...] = (
         "flow",
         label="flow",
         tooltip="the forward pass as a flowchart",
-        help="the flow: each call's formula, shapes, numbers (enter inspects)",
+        help="",  # the flow panel's line in the help says it (the help fits 80x24)
         palette="Flow",
         palette_help="the forward pass drawn as the lesson's flowchart",
         footer=False,

@@ -89,7 +89,7 @@ PANELS: tuple[PanelSpec, ...] = (
         help="what the rules found, why, what to do; failed steps",
     ),
     PanelSpec(
-        "flow", FlowPanel, "flow", "right", "6", "the forward as a flowchart: formulas, shapes"
+        "flow", FlowPanel, "flow", "right", "6", "f: the forward as a flowchart; enter inspects"
     ),
 )
 

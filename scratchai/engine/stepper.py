@@ -104,7 +104,7 @@ class Stepper(TimeTravel):
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
-        self._flow: FlowBuilder | None = None
+        self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -387,29 +387,25 @@ class Stepper(TimeTravel):
         """The forward pass as the lesson's flowchart: one node per module call of the last
         step (or of the batch in progress before the first), with its numbers and this
         batch's events (see ``flow.Flow``)."""
-        with self._lock:
-            if self._flow is None:
-                self._flow = FlowBuilder(self.index, self.experiment.loss)
-            record = self.last_step
-            events = self.layer_events if self.mid_batch else ()
-            loss = record.loss if record is not None else None
-            if record is not None:
-                calls = [(m.path, m.input_shape, m.output_shape) for m in record.modules]
-            else:
-                calls = [
-                    (e.path, e.input_shape, e.output_shape)
-                    for e in events
-                    if e.direction == "forward"
-                ]
-            return self._flow.build(
-                calls,
-                record.modules if record is not None else None,
-                events,
-                self._model_shapes,
-                self.batch_loss if events and self.batch_loss is not None else loss,
-                self.step,
-                self.last_layer if self.active_path is not None else None,
-            )
+        # No lock: the app reads this while a run holds it (every record read is immutable).
+        record = self.last_step
+        events = self.layer_events if self.mid_batch else ()
+        loss = record.loss if record is not None else None
+        if record is not None:
+            calls = [(m.path, m.input_shape, m.output_shape) for m in record.modules]
+        else:
+            calls = [
+                (e.path, e.input_shape, e.output_shape) for e in events if e.direction == "forward"
+            ]
+        return self._flow.build(
+            calls,
+            record.modules if record is not None else None,
+            events,
+            self._model_shapes,
+            self.batch_loss if events and self.batch_loss is not None else loss,
+            self.step,
+            self.last_layer if self.active_path is not None else None,
+        )
 
     def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
         """The last trained batch through the model in train mode and in eval mode, probed
