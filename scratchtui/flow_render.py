@@ -126,12 +126,33 @@ def _arrow(label: str, indent: int, up: bool = False) -> Text:
     return Text(f"{pad}│ {label}\n{pad}{head}", style="bright_black")
 
 
+def _common(a: tuple[FlowGroup, ...], b: tuple[FlowGroup, ...]) -> int:
+    """How many containers, from the model down, two calls share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _group_footers(closing: tuple[FlowGroup, ...], staying: tuple[FlowGroup, ...]) -> list[Text]:
+    """A closing line for each container the flow leaves, innermost first, with its formula
+    (a residual block's sum happens here, after its children ran)."""
+    footers = []
+    for depth in range(len(closing) - 1, max(_common(closing, staying), 1) - 1, -1):
+        group = closing[depth]
+        line = Text(" " * (INDENT * (depth - 1)) + "└ ", style="bright_black")
+        line.append(group.path, style="bold")
+        if group.formula:
+            line.append(f"  {group.formula}", style="cyan")
+        footers.append(line)
+    return footers
+
+
 def _group_headers(node: FlowNode, previous: tuple[FlowGroup, ...]) -> list[Text]:
     """A header for each container the flow enters at this node (the model's is the title)."""
     headers = []
-    for depth, group in enumerate(node.groups):
-        if depth == 0 or (depth < len(previous) and previous[depth] == group):
-            continue
+    for depth in range(max(_common(node.groups, previous), 1), len(node.groups)):
+        group = node.groups[depth]
         line = Text(" " * (INDENT * (depth - 1)) + "┌ ", style="bright_black")
         line.append(group.path, style="bold")
         line.append(f"  {group.type_name}", style="magenta")
@@ -161,7 +182,10 @@ def node_block(flow: Flow, i: int) -> RenderableType:
     node = flow.nodes[i]
     previous = flow.nodes[i - 1].groups if i else ()
     indent = INDENT * max(len(node.groups) - 1, 0)
-    parts: list[RenderableType] = [*_group_headers(node, previous)]
+    parts: list[RenderableType] = [
+        *_group_footers(previous, node.groups),
+        *_group_headers(node, previous),
+    ]
     parts.append(_arrow(dims(node.input_shape), indent, up=node.backward is not None))
     parts.append(Padding(node_box(node), (0, 0, 0, indent), expand=False))
     return Group(*parts)
@@ -172,6 +196,7 @@ def output_block(flow: Flow) -> RenderableType:
     last = flow.nodes[-1] if flow.nodes else None
     label = "Logits out" if last is not None and last.label == "logits" else "Output"
     parts: list[RenderableType] = [
+        *_group_footers(last.groups if last is not None else (), ()),
         _arrow(dims(flow.output_shape), 0),
         Panel(
             Text.assemble((label, "bold"), f"  shape: {dims(flow.output_shape)}"),

@@ -195,7 +195,7 @@ class FlowBuilder:
                     index=i,
                     path=path,
                     type_name=type_name,
-                    title=_title(type_name, hyper, x, y),
+                    title=_title(type_name, hyper, x, y, _fan_in(own, y) is not None),
                     formula=formula,
                     params=tuple(own),
                     weights_per_neuron=_fan_in(own, y),
@@ -270,8 +270,10 @@ def _fan_in(params: Sequence[FlowParam], out: tuple[Dim, ...]) -> int | None:
     return None
 
 
-def _title(type_name: str, hyper: str, x: tuple[Dim, ...], y: tuple[Dim, ...]) -> str:
-    if x and y and len(x) == len(y) and x[-1] != y[-1]:
+def _title(type_name: str, hyper: str, x: tuple[Dim, ...], y: tuple[Dim, ...], weighs: bool) -> str:
+    """``Linear(128 → 64)`` for a call that maps features to features, else the type and its
+    key hyper-parameters."""
+    if x and y and len(x) == len(y) and (x[-1] != y[-1] or weighs):
         return f"{type_name}({x[-1]} → {y[-1]})"
     return f"{type_name}({hyper})" if hyper else type_name
 
