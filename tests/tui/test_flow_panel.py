@@ -14,6 +14,7 @@ from scratchai.engine import Stepper
 from scratchtui.app import ScratchApp
 from scratchtui.widgets import Inspector
 from scratchtui.widgets.flow import FlowPanel
+from scratchtui.widgets.format import num
 
 WIDE = (120, 40)
 NARROW = (80, 24)
@@ -41,7 +42,7 @@ def plain(*renderables, width: int = 100) -> str:
 
 def panel_text(panel: FlowPanel) -> str:
     """What the panel's options say, as plain text."""
-    return plain(*(panel.get_option_at_index(i).prompt for i in range(panel.option_count)))
+    return panel.text()
 
 
 def twice_app(tmp_path: Path) -> ScratchApp:
@@ -133,3 +134,18 @@ async def test_the_layer_tables_second_row_of_a_reused_module_inspects_its_call(
         await pilot.press("enter")
         await pilot.pause()
         assert (app.query_one(Inspector).path, app.query_one(Inspector).call) == ("block", 2)
+
+
+async def test_a_step_redraws_the_pieces_on_screen_and_the_rest_when_scrolled_to(app_for):
+    app = app_for("mlp")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n", "n")
+        await pilot.pause()
+        panel = app.query_one(FlowPanel)
+        last = panel.option_count - 1
+        assert last in panel._stale  # the loss is below the strip: not redrawn yet
+        panel.scroll_end(animate=False)
+        await pilot.pause()
+        assert last not in panel._stale
+        loss = panel.get_option_at_index(last).prompt.renderable
+        assert num(app.stepper.last_step.loss) in plain(loss)
