@@ -116,6 +116,10 @@ class FlowPanel(OptionList):
         """Put the cursor on the first call of the module ``path`` names (or that holds it)."""
         if path is None or self.flow is None:
             return
+        nodes = self.flow.nodes
+        current = self.highlighted
+        if current is not None and 0 < current <= len(nodes) and nodes[current - 1].path == path:
+            return  # already on a call of it (enter on a second call stays there)
         probe = path
         while True:
             for node in self.flow.nodes:

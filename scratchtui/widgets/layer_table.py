@@ -194,6 +194,8 @@ class LayerTable(DataTable):
         """
         self._highlighted = path
         row = self._row_of(path)
+        if row is not None and self.cursor_row in self._rows_of.get(path or "", ()):
+            return  # already on a call of it (enter on a second call stays there)
         if row is not None:
             self.move_cursor(row=row)
 

@@ -117,6 +117,7 @@ async def test_enter_on_the_second_call_inspects_the_second_call(tmp_path):
         await pilot.pause()
         inspector = app.query_one(Inspector)
         assert (inspector.path, inspector.call) == ("block", 2)
+        assert panel.highlighted == second.index + 1  # the cursor stays on the second call
         probe = app.stepper.module_probe("block", 2)
         shown = plain(inspector.body.content)
         assert "call 2 of 2" in shown
@@ -134,6 +135,7 @@ async def test_the_layer_tables_second_row_of_a_reused_module_inspects_its_call(
         await pilot.press("enter")
         await pilot.pause()
         assert (app.query_one(Inspector).path, app.query_one(Inspector).call) == ("block", 2)
+        assert table.row_keys[table.cursor_row] == "block#2"  # it stays on the second row
 
 
 async def test_a_step_redraws_the_pieces_on_screen_and_the_rest_when_scrolled_to(app_for):
