@@ -120,10 +120,30 @@ def _gradient(node: FlowNode) -> Text:
     return text
 
 
-def _arrow(label: str, indent: int, up: bool = False) -> Text:
+def _arrow(label: str, indent: int, up: bool = False, origin: str = "") -> Text:
     pad = " " * (indent + 4)
     head = "▲" if up else "▼"
-    return Text(f"{pad}│ {label}\n{pad}{head}", style="bright_black")
+    text = Text(f"{pad}│ {label}", style="bright_black")
+    if origin:
+        text.append(f"  {origin}", style="italic")
+    return text.append(f"\n{pad}{head}")
+
+
+def _origin(flow: Flow, i: int) -> str:
+    """Where node ``i``'s input comes from, when it is not simply the box above: another
+    call's output (a branch), or code in a forward (a slice, a concatenation, a sum)."""
+    node = flow.nodes[i]
+    if not flow.sources or node.source == i - 1:
+        return ""
+    if node.source is not None:
+        src = flow.nodes[node.source]
+        return f"from {src.path}" + (f" (call {src.call})" if src.calls > 1 else "")
+    if i == 0 and node.input_shape == flow.input_shape:
+        return ""
+    previous = flow.nodes[i - 1].groups if i else ()
+    left = previous[max(_common(previous, node.groups), 1) :]
+    where = left[0] if left else node.groups[-1] if node.groups else None
+    return f"made in {where.type_name}.forward" if where is not None else "made in forward"
 
 
 def _common(a: tuple[FlowGroup, ...], b: tuple[FlowGroup, ...]) -> int:
@@ -186,7 +206,8 @@ def node_block(flow: Flow, i: int) -> RenderableType:
         *_group_footers(previous, node.groups),
         *_group_headers(node, previous),
     ]
-    parts.append(_arrow(dims(node.input_shape), indent, up=node.backward is not None))
+    up = node.backward is not None
+    parts.append(_arrow(dims(node.input_shape), indent, up, _origin(flow, i)))
     parts.append(Padding(node_box(node), (0, 0, 0, indent), expand=False))
     return Group(*parts)
 

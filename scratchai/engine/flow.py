@@ -77,6 +77,9 @@ class FlowNode:
         groups: the modules containing it, outermost first (the model itself first).
         elementwise: no parameters and the output has the input's shape.
         label: ``"logits"`` for the output a classification loss reads, else "".
+        source: the index of the call whose output it reads; None when its input was made by
+            code in a forward (a slice, a concatenation, a residual sum) or is the model's
+            input, or when not known (``Flow.sources``).
         probe: the last step's numbers for this call (None before the first step).
         forward / backward: this call's events in the batch in progress (stepping ``l``/``p``).
         active: the call the paused pass just ran.
@@ -96,6 +99,7 @@ class FlowNode:
     groups: tuple[FlowGroup, ...]
     elementwise: bool
     label: str = ""
+    source: int | None = None
     probe: ModuleProbe | None = None
     forward: LayerEvent | None = None
     backward: LayerEvent | None = None
@@ -127,6 +131,7 @@ class Flow:
         input_shape / output_shape: the model's, symbolic (empty before any forward).
         step: the step whose numbers the nodes carry (0: none yet).
         direction: 'forward' or 'backward' while a batch is stepped into, else "".
+        sources: whether the nodes' ``source`` is known (it is for a completed step).
     """
 
     input_shape: tuple[Dim, ...]
@@ -135,6 +140,7 @@ class Flow:
     loss: FlowLoss | None
     step: int = 0
     direction: str = ""
+    sources: bool = False
 
 
 #: One recorded call, as the builder needs it: (path, input shape, output shape).
@@ -181,6 +187,7 @@ class FlowBuilder:
         forward, backward = match_events([path for path, _, _ in calls], events)
         classifier = bool(getattr(self._loss, "needs_class_labels", False))
         nodes = []
+        sources = probes is not None and len(probes) == len(calls)
         for i, (path, x_shape, y_shape) in enumerate(calls):
             seen[path] = seen.get(path, 0) + 1
             type_name, formula, params, groups, hyper = self._static_of(path)
@@ -206,7 +213,8 @@ class FlowBuilder:
                     groups=groups,
                     elementwise=not params and x == y,
                     label="logits" if classifier and i == len(calls) - 1 else "",
-                    probe=probes[i] if probes is not None and i < len(probes) else None,
+                    source=probes[i].source if probes is not None and sources else None,
+                    probe=probes[i] if probes is not None and sources else None,
                     forward=forward[i],
                     backward=backward[i],
                     active=active is not None and (forward[i] is active or backward[i] is active),
@@ -228,6 +236,7 @@ class FlowBuilder:
             loss,
             step,
             direction,
+            sources,
         )
 
     def _static_of(self, path: str) -> tuple:

@@ -117,3 +117,36 @@ def test_stepping_layers_marks_each_call_in_turn_then_the_gradient_flows_back(cl
     for _ in range(2):  # scale, then the second call of block: backward runs in reverse
         stepper.advance(Granularity.LAYER)
     assert [(n.path, n.call) for n in stepper.flow().nodes if n.active] == [("block", 2)]
+
+
+def test_each_call_knows_whose_output_it_read(closing):
+    stepper = stepper_for("mlp", closing)
+    stepper.advance()
+    assert [m.source for m in stepper.last_step.modules] == [None, 0, 1]
+    stepper = stepper_for("shared", closing)
+    stepper.advance()  # both branches read slices, the ReLU a concatenation: made in forward
+    assert [m.source for m in stepper.last_step.modules] == [None, None, None, 2]
+    stepper = stepper_for("residual", closing)
+    stepper.advance()
+    flow = stepper.flow()
+    assert flow.sources and [n.source for n in flow.nodes] == [None, 0, 1, None]
+
+
+def test_two_calls_reading_one_output_are_branches(closing):
+    class Fork(sa.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem, self.left, self.right = sa.Linear(8, 4), sa.Linear(4, 3), sa.Linear(4, 3)
+
+        def forward(self, x):
+            h = self.stem(x)
+            return self.left(h) + self.right(h)
+
+        def backward(self, g):
+            return self.stem.backward(self.left.backward(g) + self.right.backward(g))
+
+    models = flow_models()
+    sa.manual_seed(0)
+    stepper = closing(Stepper(models._experiment(Fork(), "fork")))
+    stepper.advance()
+    assert [n.source for n in stepper.flow().nodes] == [None, 0, 0]  # right reads stem too

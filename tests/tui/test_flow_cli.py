@@ -90,3 +90,10 @@ def test_a_failing_step_exits_4(tmp_path):
     )
     result = flow("run", str(path), cwd=tmp_path)
     assert result.returncode == 4 and "oops" in result.stderr
+
+
+def test_an_input_made_in_a_forward_says_so(tmp_path):
+    out = flow("demo", "shared", cwd=tmp_path).stdout
+    assert out.count("(batch, 64)  made in TwoBranchNet.forward") == 3  # slices, concatenation
+    out = flow("run", str(model_file(tmp_path, "residual")), cwd=tmp_path).stdout
+    assert "(batch, 16)  made in Residual.forward" in out  # x + f(x)
