@@ -114,7 +114,7 @@ def _gradient(node: FlowNode) -> Text:
     """The gradient flowing back through the call in the batch in progress."""
     event = node.backward
     assert event is not None
-    text = Text(f"{BACKWARD_MARK} grad to input std {num(event.stats.std)}", style="magenta")
+    text = Text(f"{BACKWARD_MARK} |grad to input| {num(node.input_grad_norm)}", style="magenta")
     if event.grad_norm is not None:
         text.append(f"  |grad| {num(event.grad_norm)}", style=FRESH)
     return text

@@ -12,6 +12,7 @@ are symbolic: the first axis is written ``"batch"`` when it is the batch's size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,17 @@ class FlowNode:
     forward: LayerEvent | None = None
     backward: LayerEvent | None = None
     active: bool = False
+
+    @property
+    def input_grad_norm(self) -> float | None:
+        """L2 norm of the gradient this call passed back to its input in the batch in
+        progress (from its statistics: ``||g||^2 = n * (std^2 + mean^2)``), else None."""
+        event = self.backward
+        if event is None or not event.output_shape:
+            return None
+        n = math.prod(event.output_shape)
+        stats = event.stats
+        return math.sqrt(n * (stats.std * stats.std + stats.mean * stats.mean))
 
     @property
     def output_stats(self) -> Stats | None:

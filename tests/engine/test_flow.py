@@ -114,6 +114,11 @@ def test_stepping_layers_marks_each_call_in_turn_then_the_gradient_flows_back(cl
     assert flow.direction == "backward"
     assert [n.path for n in flow.nodes if n.backward is not None] == ["out"]
     assert [n.path for n in flow.nodes if n.active] == ["out"]
+    out = next(n for n in flow.nodes if n.path == "out")
+    stats, size = out.backward.stats, 16 * 16  # grad to its input: (batch, 16)
+    expected = (size * (stats.std**2 + stats.mean**2)) ** 0.5
+    assert out.input_grad_norm is not None and abs(out.input_grad_norm - expected) < 1e-12
+    assert out.input_grad_norm > 0 and flow.nodes[0].input_grad_norm is None
     for _ in range(2):  # scale, then the second call of block: backward runs in reverse
         stepper.advance(Granularity.LAYER)
     assert [(n.path, n.call) for n in stepper.flow().nodes if n.active] == [("block", 2)]
