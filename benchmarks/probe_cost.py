@@ -149,7 +149,7 @@ _PARTS = [
     ("model", "backward", "model backward", 0),
     ("optimizer", "step", "optimizer `step`", 0),
     ("module", "squared_norm", "gradient norms before the update (`squared_norm`)", 0),
-    ("rewinder", "push", "snapshot for rewind (`Rewinder.push`)", 0),
+    ("timeline", "before_batch", "snapshots for rewind (`Timeline.before_batch`)", 0),
     ("monitor", "step", "probes + record + rules (`Monitor.step`)", 0),
     ("probes", "params", "parameter probes (`Probes.params`)", 1),
     ("probes", "modules", "module probes (`Probes.modules`)", 1),
@@ -175,7 +175,7 @@ def breakdown(steps: int, bare: float, out) -> None:
     monitor = stepper._monitor
     owners = {
         "module": stepper_module,
-        "rewinder": stepper._rewinder,
+        "timeline": stepper._timeline,
         "monitor": monitor,
         "probes": monitor.probes,
         "history": stepper.history,

@@ -4,7 +4,7 @@ from . import datasets, init, optim
 from .activations import ReLU, Sigmoid, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .data import ArrayDataset, DataLoader, Standardizer, train_val_split
-from .errors import CheckpointError, ShapeError, StateDictError
+from .errors import CheckpointError, ReturnError, ShapeError, StateDictError
 from .gradcheck import GradcheckEntry, GradcheckReport, gradcheck
 from .hooks import HookHandle
 from .layers import Dropout, Identity, Linear
@@ -40,6 +40,7 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "ReLU",
+    "ReturnError",
     "Sequential",
     "ShapeError",
     "Sigmoid",

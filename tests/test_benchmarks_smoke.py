@@ -29,12 +29,12 @@ def benchmarks(monkeypatch):
     yield
     for stepper in opened:
         stepper.close()
-    for name in ("step_time", "probe_cost", "memory"):
+    for name in ("step_time", "probe_cost", "memory", "diagnose_cost"):
         sys.modules.pop(name, None)
 
 
 def test_scripts_import(benchmarks):
-    for name in ("step_time", "probe_cost", "memory"):
+    for name in ("step_time", "probe_cost", "memory", "diagnose_cost"):
         assert callable(importlib.import_module(name).main)
 
 
@@ -72,3 +72,11 @@ def test_tui_benchmark_runs(benchmarks):
     assert "`n` → screen update showing the new step" in text
     assert "app / headless" in text
     assert result["headless_steps_per_s"] > 0 and result["app_steps_per_s"] > 0
+
+
+def test_diagnose_cost_runs(benchmarks):
+    diagnose_cost = importlib.import_module("diagnose_cost")
+    out = io.StringIO()
+    found = diagnose_cost.run(["mlp"], rounds=1, per_block=2, out=out)
+    assert "without diagnostics / engine step" in out.getvalue()
+    assert found["mlp: check_backward s"] > 0 and found["mlp: checklist s"] > 0

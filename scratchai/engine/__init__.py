@@ -19,6 +19,7 @@ from .records import (
     Advance,
     BufferProbe,
     EpochRecord,
+    GradShare,
     Granularity,
     LayerEvent,
     ModuleProbe,
@@ -30,13 +31,14 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .settings import Breakpoints, Settings
+from .settings import RULE_BREAKPOINTS, Breakpoints, Settings
 from .stepper import StepFailed, StepInterrupted, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",
     "REMEDY_ACTIONS",
+    "RULE_BREAKPOINTS",
     "Advance",
     "Breakpoints",
     "BufferInfo",
@@ -49,6 +51,7 @@ __all__ = [
     "FlowLoss",
     "FlowNode",
     "FlowParam",
+    "GradShare",
     "Granularity",
     "Histogram",
     "Inspection",

@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from scratchai.engine import Histogram, Inspection, LayerEvent, ModuleInfo, Stats, Stepper
+from scratchai.engine.checks import ModuleCheck
 
 from .format import SHARED_MARK, count, num, percent, ratio_style, sci, shape
 
@@ -133,11 +134,16 @@ class Inspector(VerticalScroll):
         parts: list[RenderableType] = [header]
         if ins.kind == "module":
             parts += _module_parts(ins, self._modules.get(ins.path), batch, self._stepper.step)
+            check = self._stepper.backward_checks.get(ins.path)
+            if check is not None:
+                parts += [Text(), *_check_parts(check)]
             return Group(*parts)
         if len(ins.owners) > 1:
             parts.append(
                 Text(f"{SHARED_MARK} shared by: " + ", ".join(ins.owners), style="bold cyan")
             )
+        if ins.contributions:
+            parts += _share_parts(ins, self._stepper)
         parts.append(_stats_line("values", ins.summary))
         hists = [histogram_block("values", ins.value_hist)]
         if ins.grad_summary is not None:
@@ -156,6 +162,32 @@ class Inspector(VerticalScroll):
 NO_GRAD = (
     "grads   none since the last zero_grad (a new batch or a rewind): the next backward fills them"
 )
+
+
+def _share_parts(ins: Inspection, stepper: Stepper) -> list[Text]:
+    """Each owner's (and each call's) part of the gradient in the last step, then the sum."""
+    step = stepper.last_step
+    lines = [Text(f"gradient by use (step {step.step if step else '-'}):", style="bold")]
+    for share in ins.contributions:
+        who = share.owner + (f" (call {share.call} of {share.calls})" if share.calls > 1 else "")
+        line = Text(f"  {who:<24} |g| {num(share.norm, 7)}  ")
+        line.append(f"mean {num(share.stats.mean, 7)}  std {num(share.stats.std, 7)}", "dim")
+        lines.append(line)
+    total = next((p for p in step.params if p.path == ins.owners[0]), None) if step else None
+    if total is not None:
+        lines.append(Text(f"  {'sum (the gradient)':<24} |g| {num(total.grad_norm, 7)}", "bold"))
+    return lines
+
+
+def _check_parts(check: ModuleCheck) -> list[Text]:
+    """The module's last backward check: the error per tensor, the verdict, what is wrong."""
+    if check.skipped:
+        return [Text(f"backward check: not checked: {check.skipped}", style="dim")]
+    verdict = ("ok", "bold green") if check.passed else ("FAIL", "bold red")
+    line = Text.assemble(("backward check ", "bold"), verdict)
+    errors = ", ".join(f"{t.name} {t.max_rel_error:.1e}" for t in check.tensors)
+    line.append(f"  max relative error {errors} (tolerance {check.tolerance:g})")
+    return [line, *(Text(f"  {problem}", style="red") for problem in check.problems)]
 
 
 def _header(ins: Inspection, persistent: bool | None) -> Text:
