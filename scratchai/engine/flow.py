@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model_index import ModelIndex
-from .records import LayerEvent, ModuleProbe, Stats
+from .records import LayerEvent, ModuleProbe, Stats, StepRecord
 
 #: One axis of a symbolic shape: a size, or "batch".
 Dim = int | str
@@ -172,6 +172,29 @@ class FlowBuilder:
         self._infos = {info.path: info for info in index.structure}
         self._modules = dict(index.modules)
         self._static: dict[str, tuple] = {}
+
+    def build_for(
+        self,
+        record: StepRecord | None,
+        events: Sequence[LayerEvent],
+        model_shapes: tuple[Sequence[int] | None, Sequence[int] | None],
+        batch_loss: float | None,
+        step: int,
+        active: LayerEvent | None,
+    ) -> Flow:
+        """The flow of the last step's ``record`` (or, before the first step, of the forward
+        ``events`` of the batch in progress), with the batch's ``events`` on it."""
+        if record is not None:
+            calls: list[Call] = [(m.path, m.input_shape, m.output_shape) for m in record.modules]
+        else:
+            calls = [
+                (e.path, e.input_shape, e.output_shape) for e in events if e.direction == "forward"
+            ]
+        loss = batch_loss if events and batch_loss is not None else None
+        if loss is None and record is not None:
+            loss = record.loss
+        probes = record.modules if record is not None else None
+        return self.build(calls, probes, events, model_shapes, loss, step, active)
 
     def build(
         self,

@@ -441,23 +441,10 @@ class Stepper(TimeTravel):
         step (or of the batch in progress before the first), with its numbers and this
         batch's events (see ``flow.Flow``)."""
         # No lock: the app reads this while a run holds it (every record read is immutable).
-        record = self.last_step
         events = self.layer_events if self.mid_batch else ()
-        loss = record.loss if record is not None else None
-        if record is not None:
-            calls = [(m.path, m.input_shape, m.output_shape) for m in record.modules]
-        else:
-            calls = [
-                (e.path, e.input_shape, e.output_shape) for e in events if e.direction == "forward"
-            ]
-        return self._flow.build(
-            calls,
-            record.modules if record is not None else None,
-            events,
-            self._model_shapes,
-            self.batch_loss if events and self.batch_loss is not None else loss,
-            self.step,
-            self.last_layer if self.active_path is not None else None,
+        active = self.last_layer if self.active_path is not None else None
+        return self._flow.build_for(
+            self.last_step, events, self._model_shapes, self.batch_loss, self.step, active
         )
 
     def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
