@@ -16,7 +16,7 @@ from .parameter import Parameter
 from .random import get_rng, manual_seed
 from .serialization import load, save
 from .sharing import count_parameters, parameter_owners
-from .summary import LayerSummary, summarize
+from .summary import LayerSummary, Summary, summarize
 
 __all__ = [
     "SGD",
@@ -46,6 +46,7 @@ __all__ = [
     "Sigmoid",
     "Standardizer",
     "StateDictError",
+    "Summary",
     "Tanh",
     "count_parameters",
     "datasets",

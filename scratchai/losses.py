@@ -19,6 +19,8 @@ class CrossEntropyLoss(Module):
     their row maximum, so logits of ±1e4 neither overflow nor lose the answer.
     """
 
+    formula = "softmax + cross-entropy"
+
     needs_class_labels = True  # targets: (batch,) integer class indices, checked up front
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
@@ -95,6 +97,8 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 class MSELoss(Module):
     """Mean squared error ``mean((pred - target)**2)`` over every element."""
+
+    formula = "mean((pred − target)²)"
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         """pred: any shape, e.g. (batch, outputs); target: the same shape -> loss."""

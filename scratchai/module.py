@@ -70,6 +70,7 @@ class Module:
 
     training: bool
     accepts_input_grad = False  # backward(grad_output, input_grad=False) may skip grad wrt input
+    formula: str | None = None  # what forward computes, e.g. "X @ W + b" (the flow view shows it)
 
     def __init__(self) -> None:
         d = self.__dict__

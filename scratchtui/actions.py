@@ -237,6 +237,16 @@ ACTIONS: tuple[Action, ...] = (
         palette_help="every key",
     ),
     Action(("q",), "quit", label="quit", tooltip="quit", main_view=False),  # help: on "?"
+    Action(
+        ("f",),
+        "flow",
+        label="flow",
+        tooltip="the forward pass as a flowchart",
+        help="",  # the flow panel's line in the help says it (the help fits 80x24)
+        palette="Flow",
+        palette_help="the forward pass drawn as the lesson's flowchart",
+        footer=False,
+    ),
 )
 
 

@@ -317,6 +317,10 @@ class ScratchApp(App[None]):
         """Show one panel (narrow terminals) and focus it."""
         self.main.show_view(name)
 
+    def action_flow(self) -> None:
+        """Show and focus the flow panel."""
+        self.main.show_view("flow")
+
     def action_wide_only(self, action: str) -> None:
         """The footer key of an action the narrow footer has no room for (``Action.narrow``)."""
         getattr(self, f"action_{action}")()

@@ -23,6 +23,7 @@ from scratchai.engine.experiment import demos_dir
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
+from .flow_render import print_flow
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
 
@@ -91,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
             default="scratchai",
             help="names in the checkpoints the w key saves: scratchai's (0.W, 0.b) or "
             "PyTorch's (0.weight, 0.bias: load them into scratchai.interop.to_torch(model))",
+        )
+    for command in (demo, run):
+        command.add_argument(
+            "--flow",
+            action="store_true",
+            help="print the forward pass as a flowchart (formulas, shapes, numbers) after one "
+            "batch, and exit",
         )
     return parser
 
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if steps < 1:
         errors.print("[red]error:[/] --steps must be at least 1")
         return EXIT_USAGE
-    if not args.headless and not _has_terminal():
+    if not args.headless and not args.flow and not _has_terminal():
         errors.print(
             "[red]error:[/] the debugger needs a terminal (stdin and stdout are not one); "
             "use --headless to train without the UI"
@@ -203,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(f"[red]error:[/] --checkpoint-names torch: {escape(str(error))}")
         return EXIT_USAGE
     with stepper:
+        if args.flow:
+            return print_flow(stepper, console, errors)
         if args.headless:
             status = run_headless(stepper, steps, console, errors)
             if args.export is not None:

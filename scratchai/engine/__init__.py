@@ -11,6 +11,7 @@ from .experiment import (
     load_experiment_file,
     reload_experiment_file,
 )
+from .flow import Flow, FlowGroup, FlowLoss, FlowNode, FlowParam
 from .inspect import Histogram, Inspection
 from .records import (
     BATCH_PHASES,
@@ -45,6 +46,11 @@ __all__ = [
     "EpochRecord",
     "Experiment",
     "ExperimentError",
+    "Flow",
+    "FlowGroup",
+    "FlowLoss",
+    "FlowNode",
+    "FlowParam",
     "GradShare",
     "Granularity",
     "Histogram",

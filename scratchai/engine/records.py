@@ -69,6 +69,8 @@ class ModuleProbe(NamedTuple):
         saturation: fraction of tanh/sigmoid outputs in the flat tails (None otherwise).
         grad_norm: L2 norm of the gradients of this module's own parameters (None if it has none).
         update_ratio: lr * ||grad|| / ||data|| over its own parameters (None if it has none).
+        source: the index (in the step's calls) of the call whose output this call read as
+            its input, or None when its input was made by code in a forward (a slice, a sum).
     """
 
     path: str
@@ -80,6 +82,7 @@ class ModuleProbe(NamedTuple):
     saturation: float | None = None
     grad_norm: float | None = None
     update_ratio: float | None = None
+    source: int | None = None
 
 
 class ParamProbe(NamedTuple):

@@ -28,6 +28,7 @@ from .checks.data import summarize_inputs
 from .experiment import Experiment
 from .export import export_run
 from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
+from .flow import Flow, FlowBuilder
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
@@ -122,6 +123,8 @@ class Stepper(TimeTravel):
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
+        self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
+        self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
         self._last_layers: tuple[dict, list] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
@@ -340,6 +343,7 @@ class Stepper(TimeTravel):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
+        self._model_shapes = (np.shape(xb), np.shape(output))
         if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
             yield Granularity.PHASE
 
@@ -413,21 +417,35 @@ class Stepper(TimeTravel):
             return self._checks.on_demand(self._last_batch, paths, self._passes.parked, self.step)
 
     # ------------------------------------------------------------------ inspection, checkpoints
-    def inspect(self, path: str) -> Inspection:
-        """Details of a parameter (any owner's name), buffer or module path.
+    def inspect(self, path: str, call: int = 1) -> Inspection:
+        """Details of a parameter (any owner's name), buffer or module path; for a module
+        called several times in the forward, of its ``call``-th call (1-based).
 
         Raises:
             KeyError: no such path, with the valid kinds of path in the message.
         """
         s = self.settings
-        probe = self.module_probe(path)
+        probe = self.module_probe(path, call)
         shares = self.last_step.grad_shares if self.last_step else ()
         return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape, shares)
 
-    def module_probe(self, path: str) -> ModuleProbe | None:
+    def module_probe(self, path: str, call: int = 1) -> ModuleProbe | None:
+        """The last step's probe of the ``call``-th call (1-based) of the module ``path``."""
         if self.last_step is None:
             return None
-        return next((m for m in self.last_step.modules if m.path == path), None)
+        calls = [m for m in self.last_step.modules if m.path == path]
+        return calls[call - 1] if 0 < call <= len(calls) else None
+
+    def flow(self) -> Flow:
+        """The forward pass as the lesson's flowchart: one node per module call of the last
+        step (or of the batch in progress before the first), with its numbers and this
+        batch's events (see ``flow.Flow``)."""
+        # No lock: the app reads this while a run holds it (every record read is immutable).
+        events = self.layer_events if self.mid_batch else ()
+        active = self.last_layer if self.active_path is not None else None
+        return self._flow.build_for(
+            self.last_step, events, self._model_shapes, self.batch_loss, self.step, active
+        )
 
     def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
         """The last trained batch through the model in train mode and in eval mode, probed

@@ -33,6 +33,8 @@ from ..widgets.warnings_panel import WarningsPanel
 #: Below either size every panel gets the whole width, one at a time, chosen with tabs.
 NARROW_WIDTH = 110
 NARROW_HEIGHT = 32
+#: From this width the flow panel stands beside the right column's panels, not below them.
+ROOMY_WIDTH = 190
 
 
 def is_narrow(size: Size) -> bool:
@@ -52,6 +54,8 @@ class MainScreen(Screen[None]):
     narrow: reactive[bool] = reactive(False, init=False, toggle_class="-narrow", bindings=True)
     #: the panel on display in a narrow terminal
     view: reactive[str] = reactive(PANELS[0].name, init=False)
+    #: -roomy: wide enough for the flow panel beside the others (app.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-snug"), (ROOMY_WIDTH, "-roomy")]  # noqa: RUF012
 
     def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
         super().__init__()
@@ -182,7 +186,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ selection
     def on_path_selected(self, message: PathSelected) -> None:
         self._layer_marked = False
-        self.inspector.show(message.path)
+        self.inspector.show(message.path, message.call)
         self.highlight(message.path)
         if self.narrow:
             self.show_view("inspect")

@@ -225,6 +225,8 @@ class LayerTable(DataTable):
         """
         self._highlighted = path
         row = self._row_of(path)
+        if row is not None and self.cursor_row in self._rows_of.get(path or "", ()):
+            return  # already on a call of it (enter on a second call stays there)
         if row is not None:
             self.move_cursor(row=row)
 
@@ -280,7 +282,8 @@ class LayerTable(DataTable):
         if key is None or key == HINT_KEY:
             return
         event.stop()
-        self.post_message(PathSelected(key.partition("#")[0], "module"))
+        path, _, call = key.partition("#")  # 'path#2': the module's second call
+        self.post_message(PathSelected(path, "module", call=int(call or 1)))
 
 
 def _cells(
