@@ -52,8 +52,8 @@ class StepInterrupted(StepFailed):
 
 def describe(exc: BaseException) -> str:
     """One line for what user code raised; exits and interrupts are never mistaken for success."""
-    if isinstance(exc, SystemExit):
-        return f"the code called sys.exit({exc.code!r})"
+    if isinstance(exc, SystemExit):  # a front end may raise one for os._exit: ``called``
+        return f"the code called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     return f"{type(exc).__name__}: {exc}"
