@@ -7,10 +7,12 @@ import asyncio
 import textwrap
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 import scratchai as sa
 from scratchai.datasets import make_clusters
@@ -18,12 +20,44 @@ from scratchai.engine import Breakpoints, Experiment, Stepper, load_demo, load_e
 from scratchtui.app import ScratchApp
 
 
+class StepPilot(Pilot):
+    """Pilot that waits, after each key, until the step it started is done and shown (steps
+    run in the app's job thread): a test reads the result of ``press("n")`` as a user sees it.
+    A run (``r``) is not waited for; ``burst`` presses keys without waiting at all."""
+
+    async def press(self, *keys: str) -> None:
+        for key in keys:
+            await super().press(key)
+            await self.settle()
+
+    async def burst(self, *keys: str) -> None:
+        """Press the keys as fast as Pilot can, without waiting for any step."""
+        await super().press(*keys)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until no step (a run may go on) runs in the app's job thread."""
+        app = self.app
+        assert isinstance(app, ScratchApp)
+        deadline = time.monotonic() + timeout
+        while app.running and app.trainer.job != "run":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the {app.trainer.job} job did not end in {timeout} s")
+            await asyncio.sleep(0.002)
+        await self.pause()
+
+
 class RecordingApp(ScratchApp):
-    """The real app, remembering every notification so tests can read what the user was told."""
+    """The real app, remembering every notification so tests can read what the user was told;
+    its ``run_test`` gives a ``StepPilot``."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.notices: list[str] = []
+
+    @asynccontextmanager
+    async def run_test(self, **kwargs) -> AsyncIterator[StepPilot]:  # type: ignore[override]
+        async with super().run_test(**kwargs):
+            yield StepPilot(self)
 
     def notify(self, message, *, title="", severity="information", timeout=None, markup=True):
         self.notices.append(f"{title}: {message}" if title else str(message))
