@@ -34,8 +34,8 @@ def os_exit_guarded() -> Iterator[None]:
             REAL_OS_EXIT(code)
         raise OsExitCalled(code)
 
-    os._exit = guarded
+    previous, os._exit = os._exit, guarded
     try:
         yield
     finally:
-        os._exit = REAL_OS_EXIT
+        os._exit = previous
