@@ -80,6 +80,14 @@ def raise_in_thread(ident: int, exc_type: type[BaseException]) -> bool:
     return done == 1
 
 
+def clear_pending_interrupt(ident: int) -> None:
+    """Drop an exception ``raise_in_thread`` sent to thread ``ident`` that has not landed yet
+    (the thread left the user's code first: it must not land in the engine's own code)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+
+
 def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | None:
     """(path, type name) of the innermost model module on the traceback, if any."""
     found = None

@@ -22,7 +22,13 @@ import numpy as np
 from ..module import Module
 from .experiment import Experiment
 from .export import export_run
-from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
+from .failures import (
+    StepFailed,
+    StepInterrupted,
+    clear_pending_interrupt,
+    raise_in_thread,
+    step_failed,
+)
 from .history import History
 from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
@@ -255,12 +261,18 @@ class Stepper(TimeTravel):
         try:
             return next(self._gen)
         except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
-            with self._interrupt_lock:  # no interrupt may land while the batch is undone
-                self._busy_thread = None
+            self._leave_step()  # no interrupt may land while the batch is undone
             failure = step_failed(self._phase, exc, self.index)
             self._abandon_batch()
             raise failure from exc
         finally:
+            self._leave_step()
+
+    def _leave_step(self) -> None:
+        """No thread runs the step any more: an interrupt sent too late is dropped."""
+        with self._interrupt_lock:
+            if self._busy_thread is not None and self._interrupted:
+                clear_pending_interrupt(self._busy_thread)
             self._busy_thread = None
 
     def interrupt(self) -> bool:
