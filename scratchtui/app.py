@@ -106,6 +106,8 @@ class ScratchApp(App[None]):
 
     def _tick(self) -> None:
         """While a job runs: the strip's clock, and the panels if a step finished since."""
+        if self.return_code is not None:  # exiting: the screens may be gone already
+            return
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
         else:
@@ -322,6 +324,7 @@ class ScratchApp(App[None]):
         """Quit now: a job is interrupted (``on_unmount`` waits for it, bounded)."""
         if self.running:
             self.trainer.interrupt()
+        self._ticker.stop()
         self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

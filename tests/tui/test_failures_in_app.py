@@ -191,3 +191,30 @@ async def test_two_fast_dismissals_close_a_dialog_once(app_for):
         help_screen.dismiss(None)
         await pilot.pause()
         assert app.screen_stack == [app.main]
+
+
+def test_a_crash_of_the_app_itself_never_exits_0(monkeypatch, trap_app):
+    """A bug in the debugger (here: a callback raises once it is up) ends the process with
+    status 1."""
+    from textual.app import App
+
+    from scratchtui import cli
+    from scratchtui.app import ScratchApp
+
+    app, _ = trap_app
+    stepper = app.stepper
+    mount = ScratchApp.on_mount
+
+    def bug() -> None:
+        raise RuntimeError("a bug in the debugger")
+
+    def broken_mount(self) -> None:
+        mount(self)
+        self.set_timer(0.05, bug)
+
+    monkeypatch.setattr(ScratchApp, "on_mount", broken_mount)
+    monkeypatch.setattr(ScratchApp, "run", lambda self: App.run(self, headless=True))
+    try:
+        assert cli._run_app(stepper, cli.Console(stderr=True)) == cli.EXIT_CRASH == 1
+    finally:
+        stepper.close()
