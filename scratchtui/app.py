@@ -108,6 +108,9 @@ class ScratchApp(App[None]):
         """While a job runs: the strip's clock, and the panels if a step finished since."""
         if self.return_code is not None:  # exiting: the screens may be gone already
             return
+        strip = self.main.strip
+        if self.running and strip.mode == "paused":
+            strip.set_mode("stepping", self.trainer.job, self.trainer.started)
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
         else:
@@ -141,10 +144,12 @@ class ScratchApp(App[None]):
         if self._refuse_while_running(what):
             return False
         self.trainer.start(job, work, then)
-        self.main.strip.set_mode(
-            "running" if job == "run" else "stepping", job, self.trainer.started
-        )
-        self._ticker.resume()
+        if job == "run":
+            self.main.strip.set_mode("running", job, self.trainer.started)
+        # A step shows in the strip from the first tick on, a whole tick from now (reset, not
+        # resume: a paused timer ticks at once): a quick step (most) draws no frame in between,
+        # which would delay the next one (Textual's frame rate) and slow the step.
+        self._ticker.reset()
         return True
 
     def _advance(self, granularity: Granularity) -> bool:
