@@ -264,6 +264,7 @@ class ScratchApp(App[None]):
         self.action_interrupt()
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
+        interrupted = self.trainer.interrupting
         then = self.trainer.stopped()
         self._ticker.pause()
         self.main.strip.set_mode("paused")
@@ -278,6 +279,8 @@ class ScratchApp(App[None]):
             self.refresh_panels()
         elif then is not None:
             then(message.advance)
+            if interrupted:  # i reached no user code: the job ended between two steps
+                self.board.say("interrupted between two steps: nothing to undo")
 
     def _paused_by_breakpoint(self, advance: Advance) -> None:
         """Say why the run paused and point at the module responsible."""

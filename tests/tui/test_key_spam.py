@@ -121,7 +121,7 @@ async def test_bursts_of_every_key_pair(app_for):
             if app.running and app.trainer.job in ("run", "epoch"):
                 await pilot.tap("i")  # keep the bursts about keys, not a long run
         used = await assert_alive_idle_consistent(app, pilot)
-        print(f"idle CPU after {len(sequence)} keys, every pair in bursts: {used * 1000:.0f} ms/s")
+        print(f"idle CPU after {len(sequence)} keys, every pair in bursts: {used * 1000:.1f} ms/s")
 
 
 async def test_500_random_keys(app_for):
@@ -133,7 +133,7 @@ async def test_500_random_keys(app_for):
             if count % 5 == 4:
                 await caught_up(app)
         used = await assert_alive_idle_consistent(app, pilot)
-        print(f"idle CPU after 500 random keys: {used * 1000:.0f} ms/s")
+        print(f"idle CPU after 500 random keys: {used * 1000:.1f} ms/s")
 
 
 async def test_queued_tab_changes_do_not_echo(app_for, monkeypatch):
