@@ -381,7 +381,8 @@ def run(
     refresh_share = statistics.median(p[1] for p in per_s)
     updates_s = statistics.median(p[2] for p in per_s)
     ui_share = statistics.median(w.ui_cpu_s / w.seconds for w in app)
-    refresh_each = statistics.median(w.refresh_s / w.refreshes for w in app if w.refreshes)
+    # (a window shorter than the throttle may hold no refresh: the first comes a tick in)
+    refresh_each = statistics.median([w.refresh_s / w.refreshes for w in app if w.refreshes] or [0])
     print(
         f"\nIn run mode (medians over the app's windows): {refreshes_s:.1f} panel refreshes/s "
         f"(throttle {RUN_REFRESH_SECONDS:g} s), {_ms(refresh_each)} each, "

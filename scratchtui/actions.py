@@ -27,6 +27,8 @@ KEY_DISPLAY = {
 }
 #: The action of the footer twin of a key hidden from a narrow footer (``Action.narrow``).
 WIDE_ONLY = "wide_only"
+#: ctrl+c's action: enabled only while a job runs, so that Textual's ctrl+c works otherwise.
+INTERRUPT_RUNNING = "interrupt_running"
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,29 @@ ACTIONS: tuple[Action, ...] = (
         "toggle_run",
         label="run",
         tooltip="run until a breakpoint fires / pause",
-        help="run / pause; a run pauses itself when a breakpoint fires",
+        help="run / pause (a breakpoint pauses it too); i, ctrl+c: interrupt",
+        help_keys="r / i",
         palette="Run / pause",
         palette_help="train until a breakpoint fires",
+    ),
+    Action(
+        ("i",),
+        "interrupt",
+        label="interrupt",
+        help="",  # on r's line: the help must fit 80x24
+        palette="Interrupt",
+        palette_help="stop the step in progress and undo it",
+        footer=False,  # the state strip says "i interrupts" while something runs
+        main_view=False,  # works over a dialog too
+    ),
+    Action(
+        ("ctrl+c",),
+        "interrupt_running",
+        label="interrupt",
+        footer=False,
+        main_view=False,
+        # before the screen's ctrl+c (copy); only while a job runs (check_action), else Textual's
+        priority=True,
     ),
     Action(
         ("b",),

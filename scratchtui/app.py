@@ -1,15 +1,17 @@
 """The interactive debugger: one ``Stepper`` and the keys that drive it.
 
 The keys are the rows of ``actions.ACTIONS``; each carries out its ``action_<name>`` below. The
-panels live on the main screen (``screens/main.py``); the app only decides *when* they refresh:
-after each key while paused, and at a throttled rate while a run trains in the thread worker
-(``training.py``). Which notices stay on screen is ``notices.py``'s. Nothing here computes a
-statistic.
+user's code never runs on the UI thread: every step, run, epoch and rewind is a job of the one
+job thread (``training.py``), which ``i`` or ctrl+c interrupts; keys that need the stepper are
+refused while a job runs. The panels live on the main screen (``screens/main.py``); the app
+only decides *when* they refresh: when a job ends, and at a throttled rate while one runs.
+Which notices stay on screen is ``notices.py``'s. Nothing here computes a statistic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,7 +43,7 @@ from .widgets.format import num
 
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
 RUN_REFRESH_SECONDS = 0.25
-#: How long quitting waits for a run to finish its batch before closing the stepper.
+#: How long quitting waits for a job to stop (interrupted) before exiting without it.
 CLOSE_WAIT_SECONDS = 2.0
 #: Preferred rule, first first, when choosing which module an automatic pause points at.
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
@@ -65,14 +67,14 @@ class ScratchApp(App[None]):
         self.stepper = stepper
         self.checkpoint_dir = checkpoint_dir
         self.board = NoticeBoard(self)
-        self.trainer = Trainer(self)
+        self.trainer = Trainer(self, stepper)
         #: the main view (the screen under every dialog)
         self.main = MainScreen(stepper, self.board)
         self._drawn_step = -1
 
     @property
     def running(self) -> bool:
-        """True while a run or an epoch trains in the worker thread."""
+        """True while a job (a step, run, epoch or rewind) runs in the job thread."""
         return self.trainer.running
 
     def get_default_screen(self) -> Screen:
@@ -92,10 +94,10 @@ class ScratchApp(App[None]):
             self.main.narrow = is_narrow(event.size)
 
     def on_unmount(self) -> None:
-        """Close the stepper (a layer pass parked in its helper thread) once nothing trains;
-        a run gets a moment to finish its batch, and exiting never waits longer."""
-        self.trainer.request_stop()
-        if self.trainer.wait_idle(CLOSE_WAIT_SECONDS):
+        """Close the stepper (a layer pass parked in its helper thread) once no job runs: a
+        job is interrupted, and exiting never waits longer than ``CLOSE_WAIT_SECONDS`` (a job
+        stuck in a C call is left to the process's end: its thread is a daemon)."""
+        if self.trainer.stop_within(CLOSE_WAIT_SECONDS):
             self.stepper.close()
 
     # ------------------------------------------------------------------ refreshing
@@ -105,9 +107,16 @@ class ScratchApp(App[None]):
         self._drawn_step = self.stepper.step
 
     def _tick(self) -> None:
-        """While running: redraw at most every tick, and only if a step finished since."""
+        """While a job runs: the strip's clock, and the panels if a step finished since."""
+        if self.return_code is not None:  # exiting: the screens may be gone already
+            return
+        strip = self.main.strip
+        if self.running and strip.mode == "paused":
+            strip.set_mode("stepping", self.trainer.job, self.trainer.started)
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
+        else:
+            self.main.strip.refresh_from(self.stepper)
         # a run measures per-layer numbers every few steps: ask for them on the next step,
         # so the next tick shows layer numbers at most a step old
         self.stepper.request_layers()
@@ -119,23 +128,40 @@ class ScratchApp(App[None]):
             return False  # hidden from the narrow footer; the hidden twin binding takes the key
         if action in actions.MAIN_VIEW_ACTIONS and self.screen is not self.main:
             return None  # not handled: the key goes on to the dialog (space ticks a checkbox)
-        return True
+        # ctrl+c interrupts a job; otherwise it keeps Textual's meaning (copy, "press q to quit")
+        return action != actions.INTERRUPT_RUNNING or self.running
 
     def _refuse_while_running(self, what: str) -> bool:
-        if self.running:
+        """Say why ``what`` cannot happen while a job runs; True if one does."""
+        if not self.running:
+            return False
+        if self.trainer.job == "run":
             self.board.say(f"training is running: press r to pause before {what}")
-        return self.running
+        else:
+            took = f"{self.trainer.job}, {self.trainer.elapsed:.1f} s"
+            self.board.say(f"a step is running ({took}): press i to interrupt it before {what}")
+        return True
 
-    def _advance(self, granularity: Granularity) -> None:
-        """One synchronous advance: a batch, phase or layer takes milliseconds."""
-        if self._refuse_while_running(f"stepping one {granularity.name.lower()}"):
-            return
-        try:
-            advance = self.stepper.advance(granularity)
-        except StepFailed as error:
-            self._show_failure(error)
-            return
-        self._after_advance(advance)
+    def start_job(self, job: str, work: Callable[[], object], then: Callable, what: str) -> bool:
+        """Run ``work`` (anything that calls the user's code) in the job thread, unless one
+        runs already (then say so and return False); ``then(result)`` shows what it did (a
+        failure is shown for it)."""
+        if self._refuse_while_running(what):
+            return False
+        self.trainer.start(job, work, then)
+        if job == "run":
+            self.main.strip.set_mode("running", job, self.trainer.started)
+        # A step shows in the strip from the first tick on, a whole tick from now (reset, not
+        # resume: a paused timer ticks at once): a quick step (most) draws no frame in between,
+        # which would delay the next one (Textual's frame rate) and slow the step.
+        self._ticker.reset()
+        return True
+
+    def _advance(self, granularity: Granularity) -> bool:
+        """A batch, phase or layer: milliseconds usually, but the user's code may loop."""
+        name = granularity.name.lower()
+        work = partial(self.stepper.advance, granularity)
+        return self.start_job(name, work, self._after_advance, f"stepping one {name}")
 
     def _after_advance(self, advance: Advance) -> None:
         self.refresh_panels()
@@ -162,15 +188,15 @@ class ScratchApp(App[None]):
         self._advance(Granularity.LAYER)
 
     def action_step_epoch(self) -> None:
-        """An epoch can take a while on a big model: it trains in the worker like a run."""
-        if self._refuse_while_running("stepping one epoch"):
-            return
-        self._start_training(lambda: self.stepper.advance(Granularity.EPOCH))
+        if self._advance(Granularity.EPOCH):
+            self.main.warnings_panel.show_reason(None)
 
     def action_rewind(self) -> None:
-        if self._refuse_while_running("rewinding"):
-            return
-        if self.stepper.rewind(1) == 0:
+        """Rewinding may replay steps (the user's code): a job like a step."""
+        self.start_job("rewind", partial(self.stepper.rewind, 1), self._after_rewind, "rewinding")
+
+    def _after_rewind(self, undone: object) -> None:
+        if undone == 0:
             self.board.say(
                 "nothing left to rewind: this is step 0"
                 if self.stepper.settings.rewind
@@ -221,33 +247,46 @@ class ScratchApp(App[None]):
         self.board.say(message.text)
         self.main.strip.refresh_from(self.stepper)
 
-    # ------------------------------------------------------------------ running in a worker
+    # ------------------------------------------------------------------ the job thread
     def action_toggle_run(self) -> None:
-        if self.running:
+        if self.running and self.trainer.job == "run":
             self.trainer.request_stop()
             self.main.strip.set_mode("pausing")
             return
-        self._start_training(lambda: self.stepper.run(should_stop=self.trainer.should_stop))
+        run = partial(self.stepper.run, should_stop=self.trainer.should_stop)
+        if self.start_job("run", run, self._after_advance, "running"):
+            self.main.warnings_panel.show_reason(None)
 
-    def _start_training(self, train: Callable[[], Advance]) -> None:
-        self.main.warnings_panel.show_reason(None)
-        self.main.strip.set_mode("running")
-        self._ticker.resume()
-        self.trainer.start(train)
+    def action_interrupt(self) -> None:
+        """Stop the job now: the step in progress is undone, like a failed one."""
+        if not self.running:
+            self.board.say("nothing is running: i interrupts a step or a run")
+            return
+        self.trainer.interrupt()
+        self.main.strip.set_mode("interrupting", self.trainer.job, self.trainer.started)
+
+    def action_interrupt_running(self) -> None:
+        """ctrl+c while a job runs (otherwise Textual's ctrl+c, see ``check_action``)."""
+        self.action_interrupt()
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
-        self.trainer.stopped()
+        interrupted = self.trainer.interrupting
+        then = self.trainer.stopped()
         self._ticker.pause()
         self.main.strip.set_mode("paused")
-        if message.error is not None:
-            if isinstance(message.error, StepFailed):
-                self._show_failure(message.error)
-            else:
-                self.board.alert(f"training stopped: {message.error!r}", severity="error")
-                self.refresh_panels()
-            return
-        assert isinstance(message.advance, Advance)
-        self._after_advance(message.advance)
+        error = message.error
+        if isinstance(error, StepFailed):
+            self._show_failure(error)
+        elif isinstance(error, KeyboardInterrupt):  # landed between two steps: nothing undone
+            self.board.alert("interrupted between two steps (nothing to undo)", title="paused")
+            self.refresh_panels()
+        elif error is not None:
+            self.board.alert(f"training stopped: {error!r}", severity="error")
+            self.refresh_panels()
+        elif then is not None:
+            then(message.advance)
+            if interrupted:  # i reached no user code: the job ended between two steps
+                self.board.say("interrupted between two steps: nothing to undo")
 
     def _paused_by_breakpoint(self, advance: Advance) -> None:
         """Say why the run paused and point at the module responsible."""
@@ -264,7 +303,8 @@ class ScratchApp(App[None]):
         step = self.stepper.step
         self.main.error_panel.show_failure(error, step)
         self.main.warnings_panel.add_failure(error, step)  # stays in the log after esc
-        self.board.alert(error.summary, title=f"step failed during {error.place}", severity="error")
+        title = f"step {error.verb} during {error.place}"
+        self.board.alert(f"{error.summary}: back at step {step}", title=title, severity="error")
         self.main.mark_layer(None)
         self.refresh_panels()
 
@@ -340,7 +380,10 @@ class ScratchApp(App[None]):
         self.push_screen(BreakpointsScreen(self.stepper.breakpoints), apply)
 
     async def action_quit(self) -> None:
-        self.trainer.request_stop()  # the worker finishes its batch and returns
+        """Quit now: a job is interrupted (``on_unmount`` waits for it, bounded)."""
+        if self.running:
+            self.trainer.interrupt()
+        self._ticker.stop()
         self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from scratchai.engine import Experiment
 from scratchai.engine.checks import CheckResult, run_checklist
 
-EXIT_CHECK_FAILED = 1
+EXIT_CHECK_FAILED = 5  # 1 is a crash of the debugger itself
 
 
 def print_result(console: Console, result: CheckResult) -> None:

@@ -1,9 +1,10 @@
 """``scratchtui``: open a demo or a user's experiment file in the debugger, run it headless, or
 serve the debugger as a web page (``scratchtui serve``).
 
-Exit status: 0 finished, 1 a pre-flight check failed (``check``), 2 usage error (unknown demo,
-missing file), 3 training diverged (headless), 4 the experiment file or a step in it raised.
-Errors go to stderr.
+Exit status: 0 finished, 1 the debugger itself crashed, 2 usage error (unknown demo, missing
+file), 3 training diverged (headless), 4 the experiment file or a step in it raised (headless),
+5 a pre-flight check failed (``check``), 130 interrupted (ctrl+c headless, or the debugger quit
+while a step would not stop). Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
 from .flow_render import print_flow
-from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
+from .headless import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
+
+#: The debugger itself crashed (a bug in scratchtui; Textual prints the traceback).
+EXIT_CRASH = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         help="pre-flight checks (loss at init, backward, overfit one batch, baseline, data): "
-        "scratchtui check demo NAME, or scratchtui check FILE; exit 1 if one fails",
+        "scratchtui check demo NAME, or scratchtui check FILE; exit 5 if one fails",
     )
     check.add_argument("target", nargs="+", metavar="demo NAME | FILE")
     check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
@@ -222,9 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     errors.print(f"[red]error:[/] could not export: {escape(str(error))}")
                     return status or EXIT_USAGE
             return status
-        from .app import ScratchApp  # Textual loads only for the interactive app
-
-        ScratchApp(stepper).run()
+        return _run_app(stepper, errors)
     return EXIT_OK
 
 
@@ -248,6 +250,24 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
         errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
     return run_check(experiment, console)
+
+
+def _run_app(stepper: Stepper, errors: Console) -> int:
+    """Run the debugger; its exit status (1 if the app itself crashed, never 0)."""
+    from .app import ScratchApp  # Textual loads only for the interactive app
+    from .guard import REAL_OS_EXIT
+
+    app = ScratchApp(stepper)
+    app.run()  # the driver restores the terminal on every way out, a crash included
+    status = EXIT_OK if not app.return_code else EXIT_CRASH
+    if not app.trainer.wait_idle(0):
+        # A step stuck where an interrupt cannot reach (a long C call): closing the stepper
+        # would wait for it. The terminal is restored already; leave without it.
+        errors.print("a step was still running when the debugger closed: exiting without it")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        REAL_OS_EXIT(status or EXIT_INTERRUPTED)
+    return status
 
 
 if __name__ == "__main__":

@@ -38,19 +38,21 @@ class WarningSelected(Message):
 
 
 class TrainingStopped(Message):
-    """Posted from the training worker thread when a run (or an epoch) ends.
+    """Posted from the job thread (``training.py``) when a step, run, epoch or rewind ends.
 
     ``post_message`` is thread-safe, unlike most of the app; the handler runs on the UI thread.
 
     Attributes:
-        advance: what the run did (an ``Advance``), or None if it failed.
+        advance: what the job returned (an ``Advance`` for a step or a run), None if it failed.
         error: the ``StepFailed`` (or unexpected exception) that ended it, if any.
+        job: what the job was ("batch", "run", "rewind"...).
     """
 
-    def __init__(self, advance: object | None, error: BaseException | None) -> None:
+    def __init__(self, advance: object | None, error: BaseException | None, job: str = "") -> None:
         super().__init__()
         self.advance = advance
         self.error = error
+        self.job = job
 
 
 class Notice(Message):

@@ -52,8 +52,8 @@ class StepInterrupted(StepFailed):
 
 def describe(exc: BaseException) -> str:
     """One line for what user code raised; exits and interrupts are never mistaken for success."""
-    if isinstance(exc, SystemExit):
-        return f"the code called sys.exit({exc.code!r})"
+    if isinstance(exc, SystemExit):  # a front end may raise one for os._exit: ``called``
+        return f"the code called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     return f"{type(exc).__name__}: {exc}"
@@ -78,6 +78,14 @@ def raise_in_thread(ident: int, exc_type: type[BaseException]) -> bool:
         ctypes.c_ulong(ident), ctypes.py_object(exc_type)
     )
     return done == 1
+
+
+def clear_pending_interrupt(ident: int) -> None:
+    """Drop an exception ``raise_in_thread`` sent to thread ``ident`` that has not landed yet
+    (the thread left the user's code first: it must not land in the engine's own code)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
 
 
 def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..module import Module
+from .failures import clear_pending_interrupt
 from .model_index import ModelIndex
 
 
@@ -46,6 +47,8 @@ class PausablePass:
         )
         self._started = False
         self._waiting = False  # parked in the hook, between two modules
+        self._in_fn = False  # inside fn (the user's code, or parked in the hook)
+        self._ident: int | None = None
 
     def _hook(self, module: Module, *args: Any) -> None:
         if threading.current_thread() is not self._thread:
@@ -60,15 +63,22 @@ class PausablePass:
             raise _Cancelled
 
     def _run(self) -> None:
-        self._go.acquire()
-        forward = self._direction == "forward"
-        handles = self._index.hook(
-            forward=self._hook if forward else None, backward=None if forward else self._hook
-        )
+        handles = []
         try:
+            self._go.acquire()
+            forward = self._direction == "forward"
+            handles = self._index.hook(
+                forward=self._hook if forward else None, backward=None if forward else self._hook
+            )
             if not self._cancelled:
-                with np.errstate(all="ignore"):  # NumPy error state is per thread
-                    self._result = self._fn()
+                self._in_fn = True  # from here on an interrupt may be sent to this thread
+                try:
+                    with np.errstate(all="ignore"):  # NumPy error state is per thread
+                        self._result = self._fn()
+                finally:
+                    self._in_fn = False
+                    if self._ident is not None:
+                        clear_pending_interrupt(self._ident)  # too late: the pass is over
         except _Cancelled:
             pass
         except BaseException as exc:  # handed to the stepper's thread in result()
@@ -85,9 +95,10 @@ class PausablePass:
         return self._done
 
     def running_thread(self) -> int | None:
-        """The ident of the pass thread while it runs the user's code (not parked), else None."""
-        if self._started and not self._done and not self._waiting:
-            return self._thread.ident
+        """The ident of the pass thread while it runs the user's code (not parked), else None
+        (not while it starts or ends: an interrupt there would be lost, the pass never done)."""
+        if self._in_fn and not self._waiting:
+            return self._ident
         return None
 
     def resume(self) -> tuple[Module, tuple] | None:
@@ -97,6 +108,7 @@ class PausablePass:
         if not self._started:
             self._started = True
             self._thread.start()
+            self._ident = self._thread.ident
         self._waiting = False  # before the release: from now on the pass thread runs user code
         self._go.release()
         self._paused.acquire()

@@ -24,7 +24,13 @@ from ..module import Module
 from .backward_checks import BackwardChecks
 from .checks.data import summarize_inputs
 from .experiment import Experiment
-from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
+from .failures import (
+    StepFailed,
+    StepInterrupted,
+    clear_pending_interrupt,
+    raise_in_thread,
+    step_failed,
+)
 from .flow import FlowBuilder
 from .history import History
 from .model_index import ModelIndex
@@ -291,12 +297,18 @@ class Stepper(TimeTravel, Readouts):
         try:
             return next(self._gen)
         except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
-            with self._interrupt_lock:  # no interrupt may land while the batch is undone
-                self._busy_thread = None
+            self._leave_step()  # no interrupt may land while the batch is undone
             failure = step_failed(self._phase, exc, self.index)
             self._abandon_batch()
             raise failure from exc
         finally:
+            self._leave_step()
+
+    def _leave_step(self) -> None:
+        """No thread runs the step any more: an interrupt sent too late is dropped."""
+        with self._interrupt_lock:
+            if self._busy_thread is not None and self._interrupted:
+                clear_pending_interrupt(self._busy_thread)
             self._busy_thread = None
 
     def interrupt(self) -> bool:

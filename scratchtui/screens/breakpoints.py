@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
 from scratchai.engine import Breakpoints
+
+from .dialog import Dialog
 
 #: (Breakpoints field, what the checkbox says) for the on/off breakpoints.
 TOGGLES = (
@@ -55,7 +56,7 @@ def _state_label(text: str, value: bool) -> Content:
     return Content.assemble(state, " ", text)
 
 
-class BreakpointsScreen(ModalScreen[Breakpoints | None]):
+class BreakpointsScreen(Dialog[Breakpoints | None]):
     """Checkboxes for each breakpoint and a threshold for the grad-norm one.
 
     Args:

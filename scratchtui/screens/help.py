@@ -13,11 +13,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..actions import help_lines
 from ..panels import PANELS
+from .dialog import Dialog
 
 #: Shown under the help while some of it is below the bottom edge.
 SCROLL_HINT = "more below: ↓ / pgdn"
@@ -37,7 +37,7 @@ class HelpBody(VerticalScroll):
         self.border_subtitle = SCROLL_HINT if self.scroll_y < self.max_scroll_y else ""
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Lists every key and every panel, from the tables the app's bindings and its main
     screen are built from, so the three cannot disagree."""
 

@@ -116,7 +116,9 @@ class MainScreen(Screen[None]):
     def show_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""
         self.view = name
-        if self.tabs.active != f"tab-{name}":
+        # The tabs follow without telling: their TabActivated would come back here, and two
+        # queued changes would then ping-pong forever (GUIDE section 5).
+        with self.tabs.prevent(Tabs.TabActivated):
             self.tabs.active = f"tab-{name}"
         panel = self.panels[name]
         target = next((w for w in (panel, *panel.query("*")) if w.focusable), None)
@@ -124,9 +126,9 @@ class MainScreen(Screen[None]):
             target.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        # Only a change the user made: show_view sets the active tab too (GUIDE section 5).
+        """Only a tab the user chose (a click, the arrows): ``show_view`` posts none."""
         name = (event.tab.id or "").removeprefix("tab-")
-        if name and name != self.view:
+        if name:
             self.show_view(name)
 
     # ------------------------------------------------------------------ the panels

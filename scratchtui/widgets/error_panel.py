@@ -50,7 +50,8 @@ class ErrorPanel(Vertical):
     def show_failure(self, error: StepFailed, step: int) -> None:
         """Show ``error`` (raised during its phase); ``step`` is the last good step kept."""
         summary = Text()
-        summary.append(f"Your code raised during {error.place}: ", style="bold")
+        # "was interrupted" (i, ctrl+c) or "failed" (it raised, or exited)
+        summary.append(f"The step {error.verb} during {error.place}: ", style="bold")
         summary.append(error.summary, style="bold red")
         summary.append(f"\nThe model was left at step {step}, the last good one.", style="dim")
         traceback = Text(error.traceback_text.rstrip())

@@ -9,6 +9,8 @@ completed step's.
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -38,8 +40,12 @@ class StateStrip(Static):
     def __init__(self, stepper: Stepper, **kwargs) -> None:
         super().__init__(**kwargs)
         self._stepper = stepper
-        #: 'paused', 'running' or 'pausing' (set by the app; shown at the end of line two)
+        #: 'paused', 'running', 'pausing', 'stepping' or 'interrupting' (set by the app;
+        #: shown at the end of line two)
         self.mode = "paused"
+        #: what the job thread does ("batch", "run"...) and since when (``time.monotonic``)
+        self.job = ""
+        self.since: float | None = None
         self.refresh_from(stepper)
 
     def refresh_from(self, stepper: Stepper) -> None:
@@ -53,9 +59,10 @@ class StateStrip(Static):
     def highlight(self, path: str | None) -> None:
         """The strip is per model; the active layer is already shown on line two."""
 
-    def set_mode(self, mode: str) -> None:
-        """Show whether training runs in the background ('running') or waits for a key."""
-        self.mode = mode
+    def set_mode(self, mode: str, job: str = "", since: float | None = None) -> None:
+        """Show whether a job runs in the background ('running' a run, 'stepping' a step, for
+        how long since ``since``) or the debugger waits for a key ('paused')."""
+        self.mode, self.job, self.since = mode, job, since
         self.refresh_from(self._stepper)
 
     def render_strip(self) -> Text:
@@ -105,7 +112,19 @@ class StateStrip(Static):
             line.append(f"{event.direction} ", style="dim")
             line.append(f"{where} {event.type_name}", style="bold magenta")
             line.append(gap)
-        mode_style = {"running": "bold green", "pausing": "yellow"}.get(self.mode, "dim")
-        label = {"running": "> running", "pausing": "pausing..."}.get(self.mode, "paused")
-        line.append(label, style=mode_style)
+        line.append_text(self._mode(tight))
         return line
+
+    def _mode(self, tight: bool) -> Text:
+        """'paused', or what runs and for how long, and the key that interrupts it."""
+        clock = f" {time.monotonic() - self.since:.1f}s" if self.since is not None else ""
+        hint = (" [i]" if tight else "  i interrupts") if self.mode != "paused" else ""
+        label, style = {
+            "running": (f"> running{clock}", "bold green"),
+            "pausing": ("pausing...", "yellow"),
+            "stepping": (f"> {self.job}{clock}", "bold yellow"),
+            "interrupting": (f"interrupting {self.job}{clock}", "bold red"),
+        }.get(self.mode, ("paused", "dim"))
+        text = Text(label, style=style)
+        text.append(hint, style="dim")
+        return text

@@ -155,3 +155,26 @@ def test_a_parameter_created_in_the_forward_is_reported(closing):
     assert late.target == "1.W" and "'1.W'" in late.message and "__init__" in late.remedies[0]
     stepper.run(max_steps=10)
     assert [w.rule for w in stepper.warnings].count("late_parameters") == 1
+
+
+def test_interrupts_at_any_moment_never_hang_a_layer_step(closing):
+    """Interrupts sent at random moments of layer steps (a pass thread starting, parking,
+    finishing; the engine's own code): every advance returns or fails, none hangs."""
+    stepper, _ = _stepper(closing)
+    rng = np.random.default_rng(14)
+    for _ in range(150):
+        outcome: list[object] = []
+
+        def work(outcome: list[object] = outcome) -> None:
+            try:
+                outcome.append(stepper.advance(Granularity.LAYER))
+            except BaseException as exc:  # StepInterrupted, or a late interrupt
+                outcome.append(exc)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        time.sleep(float(rng.uniform(0, 0.0005)))
+        stepper.interrupt()
+        worker.join(5)
+        assert not worker.is_alive(), "a layer step hung after an interrupt"
+        assert outcome

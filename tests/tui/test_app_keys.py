@@ -225,11 +225,12 @@ async def test_quitting_closes_a_layer_pass_parked_mid_batch(app_for):
 
 async def test_every_action_is_in_the_command_palette(app_for):
     app = app_for("mlp")
-    async with app.run_test(size=WIDE):
+    async with app.run_test(size=WIDE) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in [title for title, _, _ in palette_entries()] + ["Quit"]:  # Quit: Textual's
             assert title in commands, title
         commands["Step batch"].callback()
+        await pilot.settle()  # the step runs in the job thread
         assert app.stepper.step == 1
 
 
