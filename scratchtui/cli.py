@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return status
         from .app import ScratchApp  # Textual loads only for the interactive app
 
-        ScratchApp(stepper).run()
+        model_file = args.file.resolve() if args.command == "run" else None
+        ScratchApp(stepper, experiment_file=model_file, seed=args.seed).run()
     return EXIT_OK
 
 
