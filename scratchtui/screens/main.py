@@ -31,8 +31,10 @@ from ..widgets.state_strip import StateStrip
 from ..widgets.warnings_panel import WarningsPanel
 
 #: Below either size every panel gets the whole width, one at a time, chosen with tabs.
-NARROW_WIDTH = 110
-NARROW_HEIGHT = 32
+NARROW_WIDTH = 100
+NARROW_HEIGHT = 30
+#: The order tab visits the panels in (panels not named here come after them).
+READING_ORDER = ("tree", "layers", "charts", "inspect", "warnings")
 
 
 def is_narrow(size: Size) -> bool:
@@ -94,6 +96,18 @@ class MainScreen(Screen[None]):
         self.narrow = is_narrow(self.app.size)
         self.tree.focus()
 
+    async def use_stepper(self, stepper: Stepper) -> None:
+        """Follow another stepper (the model file reloaded): every panel is built afresh."""
+        self.stepper, self.panels, self._layer_marked = stepper, {}, False
+        await self.recompose()
+        self._mark_shown(self.view)
+        self.watch_narrow(self.narrow)
+        self.tabs.active = f"tab-{self.view}"
+        if self.narrow and self.view != "tree":
+            self.show_view(self.view)
+        else:
+            self.tree.focus()
+
     def watch_narrow(self, narrow: bool) -> None:
         # at 80 columns the palette hint would push the last keys off the footer
         self.footer.show_command_palette = not narrow
@@ -124,6 +138,27 @@ class MainScreen(Screen[None]):
         name = (event.tab.id or "").removeprefix("tab-")
         if name and name != self.view:
             self.show_view(name)
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """Tab goes through the panels in reading order (``READING_ORDER``), not column by
+        column: the tree, the layers, the inspector, then the warnings."""
+        chain = super().focus_chain
+        owner = {id(w): name for name, w in self.panels.items()}
+        first_panel = None
+
+        def rank(index: int, widget: Widget) -> tuple[int, int]:
+            nonlocal first_panel
+            for node in widget.ancestors_with_self:
+                name = owner.get(id(node))
+                if name is not None:
+                    first_panel = index if first_panel is None else first_panel
+                    order = READING_ORDER.index(name) if name in READING_ORDER else 50
+                    return (order, index)
+            return (-1 if first_panel is None else 99, index)  # tabs before, the rest after
+
+        ranked = [rank(i, w) for i, w in enumerate(chain)]
+        return [w for _, w in sorted(zip(ranked, chain, strict=True), key=lambda p: p[0])]
 
     # ------------------------------------------------------------------ the panels
     @property
