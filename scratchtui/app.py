@@ -259,7 +259,7 @@ class ScratchApp(TravelKeys, App[None]):
         step = self.stepper.step
         self.main.error_panel.show_failure(error, step)
         self.main.warnings_panel.add_failure(error, step)  # stays in the log after esc
-        self.board.alert(error.summary, title=f"step failed during {error.place}", severity="error")
+        self.clear_notifications()  # a toast would cover the traceback: the panel says it all
         self.main.mark_layer(None)
         self.refresh_panels()
 

@@ -96,6 +96,9 @@ class ModuleTree(Tree[NodeRef]):
     def refresh_from(self, stepper: Stepper) -> None:
         """Show the latest step's grad norms on the visible parameters (no rebuild)."""
         record = stepper.last_step
+        # the layer table shows this batch's gradients as they flow back: say whose these are
+        mid = stepper.mid_batch and record is not None
+        self.border_subtitle = f"|g|: step {record.step}" if mid and record else ""
         if record is self._record:
             return
         self._record = record
