@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
@@ -34,7 +34,10 @@ from .screens.prompt import (
 from .widgets.format import num
 
 if TYPE_CHECKING:
-    from .app import ScratchApp
+    from .messages import TrainingStopped
+    from .notices import NoticeBoard
+    from .screens.main import MainScreen
+    from .training import Trainer
 
 #: Where ``s`` saves screenshots (relative to the current directory).
 SCREENSHOT_DIR = Path("screenshots")
@@ -63,8 +66,20 @@ def idle_advance(stepper: Stepper) -> Advance:
     return Advance(Granularity.BATCH, stepper.state, stepper.step, stepper.epoch, stepper.batch)
 
 
-class TravelKeys:
-    """Time travel, reload, exact settings, train/eval, screenshot and export keys."""
+class TravelKeys(App[None]):
+    """Time travel, reload, exact settings, train/eval, screenshot and export keys (a base of
+    ``ScratchApp``, which provides what is declared under ``TYPE_CHECKING``)."""
+
+    if TYPE_CHECKING:
+        stepper: Stepper
+        main: MainScreen
+        board: NoticeBoard
+        trainer: Trainer
+
+        @property
+        def running(self) -> bool: ...
+        def _refuse_while_running(self, what: str) -> bool: ...
+        def _start_training(self, train: Callable[[], Advance]) -> None: ...
 
     #: the model file a reload re-imports (``scratchtui run FILE``), else None
     experiment_file: Path | None = None
@@ -76,7 +91,7 @@ class TravelKeys:
     _back_pending = 0  # presses of b while it does
 
     # ------------------------------------------------------------------ time travel
-    def _travel(self: ScratchApp, move: Callable[[], Advance], done: str) -> None:
+    def _travel(self, move: Callable[[], Advance], done: str) -> None:
         """Run ``move`` in the training worker, then say ``done`` (``{step}`` filled in)."""
 
         def travel() -> Advance:
@@ -86,7 +101,7 @@ class TravelKeys:
 
         self._start_training(travel)
 
-    def _go_back(self: ScratchApp, steps: int) -> None:
+    def _go_back(self, steps: int) -> None:
         """Rewind ``steps`` (a batch in progress counts as one) in the worker. Presses that
         come while it replays add up and are carried out when it is done."""
         if self.running and self._rewinding:
@@ -109,7 +124,7 @@ class TravelKeys:
         self._rewinding = True
         self._travel(lambda: stepper.goto(target), "rewound to step {step}")
 
-    def on_training_stopped(self: ScratchApp, message: Message) -> None:
+    def on_training_stopped(self, message: TrainingStopped) -> None:
         """After the app's own handler (Textual calls each class's): carry out the presses
         of b that came while a rewind replayed."""
         self._rewinding = False
@@ -117,13 +132,13 @@ class TravelKeys:
         if pending and not self.running and self.stepper.rewind_depth:
             self._go_back(pending)
 
-    def _can_go_back(self: ScratchApp) -> bool:
+    def _can_go_back(self) -> bool:
         if not self.stepper.settings.rewind:
             self.board.say("rewind is off (Settings(rewind=False))", severity="warning")
             return False
         return True
 
-    def action_goto(self: ScratchApp) -> None:
+    def action_goto(self) -> None:
         if self._refuse_while_running("going to another step"):
             return
 
@@ -148,7 +163,7 @@ class TravelKeys:
         field = Field("step", "go to step", str(self.stepper.step), parse_step)
         self.push_screen(PromptScreen("Go to step", [field], note), go)
 
-    def action_restart(self: ScratchApp) -> None:
+    def action_restart(self) -> None:
         if self._refuse_while_running("restarting") or not self._can_go_back():
             return
         if self.stepper.step == 0 and not self.stepper.mid_batch:
@@ -158,7 +173,7 @@ class TravelKeys:
         self._travel(stepper.restart, "restarted: step {step}, the initial weights, same seed")
 
     # ------------------------------------------------------------------ reload
-    def action_reload(self: ScratchApp) -> None:
+    def action_reload(self) -> None:
         path = self.experiment_file
         if path is None:
             self.board.say(
@@ -189,7 +204,7 @@ class TravelKeys:
 
         self._start_training(rebuild)
 
-    async def on_reloaded(self: ScratchApp, message: Reloaded) -> None:
+    async def on_reloaded(self, message: Reloaded) -> None:
         old, self.stepper = self.stepper, message.stepper
         self.file_lr = message.file_lr
         await self.main.use_stepper(message.stepper)
@@ -200,7 +215,7 @@ class TravelKeys:
         self.sub_title = f"{unique:,} params (naive {naive:,})"
         self.board.say(f"reloaded {self.experiment_file}: step 0{message.note}", timeout=6)
 
-    def on_reload_failed(self: ScratchApp, message: ReloadFailed) -> None:
+    def on_reload_failed(self, message: ReloadFailed) -> None:
         self.main.error_panel.show_text(
             "reload failed",
             "The edited file does not build; the model before the edit stays loaded.",
@@ -209,7 +224,7 @@ class TravelKeys:
         self.board.say("reload failed: the old model stays (esc hides the error)")
 
     # ------------------------------------------------------------------ exact settings
-    def action_set_lr(self: ScratchApp) -> None:
+    def action_set_lr(self) -> None:
         def apply(values: dict[str, Any] | None) -> None:
             if values is None:
                 return
@@ -228,7 +243,7 @@ class TravelKeys:
         note = "applies from the next update; 1e-3 and 0.001 both work"
         self.push_screen(PromptScreen("Learning rate", [field], note), apply)
 
-    def action_rewind_settings(self: ScratchApp) -> None:
+    def action_rewind_settings(self) -> None:
         if self._refuse_while_running("changing the rewind settings"):
             return
         settings = self.stepper.settings
@@ -265,15 +280,13 @@ class TravelKeys:
             note = "Rewind is off (Settings(rewind=False)): these apply to nothing."
         self.push_screen(PromptScreen("Rewind settings", fields, note), apply)
 
-    def action_modes(self: ScratchApp) -> None:
+    def action_modes(self) -> None:
         if self._refuse_while_running("comparing train and eval mode"):
             return
         self.push_screen(ModesScreen(self.stepper.compare_modes(), self.stepper.step))
 
     # ------------------------------------------------------------------ saving what is seen
-    def action_screenshot(
-        self: ScratchApp, filename: str | None = None, path: str | None = None
-    ) -> None:
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG of the screen to ``./screenshots/`` (Textual's own wants ~/Downloads)."""
         folder = Path(path) if path else SCREENSHOT_DIR
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -286,7 +299,7 @@ class TravelKeys:
             return
         self.board.say(f"screenshot saved: {saved.resolve()}", timeout=6)
 
-    def action_export(self: ScratchApp) -> None:
+    def action_export(self) -> None:
         if self._refuse_while_running("exporting the history"):
             return
         try:
@@ -296,8 +309,8 @@ class TravelKeys:
             return
         self.board.say(f"history exported: {path.resolve()}", timeout=6)
 
-    def get_system_commands(self: ScratchApp, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's commands without its "Screenshot" (``s`` is ours, in the table)."""
-        for command in super().get_system_commands(screen):  # type: ignore[misc]
+        for command in super().get_system_commands(screen):
             if command.title != "Screenshot":
                 yield command

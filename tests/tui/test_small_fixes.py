@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from scratchtui.widgets import ModuleTree
 from scratchtui.widgets.error_panel import ErrorPanel
 from scratchtui.widgets.state_strip import StateStrip
@@ -19,7 +21,7 @@ async def test_every_l_press_changes_the_strip(app_for):
         for _ in range(9):  # three forwards, loss, three backwards, the ends of the passes
             await pilot.press("l")
             seen.append(strip.render_strip().plain)
-        assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen
+        assert all(a != b for a, b in itertools.pairwise(seen)), seen
         assert any("forward done, next: loss" in s for s in seen)
         assert any("backward done, next: update" in s for s in seen)
 
