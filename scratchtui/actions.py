@@ -211,11 +211,11 @@ ACTIONS: tuple[Action, ...] = (
     Action(("q",), "quit", label="quit", tooltip="quit", help="quit", main_view=False),
     # time travel, reload, exact settings, saving what is seen (travel_keys.py)
     Action(
-        ("g",),
+        ("j",),
         "goto",
-        label="go to",
-        help="go to step N (back: exact replay), 0 restart, R reload model file",
-        help_keys="g / 0 / R",
+        label="jump",
+        help="jump to step N (back: exact replay), 0 restart, R reload model file",
+        help_keys="j / 0 / R",
         palette="Go to step",
         palette_help="back (replayed bit for bit) or forward (trains)",
         footer=False,
@@ -224,7 +224,7 @@ ACTIONS: tuple[Action, ...] = (
         ("0",),
         "restart",
         label="restart",
-        help="",  # on the line of g
+        help="",  # on the line of j
         palette="Restart",
         palette_help="back to step 0 with the initial weights",
         footer=False,
@@ -233,7 +233,7 @@ ACTIONS: tuple[Action, ...] = (
         ("R",),
         "reload",
         label="reload",
-        help="",  # on the line of g
+        help="",  # on the line of j
         palette="Reload model file",
         palette_help="re-import the file; lr and breakpoints kept",
         footer=False,

@@ -1,6 +1,6 @@
 """The keys that move a run in time or rebuild it, and the ones that save what is on screen.
 
-A part of ``ScratchApp`` (a mixin; the rows are in ``actions.ACTIONS``): go to step N, restart,
+A part of ``ScratchApp`` (a base class; the rows are in ``actions.ACTIONS``): jump to step N (j), restart,
 reload the model file, type an exact lr, change the checkpoint interval and rewind budget, the
 train/eval view, a screenshot and an export of the history. Whatever runs the user's code
 (replaying or training steps, re-importing the file) goes through the app's training worker

@@ -1,4 +1,4 @@
-"""The keys of issue 12: go to step, restart, reload, exact lr, rewind settings, train/eval,
+"""The keys of issue 12: jump (go) to step, restart, reload, exact lr, rewind settings, train/eval,
 screenshot and export, pressed as a user presses them."""
 
 from __future__ import annotations
@@ -52,29 +52,29 @@ async def type_into_prompt(pilot, *values: str) -> None:
     await pilot.pause()
 
 
-async def test_g_goes_back_and_forward(app_for, wait_until):
+async def test_j_goes_back_and_forward(app_for, wait_until):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
         losses = []
         for _ in range(6):
             await pilot.press("n")
             losses.append(app.stepper.last_step.loss)
-        await pilot.press("g")
+        await pilot.press("j")
         await type_into_prompt(pilot, "2")
         await wait_until(pilot, lambda: not app.running)
         assert app.stepper.step == 2 and app.stepper.last_step.loss == losses[1]
         assert "step 2 " in strip_text(app) and "went back to step 2" in app.notices[-1]
-        await pilot.press("g")
+        await pilot.press("j")
         await type_into_prompt(pilot, "9")
         await wait_until(pilot, lambda: not app.running)
         assert app.stepper.step == 9 and "trained to step 9" in app.notices[-1]
         assert app.stepper.history.table()[5, 1] == losses[5]  # replayed the same steps
 
 
-async def test_g_refuses_what_is_not_a_step(app_for):
+async def test_j_refuses_what_is_not_a_step(app_for):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("g")
+        await pilot.press("j")
         await type_into_prompt(pilot, "-3")
         assert isinstance(app.screen, PromptScreen) and "steps count from 0" in app.screen.error
         await pilot.press("escape", "escape")  # twice: the second one does nothing
@@ -251,7 +251,7 @@ async def test_x_exports_the_history_and_says_where(app_for, tmp_path, monkeypat
 def test_the_new_keys_are_in_the_help_and_the_palette():
     helped = " ".join(keys for keys, _ in help_lines(PANELS))
     titles = [title for title, _, _ in palette_entries()]
-    for key in ("g", "0", "R", "L", "o", "t", "s", "x"):
+    for key in ("j", "0", "R", "L", "o", "t", "s", "x"):
         assert key in helped.split()
     for title in ("Go to step", "Restart", "Reload model file", "Set learning rate"):
         assert title in titles
