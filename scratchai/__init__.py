@@ -4,7 +4,7 @@ from . import datasets, init, optim
 from .activations import ReLU, Sigmoid, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .data import ArrayDataset, DataLoader, Standardizer, train_val_split
-from .errors import CheckpointError, ShapeError, StateDictError
+from .errors import CheckpointError, ReturnError, ShapeError, StateDictError
 from .gradcheck import GradcheckEntry, GradcheckReport, gradcheck
 from .hooks import HookHandle
 from .layers import Dropout, Identity, Linear
@@ -16,7 +16,7 @@ from .parameter import Parameter
 from .random import get_rng, manual_seed
 from .serialization import load, save
 from .sharing import count_parameters, parameter_owners
-from .summary import LayerSummary, summarize
+from .summary import LayerSummary, Summary, summarize
 
 __all__ = [
     "SGD",
@@ -40,11 +40,13 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "ReLU",
+    "ReturnError",
     "Sequential",
     "ShapeError",
     "Sigmoid",
     "Standardizer",
     "StateDictError",
+    "Summary",
     "Tanh",
     "count_parameters",
     "datasets",

@@ -14,6 +14,8 @@ from .module import Module
 class ReLU(Module):
     """``max(x, 0)`` element-wise."""
 
+    formula = "max(0, x)"
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: any shape, e.g. (batch, features) -> same shape."""
         out = np.maximum(x, 0)
@@ -28,6 +30,8 @@ class ReLU(Module):
 
 class Tanh(Module):
     """``tanh(x)`` element-wise."""
+
+    formula = "tanh(x)"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: any shape -> same shape, values in (-1, 1)."""
@@ -46,6 +50,8 @@ class Sigmoid(Module):
 
     The tanh form never overflows (``exp(-x)`` does for x below about -88 in float32).
     """
+
+    formula = "1 / (1 + exp(−x))"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: any shape -> same shape, values in [0, 1]."""

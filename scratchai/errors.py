@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,12 +40,21 @@ class ShapeError(ValueError):
 
         self.path = paths.get(id(self.module), "?")
         where = describe(self.module) if self.module is not None else "<unknown>"
-        source = (
-            f"it was produced by module {describe(self.producer)}"
-            if self.producer is not None
-            else "it came from the caller's input to the model"
-        )
-        self.args = (f"in module {where}: {self.detail}; {source}",)
+        self.args = (f"in module {where}: {self.detail}{self._source(describe)}",)
+
+    def _source(self, describe: Callable[[Module], str]) -> str:
+        if self.producer is not None:
+            return f"; it was produced by module {describe(self.producer)}"
+        return "; it came from the caller's input to the model"
+
+
+class ReturnError(ShapeError):
+    """A module's forward or backward returned None, or a backward returned a gradient whose
+    shape is not its input's. The message names the module that returned it (its path once
+    the error has left the outermost module)."""
+
+    def _source(self, describe: Callable[[Module], str]) -> str:
+        return ""
 
 
 class StateDictError(KeyError):

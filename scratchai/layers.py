@@ -20,6 +20,8 @@ class Linear(Module):
     Initialised like PyTorch's Linear: W and b uniform in ±1/sqrt(in_features).
     """
 
+    formula = "X @ W + b"
+
     W: Parameter
     b: Parameter | None
 
@@ -81,6 +83,8 @@ class Linear(Module):
 class Identity(Module):
     """Returns its input unchanged (a placeholder, e.g. to switch a layer off)."""
 
+    formula = "x"
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: any shape -> the same array."""
         return x
@@ -96,6 +100,8 @@ class Dropout(Module):
 
     The mask comes from the library's generator (``scratchai.manual_seed``).
     """
+
+    formula = "x · mask / (1 − p)"  # mask: 1 with probability 1 − p (train mode)
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

@@ -19,6 +19,8 @@ class CrossEntropyLoss(Module):
     their row maximum, so logits of ±1e4 neither overflow nor lose the answer.
     """
 
+    formula = "softmax + cross-entropy"
+
     needs_class_labels = True  # targets: (batch,) integer class indices, checked up front
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
@@ -51,10 +53,11 @@ class CrossEntropyLoss(Module):
                 f"[0, {classes}) for logits with {classes} classes"
             )
         shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
+        rows = _rows(batch)
+        picked = float(shifted[rows, targets].sum())
+        exp = np.exp(shifted, out=shifted)  # in place: shifted is not needed any more
         sum_exp = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(batch)
-        loss = float(np.log(sum_exp).sum() - shifted[rows, targets].sum()) / batch
+        loss = float(np.log(sum_exp).sum() - picked) / batch
         self.save_for_backward(exp, sum_exp, rows, targets)
         return loss
 
@@ -64,10 +67,22 @@ class CrossEntropyLoss(Module):
         ``dlogits = (softmax(logits) - one_hot(targets)) / batch``.
         """
         exp, sum_exp, rows, targets = self.saved_for_backward()
-        grad = exp / sum_exp
+        grad = np.divide(exp, sum_exp, out=exp)  # softmax, in the forward's own array
         grad[rows, targets] -= 1.0
         grad *= float(grad_output) / len(rows)
         return grad
+
+
+_ROWS: dict[int, np.ndarray] = {}
+
+
+def _rows(batch: int) -> np.ndarray:
+    """``np.arange(batch)``, made once per batch size (read-only: it is shared)."""
+    rows = _ROWS.get(batch)
+    if rows is None:
+        rows = _ROWS[batch] = np.arange(batch)
+        rows.setflags(write=False)
+    return rows
 
 
 def _as_unsigned(targets: np.ndarray) -> np.ndarray:
@@ -82,6 +97,8 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 class MSELoss(Module):
     """Mean squared error ``mean((pred - target)**2)`` over every element."""
+
+    formula = "mean((pred − target)²)"
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         """pred: any shape, e.g. (batch, outputs); target: the same shape -> loss."""

@@ -12,14 +12,13 @@ gets its two backwards in the right (reverse) order.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError, StateDictError
-from .hooks import HookHandle
+from .errors import ReturnError, ShapeError, StateDictError
+from .hooks import HookHandle, with_backward_hooks
 from .parameter import Parameter
 from .state_check import check_state
 
@@ -62,23 +61,6 @@ def call_depth() -> int:
     return _call.depth
 
 
-def _with_backward_hooks(backward: Callable) -> Callable:
-    @functools.wraps(backward)
-    def hooked(self: Module, *args: Any, **kwargs: Any) -> Any:
-        # *args: a loss's backward takes no grad_output (``crit.backward()``).
-        grad_input = backward(self, *args, **kwargs)
-        # Only the most-derived backward reports, so super().backward() does not report twice.
-        hooks = self.__dict__.get("_backward_hooks")
-        if hooks and type(self).backward is hooked:
-            grad_output = args[0] if args else kwargs.get("grad_output")
-            for hook in tuple(hooks.values()):
-                hook(self, grad_output, grad_input)
-        return grad_input
-
-    hooked._reports_to_hooks = True  # type: ignore[attr-defined]
-    return hooked
-
-
 class Module:
     """Base class of every layer and model.
 
@@ -88,6 +70,7 @@ class Module:
 
     training: bool
     accepts_input_grad = False  # backward(grad_output, input_grad=False) may skip grad wrt input
+    formula: str | None = None  # what forward computes, e.g. "X @ W + b" (the flow view shows it)
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -105,7 +88,7 @@ class Module:
         super().__init_subclass__(**kwargs)
         backward = cls.__dict__.get("backward")
         if backward is not None and not getattr(backward, "_reports_to_hooks", False):
-            cls.backward = _with_backward_hooks(backward)  # type: ignore[method-assign]
+            cls.backward = with_backward_hooks(backward)  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ registration
     def _registries(self, name: str, kind: str) -> tuple[dict, dict, dict]:
@@ -435,6 +418,12 @@ class Module:
         call.depth += 1
         try:
             out = self.forward(*args, **kwargs)
+            if out is None:  # one comparison per call: a forward that forgot `return`
+                raise ReturnError(
+                    f"{type(self).__name__}.forward returned None instead of its output: end "
+                    "forward with `return out`",
+                    self,
+                )
         except ShapeError as err:
             if err.module is None:
                 err.module = self

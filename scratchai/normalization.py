@@ -28,6 +28,8 @@ class BatchNorm1d(Module):
         dtype: dtype of the parameters and buffers.
     """
 
+    formula = "(x − mean) / sqrt(var + eps) · gamma + beta"
+
     def __init__(
         self,
         num_features: int,

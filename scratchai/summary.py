@@ -3,7 +3,7 @@
 ``summarize(model, (32, 128))`` returns one ``LayerSummary`` per module call in forward order
 (the order calls start: a container before its children; a module used twice appears twice):
 its path, type, input and output shapes, own parameter count and which of its parameters are
-shared with which other owners. Printing it is the CLI's job.
+shared with which other owners. ``print()`` it for a table (``summary_table.Summary``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from numpy.typing import DTypeLike
 from .module import Module, call_depth, no_grad
 from .random import get_rng_state, set_rng_state
 from .sharing import count_parameters, parameter_owner_modules, parameter_owners
+from .summary_table import Summary
 
-__all__ = ["LayerSummary", "count_parameters", "parameter_owners", "summarize"]
+__all__ = ["LayerSummary", "Summary", "count_parameters", "parameter_owners", "summarize"]
 
 UNREGISTERED = "<unregistered>"
 
@@ -77,7 +78,7 @@ def _example_input(shape: tuple[int, ...], dtype: DTypeLike) -> np.ndarray:
 
 def summarize(
     model: Module, input_shape: tuple[int, ...], dtype: DTypeLike = np.float32
-) -> list[LayerSummary]:
+) -> Summary:
     """Run one forward of ``model`` on an example input and describe every module call.
 
     The forward runs under ``no_grad`` and in eval mode (so Dropout draws no mask and
@@ -90,7 +91,8 @@ def summarize(
         dtype: dtype of the example input (float: small random values; otherwise zeros).
 
     Returns:
-        One ``LayerSummary`` per module call, in the order the calls started. For the MLP
+        One ``LayerSummary`` per module call, in the order the calls started, as a list that
+        prints as a table with the parameter totals. For the MLP
         above: ``""`` (32, 128)->(32, 10), ``"0"`` (32, 128)->(32, 64), ``"1"`` (32, 64)->(32, 64),
         ``"2"`` (32, 64)->(32, 10).
 
@@ -132,7 +134,7 @@ def summarize(
         set_rng_state(rng_state)
 
     records = [_summary(m, inp, out, depth, paths, owners) for m, inp, out, depth in calls]
-    return _pre_order(records)
+    return Summary(_pre_order(records), *count_parameters(model))
 
 
 def _summary(

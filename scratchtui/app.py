@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from scratchai.engine import (
+    RULE_BREAKPOINTS,
     Advance,
     Breakpoints,
     Granularity,
@@ -32,6 +33,7 @@ from .messages import Notice, TrainingStopped
 from .notices import NoticeBoard
 from .panels import PANELS
 from .screens.breakpoints import BreakpointsScreen
+from .screens.check import CheckScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen, is_narrow
 from .training import Trainer
@@ -118,6 +120,9 @@ class ScratchApp(TravelKeys, App[None]):
         """While running: redraw at most every tick, and only if a step finished since."""
         if self.stepper.step != self._drawn_step:
             self.refresh_panels()
+        # a run measures per-layer numbers every few steps: ask for them on the next step,
+        # so the next tick shows layer numbers at most a step old
+        self.stepper.request_layers()
 
     # ------------------------------------------------------------------ stepping (paused)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -150,10 +155,11 @@ class ScratchApp(TravelKeys, App[None]):
         if advance.stopped_by:  # one notice that says why covers the warnings behind it
             self._paused_by_breakpoint(advance)
             return
+        # divergence, and a wrong backward (found before the first step): both need acting on
         diverged = [
             f"{w.message}{_at(w.target)}"
             for w in advance.warnings
-            if w.severity is Severity.DIVERGED
+            if w.severity is Severity.DIVERGED or w.rule == "backward_check"
         ]
         if diverged:
             self.board.alert("\n".join(diverged))
@@ -266,10 +272,55 @@ class ScratchApp(TravelKeys, App[None]):
     def action_hide_error(self) -> None:
         self.main.error_panel.hide()
 
+    # ------------------------------------------------------------------ checks
+    def _selected_module(self) -> str | None:
+        """The module of the inspector's selection (a parameter's or buffer's owner); None
+        for the model itself or no selection."""
+        path = self.main.inspector.path
+        modules = {info.path for info in self.stepper.structure()}
+        while path and path not in modules:
+            path = path.rpartition(".")[0]
+        return path or None
+
+    def action_check_backward(self) -> None:
+        self._check_backward(self._selected_module())
+
+    def action_check_backward_all(self) -> None:
+        self._check_backward(None)
+
+    def _check_backward(self, path: str | None) -> None:
+        """Check one module's backward (None: every module) and point at what fails."""
+        if self._refuse_while_running("checking a backward"):
+            return
+        try:
+            report = self.stepper.check_backward([path] if path is not None else None)
+        except RuntimeError as error:  # a layer is paused mid-pass
+            self.board.say(str(error), severity="warning")
+            return
+        self.refresh_panels()
+        if report.error:
+            self.board.say(f"backward check: not run: {report.error}", severity="warning")
+        elif report.failed:
+            lines = [f"'{m.path}' ({m.type_name}): {m.problems[0]}" for m in report.failed]
+            self.board.alert("\n".join(lines), title="backward check failed")
+            self.main.point_at(report.failed[0].path)
+        else:
+            who = f"'{path}'" if path is not None else f"all {len(report.modules)} modules"
+            self.board.say(f"backward check passed: {who} (tolerance {report.tolerance:g})")
+
+    def action_checklist(self) -> None:
+        if self._refuse_while_running("running the pre-flight checks"):
+            return
+        self.push_screen(CheckScreen(self.stepper.experiment))
+
     # ------------------------------------------------------------------ views, screens, palette
     def action_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""
         self.main.show_view(name)
+
+    def action_flow(self) -> None:
+        """Show and focus the flow panel."""
+        self.main.show_view("flow")
 
     def action_wide_only(self, action: str) -> None:
         """The footer key of an action the narrow footer has no room for (``Action.narrow``)."""
@@ -317,7 +368,8 @@ def _focus_target(warnings: Iterable) -> str | None:
 
 def describe_breakpoints(bp: Breakpoints) -> str:
     """One line: which breakpoints are on."""
-    on = [name for name in ("diverged", "nonfinite", "loss_rose", "converged") if getattr(bp, name)]
+    names = ("diverged", "nonfinite", "loss_rose", "converged", *RULE_BREAKPOINTS)
+    on = [name for name in names if getattr(bp, name)]
     if bp.grad_norm_above is not None:
         on.append(f"grad norm > {bp.grad_norm_above:g}")
     return ", ".join(on) or "none (a run goes on until paused)"

@@ -1,7 +1,9 @@
-"""``scratchtui``: open a demo or a user's experiment file in the debugger, or run it headless.
+"""``scratchtui``: open a demo or a user's experiment file in the debugger, run it headless, or
+serve the debugger as a web page (``scratchtui serve``).
 
-Exit status: 0 finished, 2 usage error (unknown demo, missing file), 3 training diverged
-(headless), 4 the experiment file or a step in it raised. Errors go to stderr.
+Exit status: 0 finished, 1 a pre-flight check failed (``check``), 2 usage error (unknown demo,
+missing file), 3 training diverged (headless), 4 the experiment file or a step in it raised.
+Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from rich.markup import escape
 from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
 from scratchai.engine.experiment import demos_dir
+from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
+from .check import run_check
+from .flow_render import print_flow
 from .headless import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
 
@@ -40,18 +45,61 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser("run", help="open your own experiment file (defines build())")
     run.add_argument("file", type=Path)
-    for command in (demo, run):
-        command.add_argument("--headless", action="store_true", help="train in the terminal, no UI")
-        command.add_argument(
-            "--steps", type=int, help=f"headless: batches to run (default {DEFAULT_STEPS})"
-        )
-        command.add_argument(
-            "--export",
-            type=Path,
-            metavar="FILE",
-            help="headless: write the run's history to FILE (.csv or .json) at the end",
-        )
+    check = sub.add_parser(
+        "check",
+        help="pre-flight checks (loss at init, backward, overfit one batch, baseline, data): "
+        "scratchtui check demo NAME, or scratchtui check FILE; exit 1 if one fails",
+    )
+    check.add_argument("target", nargs="+", metavar="demo NAME | FILE")
+    check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the debugger as a web page: serve demo NAME, or serve FILE "
+        "(needs the web extra)",
+    )
+    serve.add_argument("target", help="'demo' followed by a demo name, or your experiment file")
+    serve.add_argument("name", nargs="?", help="the demo's name, after 'demo'")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to listen on (default 127.0.0.1: this machine only; 0.0.0.0 lets "
+        "anyone who reaches the port run the model file)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument(
+        "--public-url",
+        help="the address learners open, when it differs from http://HOST:PORT "
+        "(a proxy, or a bind to 0.0.0.0)",
+    )
+    for command in (demo, run, serve):
+        if command is not serve:
+            command.add_argument(
+                "--headless", action="store_true", help="train in the terminal, no UI"
+            )
+            command.add_argument(
+                "--steps", type=int, help=f"headless: batches to run (default {DEFAULT_STEPS})"
+            )
+            command.add_argument(
+                "--export",
+                type=Path,
+                metavar="FILE",
+                help="headless: write the run's history to FILE (.csv or .json) at the end",
+            )
         command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
+        command.add_argument(
+            "--checkpoint-names",
+            choices=CHECKPOINT_NAMES,
+            default="scratchai",
+            help="names in the checkpoints the w key saves: scratchai's (0.W, 0.b) or "
+            "PyTorch's (0.weight, 0.bias: load them into scratchai.interop.to_torch(model))",
+        )
+    for command in (demo, run):
+        command.add_argument(
+            "--flow",
+            action="store_true",
+            help="print the forward pass as a flowchart (formulas, shapes, numbers) after one "
+            "batch, and exit",
+        )
     return parser
 
 
@@ -72,11 +120,52 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def _serve(args: argparse.Namespace, errors: Console) -> int:
+    """``scratchtui serve demo NAME`` / ``scratchtui serve FILE``: check the target, then serve."""
+    from .serve import app_command, public_url, serve
+
+    demo, file = (args.name, None) if args.target == "demo" else (None, Path(args.target))
+    if demo is not None and demo not in [name for name, _ in list_demos()]:
+        errors.print(f"[red]error:[/] no demo named '{escape(demo)}'; see scratchtui demo --list")
+        return EXIT_USAGE
+    if args.target == "demo" and demo is None:
+        errors.print("[red]error:[/] name a demo: scratchtui serve demo mlp")
+        return EXIT_USAGE
+    if file is not None:
+        if args.name is not None:
+            errors.print("[red]error:[/] serve takes one file (or: serve demo NAME)")
+            return EXIT_USAGE
+        if not file.is_file():
+            errors.print(f"[red]error:[/] no such file: {escape(str(file))}")
+            return EXIT_USAGE
+    try:  # a broken file fails here once, not in every tab that opens the page
+        experiment = load_demo(demo) if demo else load_experiment_file(Path(args.target))
+        if args.checkpoint_names == "torch":
+            torch_key_layout(experiment.model)
+    except ExperimentError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}")
+        return EXIT_USER_ERROR
+    except InteropError as error:
+        errors.print(f"[red]error:[/] --checkpoint-names torch: {escape(str(error))}")
+        return EXIT_USAGE
+    if not 0 < args.port < 65536:
+        errors.print("[red]error:[/] --port must be in 1-65535")
+        return EXIT_USAGE
+    command = app_command(demo, file, args.seed, args.checkpoint_names)
+    title = f"ScratchAI: demo {demo}" if demo is not None else f"ScratchAI: {args.target}"
+    url = public_url(args.host, args.port, args.public_url)
+    return serve(command, title, args.host, args.port, url, errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # soft_wrap: a path or a traceback line piped to a file or a pager is never cut in two
     console = Console(soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.command == "check":
+        return _check(args.target, args.seed, console, errors)
+    if args.command == "serve":
+        return _serve(args, errors)
     if args.command == "demo":
         names = [name for name, _ in list_demos()]
         if args.list or args.name not in names:
@@ -102,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if steps < 1:
         errors.print("[red]error:[/] --steps must be at least 1")
         return EXIT_USAGE
-    if not args.headless and not _has_terminal():
+    if not args.headless and not args.flow and not _has_terminal():
         errors.print(
             "[red]error:[/] the debugger needs a terminal (stdin and stdout are not one); "
             "use --headless to train without the UI"
@@ -116,7 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     except ExperimentError as error:
         errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
-    with Stepper(experiment) as stepper:
+    try:
+        stepper = Stepper(experiment, checkpoint_names=args.checkpoint_names)
+    except InteropError as error:
+        errors.print(f"[red]error:[/] --checkpoint-names torch: {escape(str(error))}")
+        return EXIT_USAGE
+    with stepper:
+        if args.flow:
+            return print_flow(stepper, console, errors)
         if args.headless:
             status = run_headless(stepper, steps, console, errors)
             if args.export is not None:
@@ -131,6 +227,28 @@ def main(argv: list[str] | None = None) -> int:
         model_file = args.file.resolve() if args.command == "run" else None
         ScratchApp(stepper, experiment_file=model_file, seed=args.seed).run()
     return EXIT_OK
+
+
+def _check(target: list[str], seed: int, console: Console, errors: Console) -> int:
+    """``check demo NAME`` or ``check FILE``: the recipe's checks on the experiment."""
+    demo = target[0] == "demo"
+    if (demo and len(target) != 2) or (not demo and len(target) != 1):
+        errors.print("[red]error:[/] usage: scratchtui check demo NAME | scratchtui check FILE")
+        return EXIT_USAGE
+    if demo and target[1] not in [name for name, _ in list_demos()]:
+        names = ", ".join(name for name, _ in list_demos())
+        errors.print(f"[red]error:[/] no demo named '{escape(target[1])}'; the demos are: {names}")
+        return EXIT_USAGE
+    if not demo and not Path(target[0]).is_file():
+        errors.print(f"[red]error:[/] no such file: {escape(target[0])}")
+        return EXIT_USAGE
+    manual_seed(seed)
+    try:
+        experiment = load_demo(target[1]) if demo else load_experiment_file(target[0])
+    except ExperimentError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}")
+        return EXIT_USER_ERROR
+    return run_check(experiment, console)
 
 
 if __name__ == "__main__":

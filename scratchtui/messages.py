@@ -15,12 +15,14 @@ class PathSelected(Message):
     Attributes:
         path: dotted path in the model (``""`` is the root module).
         kind: ``"module"``, ``"parameter"`` or ``"buffer"``.
+        call: which call of a module used several times in the forward (1-based).
     """
 
-    def __init__(self, path: str, kind: str) -> None:
+    def __init__(self, path: str, kind: str, call: int = 1) -> None:
         super().__init__()
         self.path = path
         self.kind = kind
+        self.call = call
 
 
 class WarningSelected(Message):

@@ -15,6 +15,7 @@ from typing import Literal
 from textual.widget import Widget
 
 from .widgets import Inspector, LayerTable, LossCharts, ModuleTree
+from .widgets.flow import FlowPanel
 from .widgets.warnings_panel import WarningsPanel
 
 
@@ -45,7 +46,7 @@ class PanelSpec:
         return self.title or self.name
 
 
-#: In tab order (the keys 1-5).
+#: In tab order (the keys 1-6).
 PANELS: tuple[PanelSpec, ...] = (
     PanelSpec(
         name="tree",
@@ -86,6 +87,9 @@ PANELS: tuple[PanelSpec, ...] = (
         column="left",
         key="5",
         help="what the rules found, why, what to do; failed steps",
+    ),
+    PanelSpec(
+        "flow", FlowPanel, "flow", "right", "6", "f: the forward as a flowchart; enter inspects"
     ),
 )
 

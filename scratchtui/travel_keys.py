@@ -1,10 +1,11 @@
 """The keys that move a run in time or rebuild it, and the ones that save what is on screen.
 
-A part of ``ScratchApp`` (a base class; the rows are in ``actions.ACTIONS``): jump to step N (j), restart,
-reload the model file, type an exact lr, change the checkpoint interval and rewind budget, the
-train/eval view, a screenshot and an export of the history. Whatever runs the user's code
-(replaying or training steps, re-importing the file) goes through the app's training worker
-(``_start_training``), like a run: the screen stays live and the worker's guards cover it.
+A part of ``ScratchApp`` (a base class; the rows are in ``actions.ACTIONS``): jump to step N
+(j), restart, reload the model file, type an exact lr, change the checkpoint interval and
+rewind budget, the train/eval view, a screenshot and an export of the history. Whatever runs
+the user's code (replaying or training steps, re-importing the file) goes through the app's
+training worker (``_start_training``), like a run: the screen stays live and the worker's
+guards cover it.
 """
 
 from __future__ import annotations

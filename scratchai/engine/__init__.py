@@ -11,6 +11,7 @@ from .experiment import (
     load_experiment_file,
     reload_experiment_file,
 )
+from .flow import Flow, FlowGroup, FlowLoss, FlowNode, FlowParam
 from .inspect import Histogram, Inspection
 from .records import (
     BATCH_PHASES,
@@ -18,6 +19,7 @@ from .records import (
     Advance,
     BufferProbe,
     EpochRecord,
+    GradShare,
     Granularity,
     LayerEvent,
     ModuleProbe,
@@ -29,13 +31,14 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .settings import Breakpoints, Settings
+from .settings import RULE_BREAKPOINTS, Breakpoints, Settings
 from .stepper import StepFailed, StepInterrupted, Stepper
 from .structure import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",
     "REMEDY_ACTIONS",
+    "RULE_BREAKPOINTS",
     "Advance",
     "Breakpoints",
     "BufferInfo",
@@ -43,6 +46,12 @@ __all__ = [
     "EpochRecord",
     "Experiment",
     "ExperimentError",
+    "Flow",
+    "FlowGroup",
+    "FlowLoss",
+    "FlowNode",
+    "FlowParam",
+    "GradShare",
     "Granularity",
     "Histogram",
     "Inspection",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from .model_index import ModelIndex
 from .probes import array_stats
-from .records import ModuleProbe, Stats
+from .records import GradShare, ModuleProbe, Stats
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Inspection:
         heatmap: a 2-D float64 copy of the values, block-averaged down to at most the
             settings' heatmap shape (1-D arrays become one row); None for modules.
         module: the module's probe from the last step (None before the first step).
+        contributions: for a shared (or reused) parameter, what each owner and each call
+            added to its gradient in the last step; they sum to the gradient.
     """
 
     kind: str
@@ -44,6 +47,7 @@ class Inspection:
     grad_hist: Histogram | None
     heatmap: np.ndarray | None
     module: ModuleProbe | None = None
+    contributions: tuple[GradShare, ...] = ()
 
 
 def histogram(array: np.ndarray, bins: int) -> Histogram:
@@ -104,11 +108,13 @@ def inspect_path(
     probe: ModuleProbe | None,
     bins: int,
     heatmap_shape: tuple[int, int],
+    shares: tuple[GradShare, ...] = (),
 ) -> Inspection:
     """Details of a parameter (any owner's name), buffer or module path of an indexed model.
 
     Args:
         probe: the module's probe from the last step, when ``path`` is a module.
+        shares: the last step's gradient contributions of shared parameters.
 
     Raises:
         KeyError: no such path, with the valid kinds of path in the message.
@@ -118,7 +124,9 @@ def inspect_path(
         # peek_grad never allocates: the training thread may be adding into the gradient
         grad = param.peek_grad()
         owners = index.owners[id(param)]
-        return inspect_array("parameter", path, owners, param.data, grad, bins, heatmap_shape)
+        found = inspect_array("parameter", path, owners, param.data, grad, bins, heatmap_shape)
+        mine = tuple(share for share in shares if share.param == owners[0])
+        return dataclasses.replace(found, contributions=mine) if mine else found
     buf = index.buffer(path)
     if buf is not None:
         return inspect_array("buffer", path, (path,), buf, None, bins, heatmap_shape)

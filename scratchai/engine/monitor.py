@@ -7,15 +7,17 @@ warnings and validation records) and hands the part a rewind must restore to the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .checks.data import InputSummary
 from .passes import ForwardCall
 from .probes import Probes
-from .records import EpochRecord, Remedy, Severity, State, StepRecord, Warning
+from .records import EpochRecord, GradShare, Remedy, Severity, State, StepRecord, Warning
 from .rules import RuleBook
 from .settings import Breakpoints, Settings, fired_breakpoints
 from .validation import is_classification
@@ -37,19 +39,30 @@ class Monitor:
         probes: the statistics of the model's arrays.
         settings: rule thresholds and the warning log's size.
         breakpoints: read on every step, so a change applies from the next step on.
+        inputs: the training inputs' statistics, for the rules that blame the data.
     """
 
-    def __init__(self, probes: Probes, settings: Settings, breakpoints: Breakpoints) -> None:
+    def __init__(
+        self,
+        probes: Probes,
+        settings: Settings,
+        breakpoints: Breakpoints,
+        inputs: InputSummary | None = None,
+    ) -> None:
         self.probes = probes
         self.settings = settings
         self.breakpoints = breakpoints
         self._rules = RuleBook(settings)
+        self._rules.inputs = inputs
         self.warnings: deque[Warning] = deque(maxlen=settings.warning_capacity)
         self.epochs: list[EpochRecord] = []
         self._active: frozenset[str] = frozenset()  # keys of the conditions that hold now
         self._last_loss: float | None = None
         self._classification: bool | None = None  # decided on the first batch's output
         self._converged_at: int | None = None  # step where a run last paused on convergence
+        self._noted: list[Warning] = []  # found outside the rules, reported with the next step
+        self._last_full: StepRecord | None = None  # the last record with its own layers
+        self._layers_requested = False
 
     def step(
         self,
@@ -60,6 +73,8 @@ class Monitor:
         grad_sq: dict[int, float],
         lr: float,
         calls: list[ForwardCall],
+        running: bool = False,
+        shares: tuple[GradShare, ...] = (),
     ) -> Verdict:
         """Record and judge a finished step.
 
@@ -67,34 +82,80 @@ class Monitor:
             counters: (step, epoch, batch) of this step.
             grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
             calls: the layers' forward calls of the batch, in order.
+            running: inside a run, where the per-layer statistics are measured only every
+                ``settings.layers_every`` steps, when a rule needs them or when asked
+                (``request_layers``); the records in between carry the last ones.
+            shares: each use's contribution to the gradient of a shared parameter.
         """
-        params, norms = self.probes.params(grad_sq, lr)
-        modules = self.probes.modules(calls, norms, lr)
+        step, epoch, batch = counters
+        grad_norm = math.sqrt(sum(grad_sq.values()))
+        last = self._last_full
+        if (
+            not running
+            or last is None
+            or self._layers_requested
+            or step % self.settings.layers_every == 0
+            or self._rules.needs_layers(step, loss, grad_norm)
+        ):
+            self._layers_requested = False
+            params, modules, buffers = self.layers(grad_sq, lr, calls)
+            layers_step = None
+        else:
+            params, modules, buffers = last.params, last.modules, last.buffers
+            layers_step = last.step if last.layers_step is None else last.layers_step
         if self._classification is None:
             self._classification = is_classification(output, targets)
         accuracy = None
         if self._classification:
             accuracy = np.count_nonzero(output.argmax(axis=1) == targets) / len(targets)
-        step, epoch, batch = counters
         record = StepRecord(
             step=step,
             epoch=epoch,
             batch=batch,
             loss=loss,
             accuracy=accuracy,
-            grad_norm=math.sqrt(sum(grad_sq.values())),
+            grad_norm=grad_norm,
             lr=lr,
             modules=modules,
             params=params,
-            buffers=self.probes.buffers(),
+            buffers=buffers,
+            layers_step=layers_step,
+            grad_shares=shares,
         )
         verdict = self._judge(record, output.shape[1] if self._classification else None)
+        if layers_step is None:
+            self._last_full = verdict.record
         self._last_loss = loss
         return verdict
 
+    def layers(self, grad_sq: dict[int, float], lr: float, calls: list[ForwardCall]) -> tuple:
+        """The per-layer statistics of a step: (params, modules, buffers) probes."""
+        params, norms = self.probes.params(grad_sq, lr)
+        return params, self.probes.modules(calls, norms, lr), self.probes.buffers()
+
+    def request_layers(self) -> None:
+        """Measure the per-layer statistics of the next step (a display is about to show it)."""
+        self._layers_requested = True
+
+    def complete(
+        self, record: StepRecord, grad_sq: dict[int, float], calls: list[ForwardCall]
+    ) -> StepRecord:
+        """``record`` with its own per-layer statistics, measured now: the model must still be
+        as the step left it (the step a run pauses at, before anything else runs)."""
+        if record.layers_fresh:
+            return record
+        params, modules, buffers = self.layers(grad_sq, record.lr, calls)
+        complete = record._replace(
+            params=params, modules=modules, buffers=buffers, layers_step=None
+        )
+        self._last_full = complete
+        return complete
+
     def _judge(self, record: StepRecord, num_classes: int | None) -> Verdict:
         conditions = self._rules.evaluate(record, num_classes)
-        new = [c.warning for c in conditions if c.key not in self._active]
+        new = [dataclasses.replace(w, step=record.step) for w in self._noted]
+        self._noted = []
+        new += [c.warning for c in conditions if c.key not in self._active]
         self._active = frozenset(c.key for c in conditions)
         diverging = [c.warning for c in conditions if c.warning.severity is Severity.DIVERGED]
         converged = any(c.warning.severity is Severity.CONVERGED for c in conditions)
@@ -114,8 +175,14 @@ class Monitor:
             converged_now,
             self.settings,
             "; ".join(w.message for w in diverging),
+            new,
         )
         return Verdict(record._replace(warnings=tuple(new)) if new else record, state, fired)
+
+    def note(self, warnings: list[Warning]) -> None:
+        """Warnings found outside the rules (the backward check before the first step): they
+        join the next step's record, and can fire its breakpoints."""
+        self._noted.extend(warnings)
 
     def epoch(self, epoch_record: EpochRecord) -> list[Warning]:
         """Log a validation pass; returns the warnings it raised."""
@@ -152,6 +219,7 @@ class Monitor:
     def load_state_dict(self, state: tuple[dict, frozenset[str], float | None], step: int) -> None:
         """Go back to ``state``, saved before step ``step + 1``; later warnings and epochs go."""
         rules, self._active, self._last_loss = state
+        self._last_full = None
         self._rules.load_state_dict(rules)
         if self._converged_at is not None and self._converged_at > step:
             self._converged_at = None

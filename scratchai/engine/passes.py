@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ReturnError
 from ..hooks import HookHandle
 from ..module import Module
+from .checks.diagnose import shape_problem
+from .contributions import GradShares
 from .layerwise import PausablePass
 from .model_index import ModelIndex
 from .probes import array_stats, squared_norm
@@ -44,8 +47,14 @@ class Passes:
         self._forward_events = False  # stepping phases: every forward call becomes an event
         self._calls: Counter[int] | None = None  # calls per module in this batch's forward
         self._parked: PausablePass | None = None
-        # One hook for the stepper's whole life (not one per batch): O(1) per step.
-        self._handles: list[HookHandle] = index.hook(forward=self._on_forward)
+        # The input shape of every module call of the batch, per module, in call order: a
+        # backward must return a gradient of that shape (checked as each backward returns).
+        self._input_shapes: dict[int, list[tuple[int, ...] | None]] = {}
+        self.shares = GradShares(index)
+        # One hook each for the stepper's whole life (not one per batch): O(1) per step.
+        self._handles: list[HookHandle] = index.hook(
+            forward=self._on_forward, backward=self._check_return
+        )
 
     # ------------------------------------------------------------------ lifetime
     @property
@@ -70,9 +79,12 @@ class Passes:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self.shares.close()
 
     def start_batch(self) -> None:
         self.forward_calls = []
+        self._input_shapes = {}
+        self.shares.start_batch()
         self.events = []
         self._calls = None
         self._recording = self._forward_events = False
@@ -87,13 +99,17 @@ class Passes:
         self._forward_events = forward and granularity is Granularity.PHASE
         try:
             if granularity is Granularity.LAYER:
-                return (yield from self._run_paused(direction, fn))
-            if granularity is Granularity.PHASE and not forward:
+                result = yield from self._run_paused(direction, fn)
+            elif granularity is Granularity.PHASE and not forward:
                 with self.index.model.register_backward_hook(self._on_backward, recurse=True):
-                    return fn()
-            return fn()
+                    result = fn()
+            else:
+                result = fn()
         finally:
             self._recording = self._forward_events = False
+        if forward:
+            self.shares.learn(self.forward_calls)  # once: which modules the model reuses
+        return result
 
     def _run_paused(
         self, direction: str, fn: Callable[[], Any]
@@ -113,11 +129,28 @@ class Passes:
                 self.active_path = None
 
     def _on_forward(self, module: Module, inputs: tuple, output: Any) -> None:
-        if not self._recording or not self.index.is_layer(module):
+        if not self._recording:
+            return
+        first = inputs[0] if len(inputs) == 1 else None
+        shape = first.shape if isinstance(first, np.ndarray) else None
+        self._input_shapes.setdefault(id(module), []).append(shape)
+        if not self.index.is_layer(module):
             return
         self.forward_calls.append((module, inputs[0] if inputs else None, output))
         if self._forward_events:
             self._add_event("forward", module, (inputs, output))
+
+    def _check_return(self, module: Module, grad_output: Any, grad_input: Any) -> None:
+        """A backward must return a gradient shaped like its call's input (a wrong shape that
+        broadcasts would corrupt every gradient before it without an error)."""
+        shapes = self._input_shapes.get(id(module))
+        if not shapes:
+            return  # a backward with no recorded forward (called by hand)
+        expected = shapes.pop()  # calls are back-propagated in reverse order
+        if expected is None or grad_input is None or np.shape(grad_input) == expected:
+            return  # None: the core refuses it unless input_grad=False asked for it
+        who = f"{type(module).__name__}.backward"
+        raise ReturnError(shape_problem(grad_input, expected, who), module)
 
     def _on_backward(self, module: Module, grad_output: Any, grad_input: Any) -> None:
         if self.index.is_layer(module):

@@ -179,7 +179,11 @@ class Probes:
         ``norms=None``: a forward without a backward (no grad norm, no update ratio).
         """
         probes = []
-        for module, x, out in calls:
+        # The calls keep their arrays alive, so an id names one array for the whole forward.
+        made_by: dict[int, int] = {}
+        for index, (module, x, out) in enumerate(calls):
+            source = made_by.get(id(x))
+            made_by[id(out)] = index
             path, type_name, own, activation = self._modules[id(module)]
             if not isinstance(out, np.ndarray):
                 out = np.asarray(out)
@@ -206,6 +210,7 @@ class Probes:
                     saturation,
                     grad_norm,
                     ratio,
+                    source,
                 )
             )
         return tuple(probes)

@@ -69,6 +69,8 @@ class ModuleProbe(NamedTuple):
         saturation: fraction of tanh/sigmoid outputs in the flat tails (None otherwise).
         grad_norm: L2 norm of the gradients of this module's own parameters (None if it has none).
         update_ratio: lr * ||grad|| / ||data|| over its own parameters (None if it has none).
+        source: the index (in the step's calls) of the call whose output this call read as
+            its input, or None when its input was made by code in a forward (a slice, a sum).
     """
 
     path: str
@@ -80,6 +82,7 @@ class ModuleProbe(NamedTuple):
     saturation: float | None = None
     grad_norm: float | None = None
     update_ratio: float | None = None
+    source: int | None = None
 
 
 class ParamProbe(NamedTuple):
@@ -107,6 +110,25 @@ class ParamProbe(NamedTuple):
     @property
     def shared(self) -> bool:
         return len(self.owners) > 1
+
+
+class GradShare(NamedTuple):
+    """What one use of a shared (or reused) parameter added to its gradient in one backward.
+
+    Attributes:
+        param: the parameter's first dotted name.
+        owner: the path of the module whose backward added it.
+        call / calls: which call of that module in the forward (1-based) and how many there were.
+        norm: L2 norm of the contribution; stats: its statistics. The contributions of one
+            parameter sum to its gradient (``ParamProbe.grad_norm`` is the sum's norm).
+    """
+
+    param: str
+    owner: str
+    call: int
+    calls: int
+    norm: float
+    stats: Stats
 
 
 class BufferProbe(NamedTuple):
@@ -167,6 +189,10 @@ class StepRecord(NamedTuple):
         accuracy: batch accuracy for classification losses, else None.
         grad_norm: total L2 norm over all (deduplicated) parameter gradients.
         lr: the learning rate used for this step's update.
+        layers_step: None when ``modules``, ``params`` and ``buffers`` were measured on this
+            step; during a run they are measured every few steps only (and whenever a rule
+            needs them, and on the step a run pauses at), and a record in between carries
+            those of the step ``layers_step``, and says so.
     """
 
     step: int
@@ -180,6 +206,13 @@ class StepRecord(NamedTuple):
     params: tuple[ParamProbe, ...]
     buffers: tuple[BufferProbe, ...]
     warnings: tuple[Warning, ...] = ()
+    grad_shares: tuple[GradShare, ...] = ()  # each use's part of a shared parameter's gradient
+    layers_step: int | None = None
+
+    @property
+    def layers_fresh(self) -> bool:
+        """The per-layer numbers are this step's own."""
+        return self.layers_step is None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ class Timeline:
         self.checkpoints: dict[int, Checkpoint] = {}
         self.light: Light | None = None
         self.lrs: list[float] = []  # the lr step s used is lrs[s - 1], on this timeline
+        self._checkpoint_bytes = 0  # the size of one checkpoint (known after the first)
 
     @property
     def nbytes(self) -> int:
@@ -97,18 +98,27 @@ class Timeline:
             engine,
         )
         if step % self.every == 0 and step not in self.checkpoints:
-            self._checkpoint(self.light)
+            self._make_room()  # thin out first: the budget holds at its peak too
+            fits = self.nbytes + self._checkpoint_bytes <= self.budget
+            if step % self.every == 0 and (fits or not self.checkpoints):  # step 0 always
+                self._checkpoint(self.light)
+
+    def _make_room(self) -> None:
+        """Thin the checkpoints until one more fits the budget: every other one goes and
+        ``every`` doubles (step 0 always stays)."""
+        size = self._checkpoint_bytes
+        while size and self.nbytes + size > self.budget and len(self.checkpoints) > 1:
+            self.every *= 2
+            for step in [s for s in self.checkpoints if s and s % self.every]:
+                del self.checkpoints[step]
 
     def _checkpoint(self, light: Light) -> None:
         params = tuple(p.data.copy() for _, _, p in self._index.params)
         optimizer = copy_tree(self._experiment.optimizer.state_dict())
         nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
         nbytes += _tree_bytes(optimizer)
+        self._checkpoint_bytes = max(self._checkpoint_bytes, nbytes)
         self.checkpoints[light.step] = Checkpoint(light, params, optimizer, nbytes)
-        while self.nbytes > self.budget and len(self.checkpoints) > 2:
-            self.every *= 2  # thin out: keep step 0 and every checkpoint on the new grid
-            for step in [s for s in self.checkpoints if s and s % self.every]:
-                del self.checkpoints[step]
 
     def record_lr(self, step: int, lr: float) -> None:
         """The lr step ``step`` used (a replay writes the same value again)."""

@@ -7,9 +7,10 @@ holds the rules to run.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .records import StepRecord
+from .records import StepRecord, Warning
 from .rules import Rule, default_rules
 
 
@@ -32,11 +33,31 @@ class Settings:
     loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
     loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+    layers_every: int = 10  # in a run, per-layer statistics every this many steps (and as needed)
+    # Check every module's backward on the first batch when the model holds modules the user
+    # wrote (it runs their forward a few dozen extra times on a copy of the model).
+    backward_check_first: bool = True
+
+
+#: Breakpoints that pause when a rule (or the backward check) warns: the Breakpoints field
+#: has the name of the warning's rule. Off by default: the warning shows either way.
+RULE_BREAKPOINTS = (
+    "backward_check",
+    "input_scale",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "saturation",
+    "not_learning",
+    "overfitting",
+)
 
 
 @dataclass
 class Breakpoints:
-    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``."""
+    """Conditions that pause ``Stepper.run``; each fired one is named in ``Advance.stopped_by``.
+
+    The fields of ``RULE_BREAKPOINTS`` pause when that rule's warning appears.
+    """
 
     diverged: bool = True
     nonfinite: bool = True
@@ -45,6 +66,13 @@ class Breakpoints:
     dead_fraction_above: float | None = None
     at_step: int | None = None
     converged: bool = True
+    backward_check: bool = False
+    input_scale: bool = False
+    vanishing_gradients: bool = False
+    exploding_gradients: bool = False
+    saturation: bool = False
+    not_learning: bool = False
+    overfitting: bool = False
 
     @classmethod
     def none(cls) -> Breakpoints:
@@ -60,15 +88,27 @@ def fired_breakpoints(
     converged: bool,
     settings: Settings,
     diverged_reason: str,
+    warnings: Sequence[Warning] = (),
 ) -> list[str]:
-    """The names (with a short reason) of the breakpoints that fire on ``record``."""
+    """The names (with a short reason) of the breakpoints that fire on ``record``.
+
+    Args:
+        warnings: the warnings that appeared on this step (for ``RULE_BREAKPOINTS``).
+    """
     fired: list[str] = []
+    # per-layer numbers from an earlier step (see StepRecord.layers_step) decide nothing here
+    modules = record.modules if record.layers_fresh else ()
+    params = record.params if record.layers_fresh else ()
+    for warning in warnings:
+        if warning.rule in RULE_BREAKPOINTS and getattr(bp, warning.rule):
+            fired.append(f"{warning.rule}: {warning.message}")
     if bp.diverged and diverged:
         fired.append(f"diverged: {diverged_reason}")
     if bp.nonfinite and (
         not math.isfinite(record.loss)
-        or any(m.output.nonfinite for m in record.modules)
-        or any(p.grad_nonfinite for p in record.params)
+        or not math.isfinite(record.grad_norm)
+        or any(m.output.nonfinite for m in modules)
+        or any(p.grad_nonfinite for p in params)
     ):
         fired.append(f"nonfinite: NaN/Inf at step {record.step}")
     if bp.grad_norm_above is not None and record.grad_norm > bp.grad_norm_above:
@@ -80,7 +120,7 @@ def fired_breakpoints(
     ):
         fired.append(f"loss_rose: {previous_loss:.4g} -> {record.loss:.4g}")
     if bp.dead_fraction_above is not None:
-        for m in record.modules:
+        for m in modules:
             if m.dead_fraction is not None and m.dead_fraction > bp.dead_fraction_above:
                 fired.append(f"dead_fraction_above: '{m.path}' {m.dead_fraction:.0%}")
                 break

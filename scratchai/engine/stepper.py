@@ -11,31 +11,32 @@ layer events (``passes``), statistics (``probes``), rules, rewind, validation an
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..interop.names import CHECKPOINT_NAMES, torch_key_layout
 from ..module import Module
+from .backward_checks import BackwardChecks
+from .checks.data import summarize_inputs
 from .experiment import Experiment
-from .export import export_run
 from .failures import StepFailed, StepInterrupted, raise_in_thread, step_failed
+from .flow import FlowBuilder
 from .history import History
-from .inspect import Inspection, inspect_path
 from .model_index import ModelIndex
-from .modes import compare_modes
 from .monitor import Monitor
 from .passes import Passes
 from .probes import Probes, squared_norm
+from .readouts import Readouts
 from .records import (
     Advance,
     EpochRecord,
     Granularity,
     LayerEvent,
-    ModuleProbe,
     State,
     StepRecord,
     Warning,
@@ -51,13 +52,15 @@ __all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 
 
-class Stepper(TimeTravel):
+class Stepper(TimeTravel, Readouts):
     """Steps an ``Experiment``'s training and records what every step did.
 
     Args:
         experiment: the model, loss, optimizer and data (see ``Experiment``).
         settings: the engine's memory sizes and its rules (``Settings.rules``).
         breakpoints: what pauses ``run`` (divergence and convergence by default).
+        checkpoint_names: the names ``save_checkpoint`` writes: ``"scratchai"`` (``0.W``) or
+            ``"torch"`` (``0.weight``, transposed: ``torch_model.load_state_dict`` reads it).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context
     manager) when done, so that nothing is left on the model or parked in a thread.
@@ -68,7 +71,16 @@ class Stepper(TimeTravel):
         experiment: Experiment,
         settings: Settings | None = None,
         breakpoints: Breakpoints | None = None,
+        checkpoint_names: str = "scratchai",
     ) -> None:
+        if checkpoint_names not in CHECKPOINT_NAMES:
+            raise ValueError(
+                f"checkpoint_names must be one of {', '.join(CHECKPOINT_NAMES)}, "
+                f"got {checkpoint_names!r}"
+            )
+        if checkpoint_names == "torch":
+            torch_key_layout(experiment.model)  # InteropError now, not at the first save
+        self.checkpoint_names = checkpoint_names
         self.experiment = experiment
         self.model: Module = experiment.model
         self.settings = settings or Settings()
@@ -83,7 +95,11 @@ class Stepper(TimeTravel):
             self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
         self._travelling = False  # replaying steps to reach an earlier one
         self._passes = Passes(self.index)
-        self._monitor = Monitor(Probes(self.index), self.settings, breakpoints or Breakpoints())
+        inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
+        self._monitor = Monitor(Probes(self.index), s, breakpoints or Breakpoints(), inputs)
+        self._checks = BackwardChecks(self.index, experiment, self._monitor)
+        self._checks.pending &= s.backward_check_first
+        self.backward_checks = self._checks.results  # path -> latest ModuleCheck
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None
@@ -102,6 +118,9 @@ class Stepper(TimeTravel):
         self._new_warnings: list[Warning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
+        self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
+        self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
+        self._last_layers: tuple[dict, list] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -226,7 +245,24 @@ class Stepper(TimeTravel):
                         break
             finally:
                 self._running = False
+            self._complete_last()
             return self._finish(Granularity.BATCH)
+
+    def request_layers(self) -> None:
+        """During a run, measure the per-layer statistics of the next step (a display asks
+        before it draws: the layer numbers it shows are then at most a step old)."""
+        self._monitor.request_layers()
+
+    def _complete_last(self) -> None:
+        """Give the last step its own per-layer statistics if the run skipped them: the step
+        a run pauses at is shown whole."""
+        record = self.last_step
+        if record is None or record.layers_fresh or self._last_layers is None:
+            return
+        complete = self._monitor.complete(record, *self._last_layers)
+        self.last_step = self._recent_records[-1] = complete
+        if self._new_steps and self._new_steps[-1].step == complete.step:
+            self._new_steps[-1] = complete
 
     def _begin(self, granularity: Granularity) -> None:
         self._granularity = granularity
@@ -293,6 +329,8 @@ class Stepper(TimeTravel):
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
         self._last_batch = xb
+        if self._checks.pending:  # the user's own modules: check their backward first
+            self._checks.before_first_step(xb)
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
             p.zero_grad()
         self.batch_loss = None
@@ -300,12 +338,15 @@ class Stepper(TimeTravel):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
-        yield Granularity.PHASE
+        self._model_shapes = (np.shape(xb), np.shape(output))
+        if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
+            yield Granularity.PHASE
 
         self._phase = "loss"
         loss = self.batch_loss = float(exp.loss(output, yb))
         self.state = State.LOSS
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase, self.state = "backward", State.BACKWARD
         grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
@@ -316,7 +357,8 @@ class Stepper(TimeTravel):
         yield from passes.run(
             "backward", lambda: self.model.backward(grad_output, **options), self._granularity
         )
-        yield Granularity.PHASE
+        if self._granularity <= Granularity.PHASE:
+            yield Granularity.PHASE
 
         self._phase = "update"
         grad_sq = {id(p): squared_norm(p.grad) for _, _, p in self.index.params}
@@ -338,13 +380,16 @@ class Stepper(TimeTravel):
         self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict, lr: float
     ) -> StepRecord:
         self.step += 1
-        calls, self._passes.forward_calls = self._passes.forward_calls, []  # not kept alive
+        # kept until the next step's record: enough to complete a light record (see run)
+        calls, self._passes.forward_calls = self._passes.forward_calls, []
+        self._last_layers = (grad_sq, calls)
         counters = (self.step, self.epoch, self.batch)
+        shares = self._passes.shares.take()
         record, self.state, self._fired = self._monitor.step(
-            counters, loss, output, targets, grad_sq, lr, calls
+            counters, loss, output, targets, grad_sq, lr, calls, self._running, shares
         )
         self._new_warnings.extend(record.warnings)
-        grads = [p.grad_norm for p in record.params]
+        grads = [math.sqrt(grad_sq[id(p)]) for _, _, p in self.index.params]
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
         if self._timeline is not None:
             self._timeline.record_lr(record.step, lr)
@@ -359,50 +404,3 @@ class Stepper(TimeTravel):
         epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc)
         self._new_epochs.append(epoch_record)
         self._new_warnings.extend(self._monitor.epoch(epoch_record))
-
-    # ------------------------------------------------------------------ inspection, checkpoints
-    def inspect(self, path: str) -> Inspection:
-        """Details of a parameter (any owner's name), buffer or module path.
-
-        Raises:
-            KeyError: no such path, with the valid kinds of path in the message.
-        """
-        s = self.settings
-        probe = self.module_probe(path)
-        return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape)
-
-    def module_probe(self, path: str) -> ModuleProbe | None:
-        if self.last_step is None:
-            return None
-        return next((m for m in self.last_step.modules if m.path == path), None)
-
-    def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
-        """The last trained batch through the model in train mode and in eval mode, probed
-        layer by layer, changing nothing (see ``modes.compare_modes``); None before a batch."""
-        with self._lock:
-            if self._last_batch is None:
-                return None
-            return compare_modes(self.index, self._monitor.probes, self._last_batch)
-
-    def export(self, path: str | Path | None = None) -> Path:
-        """Write the run's history (CSV or JSON by suffix; default
-        ``exports/NAME-stepN.csv``); returns the path."""
-        name = self.experiment.name
-        target = Path(path) if path is not None else Path("exports", f"{name}-step{self.step}.csv")
-        with self._lock:
-            table, epochs = self.history.table(), self.epochs
-        return export_run(name, self.history.fields, table, epochs, target)
-
-    def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Save the model's state_dict (safetensors, written atomically); returns the path."""
-        from ..serialization import save
-
-        target = (
-            Path(path)
-            if path is not None
-            else Path("checkpoints", f"{self.experiment.name}-step{self.step}.safetensors")
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            save(self.model, target)
-        return target.resolve()

@@ -53,6 +53,7 @@ class TimeTravel:
     _gen: Generator[Granularity, None, None]
     _new_steps: deque[StepRecord]
     _travelling: bool
+    _running: bool
 
     if TYPE_CHECKING:  # provided by Stepper
 
@@ -61,6 +62,7 @@ class TimeTravel:
         def _begin(self, granularity: Granularity) -> None: ...
         def _finish(self, granularity: Granularity) -> Advance: ...
         def run(self, max_steps: int | None = None, should_stop: Any = None) -> Advance: ...
+        def _complete_last(self) -> None: ...
 
     # ------------------------------------------------------------------ public moves
     @property
@@ -157,8 +159,9 @@ class TimeTravel:
         _, saved = timeline.restore(max(target - 1, 0))
         self._restore(saved)
         optimizer = self.experiment.optimizer
-        user_lr, granularity = optimizer.lr, self._granularity
-        self._granularity, self._travelling = Granularity.BATCH, True
+        user_lr, granularity, running = optimizer.lr, self._granularity, self._running
+        # a replay is a run: per-layer statistics only where the rules need them, and at the end
+        self._granularity, self._travelling, self._running = Granularity.BATCH, True, True
         try:
             while self.step < target:
                 optimizer.lr = timeline.lrs[self.step]  # what this step used the first time
@@ -166,7 +169,9 @@ class TimeTravel:
                     pass
         finally:
             optimizer.lr, self._granularity, self._travelling = user_lr, granularity, False
+            self._running = running
             timeline.forget_after(self.step)  # what lies ahead is no longer this run's past
+        self._complete_last()
 
     def _abandon_batch(self) -> None:
         """Put everything back as it was before the batch in progress (after a failure).

@@ -25,6 +25,13 @@ TOGGLES = (
     ("nonfinite", "non-finite (NaN/Inf in the loss, an output or a gradient)"),
     ("loss_rose", "loss rose (by more than 10% over the previous step)"),
     ("converged", "converged (the loss plateaued)"),
+    ("backward_check", "a backward fails the check against finite differences"),
+    ("input_scale", "the inputs are not standardised"),
+    ("vanishing_gradients", "vanishing gradients (early layers starve)"),
+    ("exploding_gradients", "exploding gradients (early layers' updates blow up)"),
+    ("saturation", "tanh/sigmoid layers saturated"),
+    ("not_learning", "not learning (the loss stays at its init value)"),
+    ("overfitting", "overfitting (validation worse while training improves)"),
 )
 DEFAULT_GRAD_NORM = 100.0  # the lesson's "grad norm > 100"
 GRAD_LABEL = "total grad norm above"

@@ -33,8 +33,10 @@ from ..widgets.warnings_panel import WarningsPanel
 #: Below either size every panel gets the whole width, one at a time, chosen with tabs.
 NARROW_WIDTH = 100
 NARROW_HEIGHT = 30
+#: From this width the flow panel stands beside the right column's panels, not below them.
+ROOMY_WIDTH = 190
 #: The order tab visits the panels in (panels not named here come after them).
-READING_ORDER = ("tree", "layers", "charts", "inspect", "warnings")
+READING_ORDER = ("tree", "layers", "flow", "charts", "inspect", "warnings")
 
 
 def is_narrow(size: Size) -> bool:
@@ -54,6 +56,8 @@ class MainScreen(Screen[None]):
     narrow: reactive[bool] = reactive(False, init=False, toggle_class="-narrow", bindings=True)
     #: the panel on display in a narrow terminal
     view: reactive[str] = reactive(PANELS[0].name, init=False)
+    #: -roomy: wide enough for the flow panel beside the others (app.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-snug"), (ROOMY_WIDTH, "-roomy")]  # noqa: RUF012
 
     def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
         super().__init__()
@@ -217,7 +221,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ selection
     def on_path_selected(self, message: PathSelected) -> None:
         self._layer_marked = False
-        self.inspector.show(message.path)
+        self.inspector.show(message.path, message.call)
         self.highlight(message.path)
         if self.narrow:
             self.show_view("inspect")

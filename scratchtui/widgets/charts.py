@@ -7,7 +7,6 @@ the top of its column, and the title counts them.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from rich.console import RenderableType
@@ -100,17 +99,17 @@ def plot_lines(values: np.ndarray, width: int, rows: int) -> list[Text]:
 
     When there are more values than columns, each column shows the mean of its bucket (a
     display binning); a bucket holding any NaN/Inf is drawn as a red 'x' column instead.
+    Vectorised: a refresh after a long run costs a few NumPy calls, not a call per cell.
     """
     columns = max(width - GUTTER, 1)
-    buckets = np.array_split(values, min(columns, values.size)) if values.size else []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        heights = [float(b.mean()) if np.isfinite(b).all() else math.nan for b in buckets if b.size]
-    finite = [h for h in heights if math.isfinite(h)]
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    heights = _bucket_means(values, min(columns, values.size)) if values.size else np.empty(0)
+    finite_mask = np.isfinite(heights)
+    finite = heights[finite_mask]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     log = lo > 0 and hi / lo > 100  # a loss spike would flatten a linear axis
-    scale = _scaler(lo, hi, log, rows * 8)
-    eighths = [scale(h) if math.isfinite(h) else -1 for h in heights]
+    eighths = _eighths(np.where(finite_mask, heights, lo), lo, hi, log, rows * 8)
+    blocks = np.array(list(BLOCKS))
+    bad_runs = _runs(~finite_mask)
 
     lines = []
     for r in range(rows):
@@ -120,27 +119,39 @@ def plot_lines(values: np.ndarray, width: int, rows: int) -> list[Text]:
             label = "log"
         line = Text(f"{label:>{GUTTER - 1}}{axis}", style="dim")
         floor = (rows - 1 - r) * 8
-        for e in eighths:
-            if e < 0:
-                line.append("x" if r == 0 else "│", style=BAD)
-            else:
-                line.append(BLOCKS[min(max(e - floor, 0), 8)], style="cyan")
+        cells = blocks[np.clip(eighths - floor, 0, 8)]
+        cells[~finite_mask] = "x" if r == 0 else "│"
+        row = "".join(cells.tolist())
+        for start, stop, bad in bad_runs:
+            line.append(row[start:stop], style=BAD if bad else "cyan")
         lines.append(line)
     return lines
 
 
-def _scaler(lo: float, hi: float, log: bool, levels: int):
-    """Map a value to a bar height in eighths, 1..levels (the minimum still shows a sliver)."""
+def _bucket_means(values: np.ndarray, count: int) -> np.ndarray:
+    """Means of ``count`` consecutive, near-equal buckets of ``values`` (NaN/Inf propagate)."""
+    edges = np.linspace(0, values.size, count + 1).astype(np.int64)
+    with np.errstate(all="ignore"):  # inf - inf in a bucket is NaN: non-finite either way
+        return np.add.reduceat(values, edges[:-1]) / np.diff(edges)
+
+
+def _eighths(heights: np.ndarray, lo: float, hi: float, log: bool, levels: int) -> np.ndarray:
+    """Bar heights in eighths, 1..levels (the minimum still shows a sliver)."""
     if log:
-        lo, hi = math.log10(lo), math.log10(hi)
+        heights, lo, hi = np.log10(heights), math.log10(lo), math.log10(hi)
     span = hi - lo
+    frac = (heights - lo) / span if span > 0 else np.full(heights.shape, 0.5)
+    return 1 + np.rint(frac * (levels - 1)).astype(np.int64)
 
-    def scale(value: float) -> int:
-        v = math.log10(value) if log else value
-        frac = (v - lo) / span if span > 0 else 0.5
-        return 1 + round(frac * (levels - 1))
 
-    return scale
+def _runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
+    """(start, stop, value) of each run of equal values in a boolean array."""
+    if not mask.size:
+        return []
+    cuts = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    starts = [0, *cuts.tolist()]
+    stops = [*cuts.tolist(), mask.size]
+    return [(a, b, bool(mask[a])) for a, b in zip(starts, stops, strict=True)]
 
 
 def sparkline(values: list[float | None]) -> Text:

@@ -16,6 +16,8 @@ RATIO_FAR = (1e-5, 1e-1)  # red outside: more than two decades away (or non-fini
 
 #: Marks a parameter that has several owners. ASCII so it renders in any terminal font.
 SHARED_MARK = "<->"
+CHECK_OK = "✓"  # the backward check passed
+CHECK_FAILED = "✗"  # it failed: the warning says why
 
 
 def num(value: float | None, width: int = 8) -> str:

@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from scratchai.engine import Histogram, Inspection, LayerEvent, ModuleInfo, Stats, Stepper
+from scratchai.engine.checks import ModuleCheck
 
 from .format import SHARED_MARK, count, num, percent, ratio_style, sci, shape
 
@@ -53,6 +54,8 @@ class Inspector(VerticalScroll):
         }
         #: the path on display (None before anything was selected)
         self.path: str | None = None
+        #: which call of a module used several times in the forward (1-based)
+        self.call = 1
         self.body = Static(
             Text("select a module, parameter or buffer", style="dim"), id="inspector-body"
         )
@@ -61,9 +64,10 @@ class Inspector(VerticalScroll):
         yield self.body
 
     # ------------------------------------------------------------------ the widget contract
-    def show(self, path: str) -> None:
-        """Inspect ``path`` (a module, parameter or buffer) and keep following it."""
-        self.path = path
+    def show(self, path: str, call: int = 1) -> None:
+        """Inspect ``path`` (a module, parameter or buffer) and keep following it; for a
+        module called several times in the forward, its ``call``-th call."""
+        self.path, self.call = path, call
         self._draw()
 
     def refresh_from(self, stepper: Stepper) -> None:
@@ -83,42 +87,63 @@ class Inspector(VerticalScroll):
     def _draw(self) -> None:
         assert self.path is not None
         try:
-            inspection = self._stepper.inspect(self.path)
+            inspection = self._stepper.inspect(self.path, self.call)
         except KeyError as exc:
             self.body.update(Text(str(exc.args[0] if exc.args else exc), style="red"))
             return
-        self.body.update(self.render_inspection(inspection, self._batch_events(self.path)))
+        batch = self._batch_events(self.path, self.call)
+        self.body.update(self.render_inspection(inspection, batch, self._calls(self.path)))
 
-    def _batch_events(self, path: str) -> tuple[LayerEvent | None, LayerEvent | None]:
-        """The last forward and backward event of ``path`` in the batch in progress."""
+    def _batch_events(
+        self, path: str, call: int = 1
+    ) -> tuple[LayerEvent | None, LayerEvent | None]:
+        """The forward and backward event of the ``call``-th call of ``path`` in the batch in
+        progress (the backward runs in reverse: its k-th event is the k-th call from the end)."""
         stepper = self._stepper
-        forward = backward = None
-        if stepper.mid_batch:
-            for event in stepper.layer_events:
-                if event.path == path:
-                    if event.direction == "forward":
-                        forward = event
-                    else:
-                        backward = event
-        return forward, backward
+        if not stepper.mid_batch:
+            return None, None
+        events = [e for e in stepper.layer_events if e.path == path]
+        forward = [e for e in events if e.direction == "forward"]
+        backward = [e for e in events if e.direction == "backward"]
+        calls = max(self._calls(path), len(forward))
+        back = calls - call  # index of this call's backward event
+        return (
+            forward[call - 1] if call <= len(forward) else None,
+            backward[back] if 0 <= back < len(backward) else None,
+        )
+
+    def _calls(self, path: str) -> int:
+        """How many times the last step's forward called the module ``path``."""
+        record = self._stepper.last_step
+        return sum(m.path == path for m in record.modules) if record is not None else 1
 
     def render_inspection(
         self,
         ins: Inspection,
         batch: tuple[LayerEvent | None, LayerEvent | None] = (None, None),
+        calls: int = 1,
     ) -> RenderableType:
         """The whole panel for one inspection, as a Rich renderable.
 
-        ``batch``: the module's forward and backward event in the batch in progress, if any.
+        ``batch``: the module's forward and backward event in the batch in progress, if any;
+        ``calls``: how often the forward calls the module (the header says which call this is).
         """
-        parts: list[RenderableType] = [_header(ins, self._persistent.get(ins.path))]
+        header = _header(ins, self._persistent.get(ins.path))
+        if ins.kind == "module" and calls > 1:
+            header.append(f"  call {self.call} of {calls}", style="bold magenta")
+        parts: list[RenderableType] = [header]
         if ins.kind == "module":
             parts += _module_parts(ins, self._modules.get(ins.path), batch, self._stepper.step)
+            check = self._stepper.backward_checks.get(ins.path)
+            if check is not None:
+                parts += [Text(), *_check_parts(check)]
             return Group(*parts)
         if len(ins.owners) > 1:
             parts.append(
                 Text(f"{SHARED_MARK} shared by: " + ", ".join(ins.owners), style="bold cyan")
             )
+        if ins.contributions:
+            parts += _share_parts(ins, self._stepper)
         parts.append(_stats_line("values", ins.summary))
         hists = [histogram_block("values", ins.value_hist)]
         if ins.grad_summary is not None:
@@ -137,6 +162,32 @@ class Inspector(VerticalScroll):
 NO_GRAD = (
     "grads   none since the last zero_grad (a new batch or a rewind): the next backward fills them"
 )
+
+
+def _share_parts(ins: Inspection, stepper: Stepper) -> list[Text]:
+    """Each owner's (and each call's) part of the gradient in the last step, then the sum."""
+    step = stepper.last_step
+    lines = [Text(f"gradient by use (step {step.step if step else '-'}):", style="bold")]
+    for share in ins.contributions:
+        who = share.owner + (f" (call {share.call} of {share.calls})" if share.calls > 1 else "")
+        line = Text(f"  {who:<24} |g| {num(share.norm, 7)}  ")
+        line.append(f"mean {num(share.stats.mean, 7)}  std {num(share.stats.std, 7)}", "dim")
+        lines.append(line)
+    total = next((p for p in step.params if p.path == ins.owners[0]), None) if step else None
+    if total is not None:
+        lines.append(Text(f"  {'sum (the gradient)':<24} |g| {num(total.grad_norm, 7)}", "bold"))
+    return lines
+
+
+def _check_parts(check: ModuleCheck) -> list[Text]:
+    """The module's last backward check: the error per tensor, the verdict, what is wrong."""
+    if check.skipped:
+        return [Text(f"backward check: not checked: {check.skipped}", style="dim")]
+    verdict = ("ok", "bold green") if check.passed else ("FAIL", "bold red")
+    line = Text.assemble(("backward check ", "bold"), verdict)
+    errors = ", ".join(f"{t.name} {t.max_rel_error:.1e}" for t in check.tensors)
+    line.append(f"  max relative error {errors} (tolerance {check.tolerance:g})")
+    return [line, *(Text(f"  {problem}", style="red") for problem in check.problems)]
 
 
 def _header(ins: Inspection, persistent: bool | None) -> Text:

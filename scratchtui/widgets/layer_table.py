@@ -22,7 +22,16 @@ from textual.widgets import DataTable
 from scratchai.engine import LayerEvent, ModuleProbe, Stepper, StepRecord
 
 from ..messages import PathSelected
-from .format import fraction_style, nonfinite_text, percent, ratio_style, sci, shape, value_text
+from .format import (
+    CHECK_FAILED,
+    fraction_style,
+    nonfinite_text,
+    percent,
+    ratio_style,
+    sci,
+    shape,
+    value_text,
+)
 
 #: (key, header, width). Widths are set when rows are added, so in-place updates never need
 #: re-measuring; each includes the one-cell gap to the next column (no cell padding). The layer
@@ -88,12 +97,34 @@ class LayerTable(DataTable):
         self._highlighted: str | None = None
         #: each column's width now (the layer and type columns follow the names and the room)
         self.widths = dict(_WIDTH)
+        self._marked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
         self._show_hint()
         self.refresh_from(stepper)
 
     # ------------------------------------------------------------------ the widget contract
     def refresh_from(self, stepper: Stepper) -> None:
-        """Show the latest step's module probes, and this batch's layers so far (in place)."""
+        """Show the latest step's module probes, and this batch's layers so far (in place);
+        a module whose backward failed the backward check gets a red cross on its type."""
+        self._refresh(stepper)
+        self._mark_checks(stepper)
+
+    def _mark_checks(self, stepper: Stepper) -> None:
+        for path, check in stepper.backward_checks.items():
+            if self._marked.get(path) == check.passed or path not in self._rows_of:
+                continue
+            self._marked[path] = check.passed
+            text = (
+                Text(fit(check.type_name, "type", self.widths["type"]))
+                if check.passed
+                else Text(
+                    fit(f"{CHECK_FAILED}{check.type_name}", "type", self.widths["type"]),
+                    style="bold red",
+                )
+            )
+            for i in self._rows_of[path]:
+                self.update_cell(self.row_keys[i], "type", text, update_width=False)
+
+    def _refresh(self, stepper: Stepper) -> None:
         record = stepper.last_step
         mid_batch = stepper.mid_batch
         events = stepper.layer_events if mid_batch else ()
@@ -117,6 +148,9 @@ class LayerTable(DataTable):
     def _set_subtitle(self, stepper: Stepper) -> None:
         """Say where the numbers come from while a batch is in progress."""
         self.border_subtitle = ""
+        record = self._record
+        if record is not None and not record.layers_fresh:  # a run measures them every few steps
+            self.border_subtitle = f"layer numbers of step {record.layers_step}"
         if not self._mid_batch:
             return
         directions = {e.direction for e in self._events}
@@ -219,6 +253,8 @@ class LayerTable(DataTable):
         """
         self._highlighted = path
         row = self._row_of(path)
+        if row is not None and self.cursor_row in self._rows_of.get(path or "", ()):
+            return  # already on a call of it (enter on a second call stays there)
         if row is not None:
             self.move_cursor(row=row)
 
@@ -249,6 +285,7 @@ class LayerTable(DataTable):
             self._rows_of.setdefault(path, []).append(i)
             self.add_row(*_cells(path, None, None, None, type_name, self.widths), key=key)
         self.row_keys = tuple(keys)
+        self._marked = {}  # the rows are new: marks go on again
         self._drawn = [None] * len(keys)
         self._paths = paths
         if self._highlighted is not None:
@@ -281,7 +318,8 @@ class LayerTable(DataTable):
         if key is None or key == HINT_KEY:
             return
         event.stop()
-        self.post_message(PathSelected(key.partition("#")[0], "module"))
+        path, _, call = key.partition("#")  # 'path#2': the module's second call
+        self.post_message(PathSelected(path, "module", call=int(call or 1)))
 
 
 def _cells(

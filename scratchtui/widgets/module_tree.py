@@ -16,7 +16,7 @@ from textual.widgets.tree import TreeNode
 from scratchai.engine import BufferInfo, ModuleInfo, ParamInfo, ParamProbe, Stepper, StepRecord
 
 from ..messages import PathSelected
-from .format import SHARED_MARK, count, num, shape
+from .format import CHECK_FAILED, CHECK_OK, SHARED_MARK, count, num, shape
 
 
 class NodeRef(NamedTuple):
@@ -63,6 +63,8 @@ class ModuleTree(Tree[NodeRef]):
         self._record: StepRecord | None = None
         self._by_owner: dict[str, ParamProbe] = {}
         self._highlighted: str | None = None
+        self._infos = {info.path: info for info in structure}
+        self._checked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
         self._add_nodes(structure)
 
     # ------------------------------------------------------------------ building (once)
@@ -94,7 +96,9 @@ class ModuleTree(Tree[NodeRef]):
 
     # ------------------------------------------------------------------ the widget contract
     def refresh_from(self, stepper: Stepper) -> None:
-        """Show the latest step's grad norms on the visible parameters (no rebuild)."""
+        """Show the latest step's grad norms on the visible parameters, and the verdict of
+        the backward check on each module checked (no rebuild)."""
+        self._mark_checks(stepper)
         record = stepper.last_step
         # the layer table shows this batch's gradients as they flow back: say whose these are
         mid = stepper.mid_batch and record is not None
@@ -131,6 +135,21 @@ class ModuleTree(Tree[NodeRef]):
             parent = parent.parent
         # Line numbers are recomputed on the next refresh, after the expansion above.
         self.call_after_refresh(self.move_cursor, node)
+
+    def _mark_checks(self, stepper: Stepper) -> None:
+        """A module whose backward was checked gets a mark: a red cross when it failed."""
+        for path, check in stepper.backward_checks.items():
+            verdict = check.passed
+            if self._checked.get(path) == verdict or path not in self.nodes or not path:
+                continue
+            self._checked[path] = verdict
+            label = _module_label(self._infos[path])
+            if verdict:
+                label.append(f"  {CHECK_OK}", "green")
+            else:
+                label.append(f"  {CHECK_FAILED} backward wrong", "bold red")
+            self._module_labels[path] = label
+            self._redraw(self.nodes[path])
 
     # ------------------------------------------------------------------ labels
     def _draw_params(self, entries: list[_ParamEntry]) -> None:

@@ -156,3 +156,33 @@ def test_input_dtype_and_bad_shapes() -> None:
     with pytest.raises(TypeError, match="expects a Module"):
         summarize(object(), (1, 3))  # type: ignore[arg-type]
     assert isinstance(rows[0], LayerSummary)
+
+
+def test_the_summary_prints_as_a_table_with_totals() -> None:
+    rows = summarize(lesson_mlp(), (32, 128))
+    assert isinstance(rows, sa.Summary) and isinstance(rows, list)
+    text = str(rows)
+    lines = text.splitlines()
+    assert lines[0].startswith("Layer (path)  Type")
+    assert lines[0].endswith("Params  Shared with")
+    assert lines[2].split() == ["(model)", "Sequential", "(32,", "128)", "(32,", "10)", "-"]
+    assert lines[3].split() == ["0", "Linear", "(32,", "128)", "(32,", "64)", "8,256"]
+    assert "Total params: 8,906" in text and "No shared weights." in text
+
+
+def test_the_table_shows_sharing_and_second_calls() -> None:
+    class Tied(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = Linear(4, 4)
+            self.b = Linear(4, 4)
+            self.b.W = self.a.W
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return self.b(self.a(self.a(x)))
+
+    text = str(summarize(Tied(), (2, 4)))
+    assert "W <-> b.W" in text and "W <-> a.W" in text
+    assert "a (call 2)" in text
+    assert "Total params: 24 (each weight once)" in text
+    assert "Counting each owner of a shared weight: 40 (sharing saves 16)" in text

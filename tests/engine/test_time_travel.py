@@ -163,3 +163,24 @@ def test_train_and_eval_modes_of_the_last_batch_side_by_side(make_stepper):
         np.testing.assert_array_equal(value, buffers[key])
     assert sa.get_rng().bit_generator.state == rng
     assert all(m.training for m in stepper.model.modules())
+
+
+def test_a_run_measures_layers_every_few_steps_and_shows_the_last_step_whole(make_stepper):
+    stepper = make_stepper("mlp", breakpoints=Breakpoints.none())
+    stepper.advance(Granularity.BATCH)
+    assert stepper.last_step.layers_fresh  # a single step is always measured whole
+    advance = stepper.run(max_steps=15)
+    steps = advance.steps
+    light = [r for r in steps if not r.layers_fresh]
+    assert light and all(r.layers_step < r.step for r in light)
+    assert all(
+        r.modules == next(s for s in steps if s.step == r.layers_step).modules
+        for r in light
+        if any(s.step == r.layers_step for s in steps)
+    )
+    assert [r.step for r in steps if r.layers_fresh][:1] == [10]  # every 10 steps in a run
+    last = stepper.last_step
+    assert last.step == 16 and last.layers_fresh and last.modules  # the pause is shown whole
+    stepper.request_layers()
+    stepper.run(max_steps=2)
+    assert [r.layers_fresh for r in stepper._recent_records][-2:] == [True, True]

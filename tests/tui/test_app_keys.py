@@ -254,7 +254,8 @@ async def test_breakpoints_dialog_works_from_the_keyboard(app_for):
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("k", "space")  # the first box (diverged) has focus: untick it
         assert app.stepper.step == 0  # space ticked the box, it did not train a batch
-        for _ in range(6):  # nonfinite, loss_rose, converged, grad norm, threshold, Apply
+        # nonfinite, loss_rose, converged, the seven rule boxes, grad norm, threshold, Apply
+        for _ in range(13):
             await pilot.press("tab")
         await pilot.press("enter")
         assert not isinstance(app.screen, BreakpointsScreen)

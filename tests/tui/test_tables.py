@@ -47,7 +47,9 @@ def test_the_panel_keys_come_from_the_registry():
     assert [spec.key for spec in PANELS] == [str(i) for i in range(1, len(PANELS) + 1)]
     views = [b for b in bindings(PANELS) if b.action.startswith("view(")]
     assert [(b.key, b.action) for b in views] == [(p.key, f"view('{p.name}')") for p in PANELS]
-    assert ("1-5", "narrow terminal: tree, layers, charts, inspect, warnings") in help_lines(PANELS)
+    assert ("1-6", "narrow terminal: tree, layers, charts, inspect, warnings, flow") in help_lines(
+        PANELS
+    )
 
 
 def test_a_key_hidden_from_the_narrow_footer_has_a_hidden_twin():

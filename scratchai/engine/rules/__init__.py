@@ -10,19 +10,27 @@ from .book import RuleBook
 from .convergence import Convergence
 from .dead_relu import DeadReLU
 from .grad_norm import GradNorm
+from .gradient_flow import GradientFlow
 from .init_loss import InitLoss
+from .input_scale import InputScale
 from .loss_explosion import LossExplosion
 from .nonfinite import NonFinite
+from .not_learning import NotLearning
 from .overfitting import Overfitting
+from .saturation import Saturation
 from .tracker import LossTracker
 
 #: The rules a stepper runs, in evaluation order (a rule class, built with its defaults).
 DEFAULT_RULES: tuple[type[Rule], ...] = (
+    InputScale,  # first: when the data is at fault, that is the cause the user reads first
     NonFinite,
     GradNorm,
     LossExplosion,
     InitLoss,
     DeadReLU,
+    Saturation,
+    GradientFlow,
+    NotLearning,
     Convergence,
     Overfitting,
 )
@@ -46,12 +54,16 @@ __all__ = [
     "Convergence",
     "DeadReLU",
     "GradNorm",
+    "GradientFlow",
     "InitLoss",
+    "InputScale",
     "LossExplosion",
     "LossTracker",
     "NonFinite",
+    "NotLearning",
     "Overfitting",
     "Rule",
     "RuleBook",
+    "Saturation",
     "default_rules",
 ]

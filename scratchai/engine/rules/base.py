@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..checks.data import InputSummary
 from ..records import EpochRecord, Remedy, Severity, StepRecord, Warning
 from .tracker import LossTracker
 
@@ -39,14 +40,31 @@ class Context:
         num_classes: the classifier's number of classes, None when not a classification.
         losses: the shared loss tracker, as it was *before* this step's loss (the book folds
             the loss in after every rule has looked, so all rules see the same values).
+        inputs: the training inputs' statistics (None when the data could not be read).
+        last_epoch: the latest validation pass (None before the first).
     """
 
-    __slots__ = ("losses", "num_classes", "step")
+    __slots__ = ("inputs", "last_epoch", "losses", "num_classes", "step")
 
-    def __init__(self, step: int, num_classes: int | None, losses: LossTracker) -> None:
+    def __init__(
+        self,
+        step: int,
+        num_classes: int | None,
+        losses: LossTracker,
+        inputs: InputSummary | None = None,
+        last_epoch: EpochRecord | None = None,
+    ) -> None:
         self.step = step
         self.num_classes = num_classes
         self.losses = losses
+        self.inputs = inputs
+        self.last_epoch = last_epoch
+
+    @property
+    def input_problem(self) -> str:
+        """Why the inputs are not standardised ('' when they are, or are unknown): when the
+        data is at fault, rules name it as the cause before any init scale."""
+        return self.inputs.scale_problem() if self.inputs is not None else ""
 
     def condition(
         self,
@@ -87,6 +105,12 @@ class Rule(Protocol):
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         """Conditions that hold after ``record``'s step (empty when quiet)."""
         return ()
+
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        """Whether this step's per-layer numbers must be measured for this rule (a run
+        measures them only every few steps). Rules that read ``record.modules`` or
+        ``record.params`` say when here, and skip a record whose ``layers_fresh`` is False."""
+        return False
 
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
         """Warnings after a validation pass (epoch rules warn directly: no onset tracking)."""

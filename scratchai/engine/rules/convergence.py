@@ -10,6 +10,7 @@ from typing import Any
 
 from ..records import Remedy, Severity, StepRecord
 from .base import Condition, Context, Rule
+from .remedies import MORE_DATA, REGULARISE
 
 FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune", action="lower_lr")
 
@@ -27,11 +28,15 @@ class Convergence(Rule):
         window: how many recent losses are averaged.
         loss: the mean loss below which the run may have converged.
         tolerance: the largest relative change between the first and second half.
+        gap: the largest validation-minus-training loss for which a plateau is convergence;
+            above it the plateau is reported as overfitting (``overfitting:gap``, warning),
+            judged on the latest validation pass.
     """
 
     window: int = 50
     loss: float = 0.05
     tolerance: float = 0.02
+    gap: float = 0.5
     converged: bool = field(default=False, init=False, repr=False, compare=False)
     _losses: deque[float] = field(init=False, repr=False, compare=False)
     _sum: float = field(default=0.0, init=False, repr=False, compare=False)
@@ -59,6 +64,23 @@ class Convergence(Rule):
             self.converged = abs(first - second) <= self.tolerance * first
         if not self.converged:
             return ()
+        gap = _gap(ctx)
+        if gap is not None and gap > self.gap:
+            epoch = ctx.last_epoch
+            assert epoch is not None and epoch.val_loss is not None
+            acc = "" if epoch.val_accuracy is None else f", accuracy {epoch.val_accuracy:.0%}"
+            return (
+                ctx.condition(
+                    "overfitting:gap",
+                    Severity.WARNING,
+                    f"training loss plateaued near {mean:.4g} but validation loss is "
+                    f"{epoch.val_loss:.4g}{acc} (epoch {epoch.epoch + 1}): a gap of {gap:.3g}, "
+                    f"above {self.gap:g}",
+                    "Converged on the training set only: the model fits the training data "
+                    "and not new data (overfitting), so stopping here keeps a poor model.",
+                    (REGULARISE, MORE_DATA),
+                ),
+            )
         return (
             ctx.condition(
                 "converged",
@@ -76,3 +98,11 @@ class Convergence(Rule):
         self.converged = state["converged"]
         self._losses = deque(state["window"], maxlen=self.window)
         self._sum = math.fsum(self._losses)
+
+
+def _gap(ctx: Context) -> float | None:
+    """The latest validation loss minus the smoothed training loss (None without one)."""
+    epoch = ctx.last_epoch
+    if epoch is None or epoch.val_loss is None or not math.isfinite(epoch.val_loss):
+        return None
+    return epoch.val_loss - ctx.losses.smoothed

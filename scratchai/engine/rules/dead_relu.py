@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import FIX_INIT, REDUCE_LR
+from .remedies import FIX_INIT, REDUCE_LR, inputs_first
 
 
 @dataclass
@@ -21,11 +22,30 @@ class DeadReLU(Rule):
 
     Args:
         threshold: the dead fraction above which the rule fires.
+        every: during a run, look every this many steps (a layer dies over many steps, not
+            in one); in between the last finding holds.
     """
 
     threshold: float = 0.9
+    every: int = 10
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        return step % self.every == 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"held": self._held}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._held = state["held"]
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        if not record.layers_fresh:
+            return self._held
+        self._held = tuple(self._find(record, ctx))
+        return self._held
+
+    def _find(self, record: StepRecord, ctx: Context) -> list[Condition]:
         found: list[Condition] = []
         for m in record.modules:
             if m.dead_fraction is not None and m.dead_fraction > self.threshold:
@@ -37,7 +57,7 @@ class DeadReLU(Rule):
                         "(never > 0 in this batch)",
                         "Dead ReLUs pass no gradient and stop learning; a large update or a bad "
                         "bias init pushed them negative for every input.",
-                        (REDUCE_LR, FIX_INIT),
+                        inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT)),
                         m.path,
                     )
                 )

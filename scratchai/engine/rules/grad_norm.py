@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import CLIP, FIX_INIT, REDUCE_LR
+from .remedies import CLIP, FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
 
 
 @dataclass
@@ -24,6 +24,9 @@ class GradNorm(Rule):
     """
 
     threshold: float = 100.0
+
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        return grad_norm > self.threshold  # to name the parameter with the largest gradient
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         if not record.grad_norm > self.threshold:
@@ -43,8 +46,8 @@ class GradNorm(Rule):
                 Severity.DIVERGED,
                 f"total grad norm {record.grad_norm:.4g} > {self.threshold:g}",
                 "Gradients this large make the update overshoot; the next steps usually blow "
-                "up. " + largest,
-                (REDUCE_LR, FIX_INIT, CLIP),
+                "up. " + largest + inputs_cause(ctx.input_problem),
+                inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT, CLIP)),
                 biggest.path if biggest else "",
             ),
         )

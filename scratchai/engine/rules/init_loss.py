@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import FIX_INIT
+from .remedies import FIX_INIT, inputs_cause, inputs_first
 
 
 @dataclass
@@ -39,8 +39,12 @@ class InitLoss(Rule):
                 Severity.WARNING,
                 f"loss at init {record.loss:.4g} is far above ln({num_classes}) = {expected:.3g}",
                 "An untrained classifier should be unsure (uniform probabilities give ln(C)); "
-                "a much larger loss means it is confidently wrong, so the init scale of the "
-                "last layer is too large.",
-                (FIX_INIT,),
+                "a much larger loss means it is confidently wrong"
+                + (
+                    "." + inputs_cause(ctx.input_problem)
+                    if ctx.input_problem
+                    else ", so the init scale of the last layer is too large."
+                ),
+                inputs_first(ctx.input_problem, (FIX_INIT,)),
             ),
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import FIX_INIT, REDUCE_LR
+from .remedies import FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
 
 
 @dataclass
@@ -45,7 +45,8 @@ class LossExplosion(Rule):
                 Severity.DIVERGED,
                 f"loss {loss:.4g} is over {self.factor:g}x its best "
                 f"({losses.best_loss:.4g}, smoothed) and above where it started",
-                "The loss is running away from the best it reached: the steps are too big.",
-                (REDUCE_LR, FIX_INIT),
+                "The loss is running away from the best it reached: the steps are too big."
+                + inputs_cause(ctx.input_problem),
+                inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT)),
             ),
         )

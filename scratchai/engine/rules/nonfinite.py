@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import CLIP, FIX_INIT, REDUCE_LR
+from .remedies import CLIP, FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
 
 
 @dataclass
@@ -22,13 +22,19 @@ class NonFinite(Rule):
     share one file because they share the scan.
     """
 
+    def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
+        return not (math.isfinite(loss) and math.isfinite(grad_norm))  # to name the module
+
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        first_output = next((m for m in record.modules if m.output.nonfinite), None)
-        first_grad = next((p for p in reversed(record.params) if p.grad_nonfinite), None)
+        modules = record.modules if record.layers_fresh else ()
+        params = record.params if record.layers_fresh else ()
+        first_output = next((m for m in modules if m.output.nonfinite), None)
+        first_grad = next((p for p in reversed(params) if p.grad_nonfinite), None)
         loss_ok = math.isfinite(record.loss)
         if loss_ok and first_output is None and first_grad is None:
             return ()
         found: list[Condition] = []
+        cause = inputs_cause(ctx.input_problem)
         if not loss_ok:
             where = (
                 f" The first non-finite output was in module '{first_output.path}'."
@@ -43,8 +49,8 @@ class NonFinite(Rule):
                     "Training diverged: a value overflowed to Inf or became NaN."
                     + where
                     + " Usually the learning rate is too high or the init scale too large, so "
-                    "activations and gradients grow step after step until they overflow.",
-                    (REDUCE_LR, FIX_INIT),
+                    "activations and gradients grow step after step until they overflow." + cause,
+                    inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT)),
                     first_output.path if first_output else "",
                 )
             )
@@ -56,8 +62,8 @@ class NonFinite(Rule):
                     f"module '{first_output.path}' ({first_output.type_name}) output "
                     f"{first_output.output.nonfinite} non-finite values",
                     "This is the first module, in forward order, whose output holds NaN or Inf: "
-                    "everything after it inherits the bad values.",
-                    (REDUCE_LR, FIX_INIT),
+                    "everything after it inherits the bad values." + cause,
+                    inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT)),
                     first_output.path,
                 )
             )
@@ -69,8 +75,8 @@ class NonFinite(Rule):
                     f"gradient of '{first_grad.path}' has {first_grad.grad_nonfinite} "
                     "non-finite values",
                     "This is the first parameter, in backward order, whose gradient holds NaN "
-                    "or Inf.",
-                    (REDUCE_LR, FIX_INIT, CLIP),
+                    "or Inf." + cause,
+                    inputs_first(ctx.input_problem, (REDUCE_LR, FIX_INIT, CLIP)),
                     first_grad.path,
                 )
             )

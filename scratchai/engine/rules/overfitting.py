@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 from ..records import EpochRecord, Remedy, Severity, Warning
 from .base import Context, Rule
+from .remedies import MORE_DATA, REGULARISE
 
 
 @dataclass
@@ -24,15 +26,21 @@ class Overfitting(Rule):
     Args:
         patience: epochs since the best validation loss before the rule may fire.
         margin: how far above the best (as a fraction of its size) counts as worse.
+        trend_window / trend_margin: a slow rise also counts: ``trend_window`` epochs since the
+            best, at least 70 % of them higher than the one before, ending over
+            ``trend_margin`` (fraction) above the best.
     """
 
     patience: int = 3
     margin: float = 0.05
+    trend_window: int = 8
+    trend_margin: float = 0.02
     # the best validation so far: (val loss, epoch, step, smoothed train loss then)
     best_val: tuple[float, int, int, float] = field(
         default=(math.inf, 0, 0, math.inf), init=False, repr=False, compare=False
     )
     warned: bool = field(default=False, init=False, repr=False, compare=False)
+    since_best: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
         val = epoch.val_loss
@@ -43,13 +51,13 @@ class Overfitting(Rule):
         if val < best:
             self.best_val = (val, epoch.epoch, epoch.step, train)
             self.warned = False
+            self.since_best = ()
             return ()
-        if (
-            self.warned
-            or epoch.epoch - best_epoch < self.patience
-            or val - best <= self.margin * abs(best)
-            or not train < train_then
-        ):
+        self.since_best = (*self.since_best, val)[-self.trend_window :]
+        if self.warned or not train < train_then:
+            return ()
+        jumped = epoch.epoch - best_epoch >= self.patience and val - best > self.margin * abs(best)
+        if not (jumped or self._creeping(best)):
             return ()
         self.warned = True
         return (
@@ -69,15 +77,25 @@ class Overfitting(Rule):
                         "after each epoch that improves it",
                         action="checkpoint",
                     ),
-                    Remedy("regularise: Dropout between layers, or weight_decay in the optimizer"),
-                    Remedy("more training data, or a smaller model"),
+                    REGULARISE,
+                    MORE_DATA,
                 ),
             ),
         )
 
+    def _creeping(self, best: float) -> bool:
+        """A slow sustained rise: ``trend_window`` epochs since the best, most of them up,
+        ending over ``trend_margin`` above the best."""
+        values = self.since_best
+        if len(values) < self.trend_window or values[-1] - best <= self.trend_margin * abs(best):
+            return False
+        rises = sum(b > a for a, b in itertools.pairwise(values))
+        return rises >= 0.7 * (len(values) - 1)
+
     def state_dict(self) -> dict[str, Any]:
-        return {"best_val": self.best_val, "warned": self.warned}
+        return {"best_val": self.best_val, "warned": self.warned, "since_best": self.since_best}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best_val = state["best_val"]
         self.warned = state["warned"]
+        self.since_best = state["since_best"]

@@ -1,0 +1,107 @@
+"""The backward check as the stepper runs it: by itself before the first step when the model
+holds modules the user wrote, and on demand; its failures become warnings like any rule's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..random import get_rng_state, set_rng_state
+from .checks.backward import BackwardReport, ModuleCheck, check_backward, has_own_modules
+from .model_index import ModelIndex
+from .monitor import Monitor
+from .records import Remedy, Severity, Warning
+
+#: The warning rule of a module whose backward failed the check (and its breakpoint's name).
+RULE = "backward_check"
+
+
+def peek_batch(experiment: Any) -> np.ndarray:
+    """The inputs of the experiment's next training batch, leaving the loader where it was."""
+    loader = experiment.train_loader
+    state, rng = loader.state_dict(), get_rng_state()  # a shuffle may draw from either
+    try:
+        xb, _, _, _ = loader.next_batch()
+    finally:
+        loader.load_state_dict(state)
+        set_rng_state(rng)
+    return xb
+
+
+def warnings_of(report: BackwardReport, step: int) -> list[Warning]:
+    """One warning per module whose backward failed, naming the module and what is wrong."""
+    found = []
+    for check in report.failed:
+        errors = ", ".join(f"{t.name} {t.max_rel_error:.2g}" for t in check.tensors)
+        measured = (
+            f" (max relative error {errors}; tolerance {check.tolerance:g})" if errors else ""
+        )
+        found.append(
+            Warning(
+                RULE,
+                Severity.WARNING,
+                step,
+                f"backward of '{check.path}' ({check.type_name}) is wrong: {check.problems[0]}",
+                "Checked alone against finite differences on the current batch"
+                + (measured if errors else "")
+                + ". A wrong backward raises no error: the model trains on wrong gradients "
+                "and ends worse, or not at all."
+                + "".join(f" Also: {p}." for p in check.problems[1:]),
+                (
+                    Remedy(f"fix {check.type_name}.backward, then check it again"),
+                    Remedy(
+                        "check the module alone with sa.gradcheck(module, x) on a float64 copy "
+                        "(Linear(..., dtype=np.float64))"
+                    ),
+                ),
+                check.path,
+            )
+        )
+    return found
+
+
+class BackwardChecks:
+    """Runs the backward check on a stepper's model and keeps the latest result per module.
+
+    Attributes:
+        pending: the check still has to run by itself before the first step (the model holds
+            a module whose class is not scratchai's: its hand-written backward is the
+            likeliest bug).
+        results: path -> the latest ``ModuleCheck`` of that module.
+    """
+
+    def __init__(self, index: ModelIndex, experiment: Any, monitor: Monitor) -> None:
+        self.index = index
+        self.experiment = experiment
+        self.monitor = monitor
+        self.pending = has_own_modules(index.model)
+        self.results: dict[str, ModuleCheck] = {}
+
+    def run(self, x: np.ndarray, paths: Iterable[str] | None = None) -> BackwardReport:
+        """Check the modules at ``paths`` (default all) on the batch ``x``."""
+        self.pending = False
+        report = check_backward(self.index.model, x, paths)
+        self.results.update((m.path, m) for m in report.modules)
+        return report
+
+    def before_first_step(self, x: np.ndarray) -> None:
+        """Check every module on the first batch; failures join the first step's warnings."""
+        self.monitor.note(warnings_of(self.run(x), 1))
+
+    def on_demand(
+        self, x: np.ndarray | None, paths: Iterable[str] | None, parked: bool, step: int
+    ) -> BackwardReport:
+        """Check the modules at ``paths`` on the batch ``x`` (None before the first step: the
+        next batch, read without moving the loader); failures join the warnings at once.
+
+        Raises:
+            RuntimeError: ``parked``, a layer-by-layer pass is paused in the middle (its
+                thread is inside the model: finish the pass first).
+        """
+        if parked:
+            raise RuntimeError("finish the pass in progress first (a layer is paused)")
+        report = self.run(x if x is not None else peek_batch(self.experiment), paths)
+        self.monitor.warnings.extend(warnings_of(report, step))
+        return report

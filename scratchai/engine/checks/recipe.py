@@ -1,0 +1,326 @@
+"""The pre-flight checklist of Karpathy's "Recipe for Training Neural Networks" and CS231n.
+
+Before a long training run, a few cheap experiments catch most setup bugs: the loss at init
+is what an unsure model gives (ln C), every backward matches finite differences, the model can
+drive one batch's loss to near zero, it does better with its inputs than with zeros, and the
+data has no NaN, a sane label balance and standardised features.
+
+Everything runs on copies (model, loss and optimizer copied together, the data read straight
+from the dataset), and the library's random generator is put back: the experiment's training
+state is untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...module import no_grad
+from ...random import get_rng_state, set_rng_state
+from ..experiment import Experiment
+from .backward import check_backward
+from .data import dataset_arrays, summarize_inputs
+
+INIT_FACTOR = 1.5  # the loss at init may be this many times ln(C) (as the init-loss rule)
+NEAR_ZERO = 0.05  # "near zero" for the one-batch loss
+SAMPLE = 512  # rows used to measure a loss
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the checklist.
+
+    Attributes:
+        name: e.g. 'loss at init'.
+        passed: whether the check passed.
+        measured: what was measured, with the threshold.
+        fix: what to do when it failed ('' when it passed).
+        seconds: how long it took.
+    """
+
+    name: str
+    passed: bool
+    measured: str
+    fix: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The results, in the order they ran."""
+
+    results: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def __str__(self) -> str:
+        lines = []
+        for r in self.results:
+            lines.append(f"[{'pass' if r.passed else 'FAIL'}] {r.name}: {r.measured}")
+            if r.fix:
+                lines.append(f"       fix: {r.fix}")
+        return "\n".join(lines)
+
+
+class _Copy:
+    """A fresh copy of the experiment's model, loss and optimizer (ties and state kept)."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.model, self.loss, self.optimizer = copy.deepcopy(
+            (experiment.model, experiment.loss, experiment.optimizer)
+        )
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One training step on (x, y); returns its loss."""
+        self.optimizer.zero_grad()
+        loss = float(self.loss(self.model(x), y))
+        self.model.backward(self.loss.backward())  # type: ignore[call-arg]  # a loss needs no grad
+        self.optimizer.step()
+        return loss
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
+        self.model.eval()
+        try:
+            with no_grad():
+                return float(self.loss(self.model(x), y))
+        finally:
+            self.model.train()
+
+
+def run_checklist(
+    experiment: Experiment,
+    *,
+    overfit_steps: int = 200,
+    baseline_steps: int = 100,
+    seed: int = 0,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> Checklist:
+    """Run the recipe's checks on copies of ``experiment``; its training state is untouched.
+
+    Args:
+        overfit_steps: steps allowed to drive one batch's loss near zero.
+        baseline_steps: steps trained with real and with zeroed inputs.
+        seed: for the batches drawn.
+        on_result: called with each result as soon as it is known (a progress display).
+    """
+    with np.errstate(all="ignore"):  # overflow is a finding, reported in the results
+        return _run(experiment, overfit_steps, baseline_steps, seed, on_result)
+
+
+def _run(
+    experiment: Experiment,
+    overfit_steps: int,
+    baseline_steps: int,
+    seed: int,
+    on_result: Callable[[CheckResult], None] | None,
+) -> Checklist:
+    rng_state = get_rng_state()
+    results: list[CheckResult] = []
+    arrays = dataset_arrays(experiment.train_loader)
+    try:
+        checks: list[tuple[str, Callable[[], CheckResult]]] = [
+            ("data sanity", lambda: _data_sanity(experiment)),
+        ]
+        if arrays is not None:
+            X, y = arrays
+            rng = np.random.default_rng(seed)
+            batch = int(getattr(experiment.train_loader, "batch_size", 32))
+            sample = rng.permutation(len(X))[:SAMPLE]
+            one = sample[:batch]
+            checks += [
+                ("loss at init", lambda: _init_loss(experiment, X[sample], y[sample])),
+                ("backward check", lambda: _backward(experiment, X[one])),
+                (
+                    "overfit one batch",
+                    lambda: _overfit(experiment, X[one], y[one], overfit_steps),
+                ),
+                (
+                    "input-independent baseline",
+                    lambda: _baseline(experiment, X, y, batch, baseline_steps, rng),
+                ),
+            ]
+        for name, check in checks:
+            set_rng_state(rng_state)  # each check sees the same dropout draws
+            start = time.perf_counter()
+            try:
+                result = check()
+            except Exception as exc:  # the user's code raised: that is the finding
+                result = CheckResult(
+                    name, False, f"raised {type(exc).__name__}: {exc}", "fix the error above"
+                )
+            result = CheckResult(
+                result.name, result.passed, result.measured, result.fix,
+                time.perf_counter() - start,
+            )  # fmt: skip
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        set_rng_state(rng_state)
+    return Checklist(tuple(results))
+
+
+def _classes(experiment: Experiment, y: np.ndarray) -> int | None:
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        return None
+    dataset = getattr(experiment.train_loader, "dataset", None)
+    return int(getattr(dataset, "num_classes", 0) or (int(y.max()) + 1))
+
+
+def _init_loss(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckResult:
+    name = "loss at init"
+    loss = _Copy(experiment).evaluate(x, y)
+    classes = _classes(experiment, y)
+    if classes is None:
+        return CheckResult(name, True, f"loss {loss:.4g} (not a classifier: no reference)")
+    expected = math.log(classes)
+    measured = f"loss {loss:.4g} vs ln({classes}) = {expected:.4g} (at most {INIT_FACTOR:g}x ln(C))"
+    if math.isfinite(loss) and loss <= INIT_FACTOR * expected:
+        return CheckResult(name, True, measured)
+    summary = summarize_inputs(experiment.train_loader)
+    problem = summary.scale_problem() if summary is not None else ""
+    fix = (
+        f"standardise the inputs first ({problem})"
+        if problem
+        else "the last layer's init is too large: the model is confidently wrong; scale its "
+        "weights down (e.g. x0.1) so the first logits are near 0"
+    )
+    return CheckResult(name, False, measured, fix)
+
+
+def _backward(experiment: Experiment, x: np.ndarray) -> CheckResult:
+    report = check_backward(experiment.model, x)
+    name = "backward check"
+    if report.error:
+        return CheckResult(name, False, report.error, "fix the forward first")
+    worst = max((t.max_rel_error for m in report.modules for t in m.tensors), default=0.0)
+    measured = (
+        f"{len(report.modules)} modules each against finite differences, worst relative "
+        f"error {worst:.2g} (tolerance {report.tolerance:g})"
+    )
+    if report.passed:
+        return CheckResult(name, True, measured)
+    fix = "; ".join(f"'{m.path}' ({m.type_name}): {m.problems[0]}" for m in report.failed)
+    return CheckResult(name, False, measured, fix)
+
+
+def _overfit(experiment: Experiment, x: np.ndarray, y: np.ndarray, steps: int) -> CheckResult:
+    name = "overfit one batch"
+    trainer = _Copy(experiment)
+    first = trainer.evaluate(x, y)
+    last, ratios, done = first, [], 0
+    for i in range(steps):
+        done = i + 1
+        before = [p.data.copy() for p in trainer.model.parameters()]
+        trainer.step(x, y)
+        last = trainer.evaluate(x, y)
+        if i < 5:
+            ratios += [
+                _update_ratio(b, p.data)
+                for b, p in zip(before, trainer.model.parameters(), strict=True)
+            ]
+        if last < NEAR_ZERO or not math.isfinite(last):
+            break
+    measured = (
+        f"loss on one batch of {len(x)}: {first:.4g} -> {last:.4g} in {done} steps "
+        f"(near zero: below {NEAR_ZERO:g} within {steps})"
+    )
+    if last < NEAR_ZERO:
+        return CheckResult(name, True, measured)
+    largest = max(ratios, default=0.0)
+    if not math.isfinite(last):
+        fix = "the loss diverged on a single batch: lower the learning rate"
+    elif largest < 1e-5:
+        fix = (
+            f"the weights barely move (update:data {largest:.2g}, healthy ~1e-3): raise the "
+            "learning rate"
+        )
+    else:
+        fix = (
+            "a model that cannot memorise one batch has a bug or too little room: check the "
+            "backward check's line, too few units, or regularisation too strong (Dropout, "
+            "weight_decay) while overfitting"
+        )
+    return CheckResult(name, False, measured, fix)
+
+
+def _update_ratio(before: np.ndarray, after: np.ndarray) -> float:
+    norm = float(np.linalg.norm(before))
+    return float(np.linalg.norm(after - before)) / norm if norm > 0 else 0.0
+
+
+def _baseline(
+    experiment: Experiment,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch: int,
+    steps: int,
+    rng: np.random.Generator,
+) -> CheckResult:
+    name = "input-independent baseline"
+    val = dataset_arrays(experiment.val_data) if experiment.val_data is not None else None
+    xv, yv = val if val is not None else (X, y)
+    xv, yv = xv[:SAMPLE], yv[:SAMPLE]
+    order = [rng.integers(0, len(X), size=batch) for _ in range(steps)]
+    real, zeroed = _Copy(experiment), _Copy(experiment)
+    state = get_rng_state()
+    for idx in order:
+        real.step(X[idx], y[idx])
+    set_rng_state(state)
+    for idx in order:
+        zeroed.step(np.zeros_like(X[idx]), y[idx])
+    with_inputs, without = real.evaluate(xv, yv), zeroed.evaluate(np.zeros_like(xv), yv)
+    where = "validation" if val is not None else "training"
+    measured = (
+        f"{where} loss after {steps} steps: {with_inputs:.4g} with the real inputs, "
+        f"{without:.4g} with zeroed inputs"
+    )
+    if with_inputs < without:
+        return CheckResult(name, True, measured)
+    if not math.isfinite(with_inputs):
+        return CheckResult(
+            name, False, measured, "training on the real inputs diverged: lower the learning rate"
+        )
+    fix = (
+        "the model does no better with its inputs than without: check that the inputs reach "
+        "the model, that each label belongs to its input, and the backward check"
+    )
+    return CheckResult(name, False, measured, fix)
+
+
+def _data_sanity(experiment: Experiment) -> CheckResult:
+    name = "data sanity"
+    summary = summarize_inputs(experiment.train_loader)
+    if summary is None:
+        return CheckResult(name, True, "the dataset cannot be indexed: not checked")
+    parts = [
+        f"{summary.features} features, typical std {summary.typical_std:.3g}, "
+        f"typical |mean| {summary.typical_mean:.3g}"
+    ]
+    problems = []
+    if summary.nonfinite:
+        problems.append(
+            f"{summary.nonfinite} NaN/Inf values in the inputs: drop or impute those rows"
+        )
+    counts = summary.label_counts
+    if counts:
+        parts.append(f"{len(counts)} classes, {min(counts)}-{max(counts)} samples each")
+        if min(counts) == 0:
+            problems.append("a class has no training sample: check the labels (0..C-1)")
+        elif max(counts) > 10 * min(counts):
+            problems.append(
+                "labels are very unbalanced (over 10x): weight the loss, resample, or judge by "
+                "per-class accuracy"
+            )
+    scale = summary.scale_problem()
+    if scale:
+        problems.append(f"standardise the inputs: {scale}")
+    measured = "; ".join(parts) + (f"; {summary.nonfinite} NaN/Inf" if summary.nonfinite else "")
+    return CheckResult(name, not problems, measured, "; ".join(problems))

@@ -1,0 +1,74 @@
+"""Tanh or sigmoid layers whose units sit in their flat tails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import Severity, StepRecord
+from .base import Condition, Context, Rule
+from .remedies import BETTER_INIT, NORMALISE_INPUTS, NORMALISE_LAYERS, REDUCE_LR, inputs_first
+
+
+@dataclass
+class Saturation(Rule):
+    """More than ``threshold`` of a tanh/sigmoid module's outputs are in the flat tails
+    (|tanh| > 0.97) for ``patience`` steps in a row (``saturation:<path>``, warning).
+
+    Why: in the tails the slope is nearly 0, so almost no gradient passes and the layers
+    before stop learning (the tanh counterpart of a dead ReLU). Inputs or pre-activations
+    that are too large put the units there.
+
+    Args:
+        threshold: the saturated fraction above which a step counts.
+        patience: steps it must stay saturated (at every measurement: a run measures the
+            layers every few steps) before the rule fires; one batch can be unusual.
+    """
+
+    threshold: float = 0.5
+    patience: int = 20
+    # path -> the step since which it has been saturated at every measurement
+    _since: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        if not record.layers_fresh:  # a run measures layers every few steps: keep the verdict
+            return self._held
+        found: list[Condition] = []
+        for m in record.modules:
+            if m.saturation is None:
+                continue
+            if m.saturation <= self.threshold:
+                self._since.pop(m.path, None)
+                continue
+            streak = record.step - self._since.setdefault(m.path, record.step) + 1
+            if streak < self.patience:
+                continue
+            found.append(
+                ctx.condition(
+                    f"saturation:{m.path}",
+                    Severity.WARNING,
+                    f"{m.saturation:.0%} of the outputs of '{m.path}' ({m.type_name}) are "
+                    f"saturated (in the flat tails) for {streak} steps; threshold "
+                    f"{self.threshold:.0%}",
+                    "A saturated tanh/sigmoid has slope near 0: almost no gradient passes, "
+                    "so the layers before it stop learning. Its inputs are too large.",
+                    inputs_first(
+                        ctx.input_problem,
+                        (BETTER_INIT, NORMALISE_LAYERS, REDUCE_LR)
+                        if ctx.input_problem
+                        else (BETTER_INIT, NORMALISE_LAYERS, NORMALISE_INPUTS, REDUCE_LR),
+                    ),
+                    m.path,
+                )
+            )
+        self._held = tuple(found)
+        return found
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"since": dict(self._since), "held": self._held}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._since = dict(state["since"])
+        self._held = state["held"]

@@ -1,0 +1,63 @@
+"""A shared weight whose owners assign (=) their gradient instead of adding (+=): one use lost."""
+
+from typing import Any
+
+import numpy as np
+
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment
+
+
+def experiment(
+    model: sa.Module,
+    name: str,
+    lr: float = 0.1,
+    n_samples: int = 1000,
+    features: int = 32,
+    scale: float = 1.0,
+    **data: Any,
+) -> Experiment:
+    """``model`` trained with SGD on clusters of ``features`` features (times ``scale``)."""
+    full = make_clusters(n_samples=n_samples, num_features=features, num_classes=10, **data)
+    if scale != 1.0:
+        full = sa.ArrayDataset(full.X * scale, full.y, num_classes=10)
+    train, val = sa.train_val_split(full, val_fraction=0.2, seed=0)
+    return Experiment(
+        model=model,
+        loss=sa.CrossEntropyLoss(),
+        optimizer=sa.SGD(model.parameters(), lr=lr),
+        train_loader=sa.DataLoader(train, batch_size=32, shuffle=True),
+        val_data=val,
+        name=name,
+    )
+
+
+class AssigningLinear(sa.Linear):
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        (x,) = self.saved_for_backward()
+        self.W.grad = x.T @ grad_output  # BUG: overwrites the other branch's gradient
+        self.b.accumulate_grad(grad_output.sum(axis=0))
+        return grad_output @ self.W.data.T
+
+
+class TwoBranches(sa.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = AssigningLinear(16, 16)
+        self.b = AssigningLinear(16, 16)
+        self.b.W = self.a.W  # shared
+        self.act = sa.ReLU()
+        self.head = sa.Linear(32, 10)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        h = np.concatenate([self.a(x[:, :16]), self.b(x[:, 16:])], axis=1)
+        return self.head(self.act(h))
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        g = self.act.backward(self.head.backward(grad_output))
+        return np.concatenate([self.a.backward(g[:, :16]), self.b.backward(g[:, 16:])], axis=1)
+
+
+def build() -> Experiment:
+    return experiment(TwoBranches(), "assign")

@@ -1,0 +1,128 @@
+"""``scratchtui serve`` without a browser: argument checks, the command each tab runs, the
+address the page hands out, and the error when the web extra is missing."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from rich.console import Console
+
+from scratchtui.cli import main
+from scratchtui.serve import INSTALL_HINT, app_command, public_url, serve
+
+BROKEN = "def build():\n    raise RuntimeError('broken on purpose')\n"
+
+
+def test_each_tab_runs_this_python_and_this_package(tmp_path: Path) -> None:
+    command = app_command("mlp", None, seed=3)
+    assert command == [sys.executable, "-m", "scratchtui.cli", "demo", "mlp", "--seed", "3"]
+    model = tmp_path / "my_model.py"
+    command = app_command(None, Path(model.name), seed=0, checkpoint_names="torch")
+    assert command[3:5] == ["run", str(Path(model.name).resolve())]
+    assert command[-2:] == ["--checkpoint-names", "torch"]
+
+
+def test_the_page_hands_out_an_address_browsers_can_reach() -> None:
+    assert public_url("127.0.0.1", 8000, None) is None  # textual-serve's http://host:port
+    assert public_url("0.0.0.0", 8000, None) not in (None, "http://0.0.0.0:8000")
+    assert public_url("0.0.0.0", 80, "https://lesson.example/") == "https://lesson.example"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "demo", "nope"], "no demo named 'nope'"),
+        (["serve", "demo"], "name a demo"),
+        (["serve", "missing.py"], "no such file"),
+        (["serve", "demo", "mlp", "--port", "0"], "--port must be in"),
+    ],
+)
+def test_usage_errors_exit_2_before_serving(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_broken_model_file_fails_once_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "broken.py"
+    model.write_text(textwrap.dedent(BROKEN))
+    assert main(["serve", str(model)]) == 4
+    assert "broken on purpose" in capsys.readouterr().err
+
+
+def test_missing_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "textual_serve", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)
+    errors = Console(record=True, width=200)
+    assert serve(["x"], "t", "127.0.0.1", 8000, None, errors) == 2
+    text = errors.export_text()
+    assert "pip install 'scratchai[web]'" in text and INSTALL_HINT.split(":")[0] in text
+
+
+class FakeServer:
+    """Stands in for textual_serve.server.Server: records how it was made and served."""
+
+    made: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, command: str, **kwargs: Any) -> None:
+        FakeServer.made = {"command": command, **kwargs}
+
+    def serve(self) -> None:
+        raise KeyboardInterrupt  # ctrl+c
+
+
+def test_serve_passes_host_port_title_and_warns_on_a_public_bind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("textual_serve")
+    import textual_serve.server
+
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    errors = Console(record=True, width=200)
+    command = app_command("mlp", None, seed=0)
+    assert serve(command, "ScratchAI: demo mlp", "0.0.0.0", 8123, "http://h:8123", errors) == 0
+    made = FakeServer.made
+    assert made["host"] == "0.0.0.0" and made["port"] == 8123
+    assert made["title"] == "ScratchAI: demo mlp" and made["public_url"] == "http://h:8123"
+    assert made["command"].endswith("-m scratchtui.cli demo mlp --seed 0")
+    assert "anyone who can reach port 8123 runs this model file" in errors.export_text()
+    quiet = Console(record=True, width=200)
+    assert serve(command, "t", "127.0.0.1", 8123, None, quiet) == 0
+    assert quiet.export_text() == ""
+
+
+def test_torch_names_for_a_model_torch_cannot_name_fail_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "scaled.py"
+    model.write_text(SCALED)
+    assert main(["serve", str(model), "--checkpoint-names", "torch"]) == 2
+    assert "module '1' is a" in capsys.readouterr().err
+
+
+SCALED = """
+import numpy as np
+import scratchai as sa
+from scratchai.datasets import make_clusters
+from scratchai.engine import Experiment
+
+class Scale(sa.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = sa.Parameter(np.ones(3, np.float32))
+    def forward(self, x):
+        return x * self.s.data
+
+def build():
+    data = make_clusters(n_samples=60, num_features=4, num_classes=3, seed=0)
+    model = sa.Sequential(sa.Linear(4, 3), Scale())
+    return Experiment(model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
+                      sa.DataLoader(data, batch_size=16), name="scaled")
+"""
