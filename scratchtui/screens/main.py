@@ -35,6 +35,8 @@ NARROW_WIDTH = 100
 NARROW_HEIGHT = 30
 #: From this width the flow panel stands beside the right column's panels, not below them.
 ROOMY_WIDTH = 190
+#: Below this height the wide layout shortens the charts and the flow strip.
+LOW_HEIGHT = 36
 #: The order tab visits the panels in (panels not named here come after them).
 READING_ORDER = ("tree", "layers", "flow", "charts", "inspect", "warnings")
 
@@ -58,6 +60,8 @@ class MainScreen(Screen[None]):
     view: reactive[str] = reactive(PANELS[0].name, init=False)
     #: -roomy: wide enough for the flow panel beside the others (app.tcss)
     HORIZONTAL_BREAKPOINTS = [(0, "-snug"), (ROOMY_WIDTH, "-roomy")]  # noqa: RUF012
+    #: -low: the wide layout on a low terminal (100x30): shorter charts and flow (app.tcss)
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (LOW_HEIGHT, "-high")]  # noqa: RUF012
 
     def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
         super().__init__()

@@ -167,3 +167,15 @@ def test_headless_table_never_cuts_paths_or_headers(nested_stepper):
             assert any(f" {module.path} " in line for line in lines), (width, module.path)
         if width >= 80:
             assert ("update" in text and ":data" in text) or "update:data" in text
+
+
+async def test_100x30_shows_tree_and_table_side_by_side(app_for):
+    app = app_for("shared")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert not app.main.narrow
+        tree, table = app.query_one(ModuleTree), app.query_one(LayerTable)
+        assert tree.region.right <= table.region.x and tree.region.height >= 8
+        assert table.region.height >= 6  # header and the four rows
+        assert app.query_one("#inspector").region.height >= 5  # a few lines left for it
