@@ -59,10 +59,10 @@ class PromptScreen(ModalScreen[dict[str, Any] | None]):
         padding: 0 1;
     }
     PromptScreen .prompt-row { height: 1; margin-bottom: 1; }
-    PromptScreen .prompt-row Label { width: 28; }
+    PromptScreen .prompt-row Label { width: 30; }
     PromptScreen .prompt-row Input { width: 1fr; }
-    PromptScreen #prompt-note { color: $text-muted; height: auto; }
-    PromptScreen #prompt-error { color: $error; height: auto; }
+    PromptScreen #prompt-note { color: $text-muted; height: auto; width: 100%; }
+    PromptScreen #prompt-error { color: $error; height: auto; width: 100%; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
