@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from scratchai import manual_seed
-from scratchai.engine import Advance, Granularity, Stepper, reload_experiment_file
+from scratchai.engine import Advance, Granularity, State, Stepper, reload_experiment_file
 
 from .messages import Notice
 from .screens.modes import ModesScreen
@@ -129,6 +129,22 @@ class TravelKeys(App[None]):
         """After the app's own handler (Textual calls each class's): carry out the presses
         of b that came while a rewind replayed."""
         self._rewinding = False
+        advance = message.advance
+        if (
+            isinstance(advance, Advance)
+            and advance.stopped_by
+            and len(advance.steps) == 1
+            and not advance.warnings
+            and self.stepper.state is State.DIVERGED
+        ):
+            # Not stale: the step's gradient comes from weights that had diverged already
+            # (a rewind to a diverged step, then e or r); say so, and what helps.
+            self.board.alert(
+                f"{'; '.join(advance.stopped_by)}\nthis held at step {advance.step - 1} already: "
+                "its weights had diverged, so a lower lr alone does not help from there; go "
+                "further back (j or b), then lower the lr",
+                title="paused: still diverged",
+            )
         pending, self._back_pending = self._back_pending, 0
         if pending and not self.running and self.stepper.rewind_depth:
             self._go_back(pending)

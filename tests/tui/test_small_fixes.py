@@ -44,3 +44,17 @@ async def test_a_failed_step_leaves_its_traceback_uncovered(raising_app):
         await pilot.press("n", "n", "n")
         assert app.query_one(ErrorPanel).shown
         assert not app._notifications, "a toast would cover the traceback"
+
+
+async def test_e_from_a_diverged_step_says_why_it_stops_at_once(app_for, wait_until):
+    app = app_for("diverge")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not app.running)
+        await pilot.press("n", "n", "b")
+        await wait_until(pilot, lambda: not app.running)
+        step = app.stepper.step
+        await pilot.press("left_square_bracket", "e")
+        await wait_until(pilot, lambda: not app.running)
+        assert app.stepper.step == step + 1
+        assert f"held at step {step} already" in app.notices[-1]
