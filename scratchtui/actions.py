@@ -269,6 +269,82 @@ ACTIONS: tuple[Action, ...] = (
         palette_help="the forward pass drawn as the lesson's flowchart",
         footer=False,
     ),
+    # time travel, reload, exact settings, saving what is seen (travel_keys.py)
+    Action(
+        ("j",),
+        "goto",
+        label="jump",
+        help="jump to step N (back: exact replay), 0 restart, R reload the file",
+        help_keys="j / 0 / R",
+        palette="Go to step",
+        palette_help="back (replayed bit for bit) or forward (trains)",
+        footer=False,
+    ),
+    Action(
+        ("0",),
+        "restart",
+        label="restart",
+        help="",  # on the line of j
+        palette="Restart",
+        palette_help="back to step 0 with the initial weights",
+        footer=False,
+    ),
+    Action(
+        ("R",),
+        "reload",
+        label="reload",
+        help="",  # on the line of j
+        palette="Reload model file",
+        palette_help="re-import the file; lr and breakpoints kept",
+        footer=False,
+    ),
+    Action(
+        ("L",),
+        "set_lr",
+        label="set lr",
+        help="type the lr, rewind options, train vs eval, screenshot, export",
+        help_keys="L o t s x",
+        palette="Set learning rate",
+        palette_help="type an exact value",
+        footer=False,
+    ),
+    Action(
+        ("o",),
+        "rewind_settings",
+        label="rewind opts",
+        help="",  # on the line of L
+        palette="Rewind settings",
+        palette_help="checkpoint interval and budget (next checkpoints)",
+        footer=False,
+    ),
+    Action(
+        ("t",),
+        "modes",
+        label="train/eval",
+        help="",  # on the line of L
+        palette="Train vs eval",
+        palette_help="the last batch in train and eval mode, side by side",
+        footer=False,
+    ),
+    Action(
+        ("s",),
+        "screenshot",
+        label="screenshot",
+        help="",  # on the line of L
+        palette="Screenshot",
+        palette_help="save an SVG of the screen to ./screenshots/",
+        footer=False,
+        main_view=False,  # a dialog is worth a picture too
+    ),
+    Action(
+        ("x",),
+        "export",
+        label="export",
+        help="",  # on the line of L
+        palette="Export history",
+        palette_help="write every step's loss, lr, grad norms (CSV)",
+        footer=False,
+    ),
 )
 
 

@@ -39,6 +39,7 @@ from .screens.check import CheckScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen, is_narrow
 from .training import Trainer
+from .travel_keys import TravelKeys
 from .widgets.format import num
 
 #: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
@@ -49,12 +50,14 @@ CLOSE_WAIT_SECONDS = 2.0
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
 
 
-class ScratchApp(App[None]):
+class ScratchApp(TravelKeys, App[None]):
     """Step through a model's training one layer, phase, batch or epoch at a time.
 
     Args:
         stepper: the engine to drive (the same object the headless runner uses).
         checkpoint_dir: where ``w`` saves checkpoints (default: ``./checkpoints``).
+        experiment_file: the model file (``scratchtui run FILE``) that ``R`` reloads.
+        seed: the seed the model was built with; a reload seeds the same.
     """
 
     # Absolute, so a subclass defined elsewhere (tests, a user's tweak) still finds it.
@@ -62,10 +65,19 @@ class ScratchApp(App[None]):
     TITLE = "ScratchAI"
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings(PANELS)  # type: ignore[assignment]
 
-    def __init__(self, stepper: Stepper, checkpoint_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        stepper: Stepper,
+        checkpoint_dir: Path | None = None,
+        experiment_file: Path | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.stepper = stepper
         self.checkpoint_dir = checkpoint_dir
+        self.experiment_file = experiment_file
+        self.seed = seed
+        self.file_lr = stepper.lr
         self.board = NoticeBoard(self)
         self.trainer = Trainer(self, stepper)
         #: the main view (the screen under every dialog)
@@ -192,22 +204,9 @@ class ScratchApp(App[None]):
             self.main.warnings_panel.show_reason(None)
 
     def action_rewind(self) -> None:
-        """Rewinding may replay steps (the user's code): a job like a step."""
-        self.start_job("rewind", partial(self.stepper.rewind, 1), self._after_rewind, "rewinding")
-
-    def _after_rewind(self, undone: object) -> None:
-        if undone == 0:
-            self.board.say(
-                "nothing left to rewind: this is step 0"
-                if self.stepper.settings.rewind
-                else "rewind is off (Settings(rewind=False))",
-                severity="warning",
-            )
-            return
-        self.main.warnings_panel.show_reason(None)
-        self.refresh_panels()
-        self.main.mark_layer(None)
-        self.board.say(f"rewound to step {self.stepper.step}")
+        # a replay from the checkpoint before: it runs the user's code, so in the worker;
+        # presses while it replays add up (travel_keys.py)
+        self._go_back(1)
 
     # ------------------------------------------------------------------ learning rate, checkpoint
     def _scale_lr(self, factor: float) -> None:
@@ -303,8 +302,7 @@ class ScratchApp(App[None]):
         step = self.stepper.step
         self.main.error_panel.show_failure(error, step)
         self.main.warnings_panel.add_failure(error, step)  # stays in the log after esc
-        title = f"step {error.verb} during {error.place}"
-        self.board.alert(f"{error.summary}: back at step {step}", title=title, severity="error")
+        self.clear_notifications()  # a toast would cover the traceback: the panel says it all
         self.main.mark_layer(None)
         self.refresh_panels()
 

@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                     errors.print(f"[red]error:[/] could not export: {escape(str(error))}")
                     return status or EXIT_USAGE
             return status
-        return _run_app(stepper, errors)
+        model_file = args.file.resolve() if args.command == "run" else None
+        return _run_app(stepper, errors, model_file, args.seed)
     return EXIT_OK
 
 
@@ -252,12 +253,17 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
     return run_check(experiment, console)
 
 
-def _run_app(stepper: Stepper, errors: Console) -> int:
-    """Run the debugger; its exit status (1 if the app itself crashed, never 0)."""
+def _run_app(
+    stepper: Stepper, errors: Console, model_file: Path | None = None, seed: int = 0
+) -> int:
+    """Run the debugger; its exit status (1 if the app itself crashed, never 0).
+
+    ``model_file``: what the reload key re-imports (None for a demo), built with ``seed``.
+    """
     from .app import ScratchApp  # Textual loads only for the interactive app
     from .guard import REAL_OS_EXIT
 
-    app = ScratchApp(stepper)
+    app = ScratchApp(stepper, experiment_file=model_file, seed=seed)
     app.run()  # the driver restores the terminal on every way out, a crash included
     status = EXIT_OK if not app.return_code else EXIT_CRASH
     if not app.trainer.wait_idle(0):

@@ -36,10 +36,19 @@ def _number(value: float | None, spec: str = ".3g") -> str:
 
 
 def layer_table(stepper: Stepper) -> Table:
-    """Per module in forward order: path, type, output shape, params, sharing, grad, update."""
+    """Per module in forward order: path, type, output shape, params, sharing, grad, update.
+
+    Nothing is cut at any width: a path stays on one line (the other columns give way first)
+    and every other cell and header wraps, folding inside a word if it must.
+    """
     table = Table(title=f"{stepper.experiment.name}: layers after step {stepper.step}")
     for column in ("path", "type", "output", "params", "shared with", "grad norm", "update:data"):
-        table.add_column(column, justify="right" if column in ("params", "grad norm") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("params", "grad norm") else "left",
+            no_wrap=column == "path",
+            overflow="fold",
+        )
     infos = {info.path: info for info in stepper.structure()}
     record = stepper.last_step
     for probe in record.modules if record else ():

@@ -77,6 +77,10 @@ class Trainer:
         )
         thread.start()
 
+    def use(self, stepper: Stepper) -> None:
+        """Drive ``stepper`` from now on (the model file was reloaded); no job runs."""
+        self._stepper = stepper
+
     def should_stop(self) -> bool:
         """Called by a run between batches (holding the stepper's lock)."""
         self._run_pending()

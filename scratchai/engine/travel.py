@@ -17,7 +17,7 @@ from .history import History
 from .monitor import Monitor
 from .passes import Passes
 from .records import Advance, Granularity, State, StepRecord
-from .rewind import Timeline
+from .rewind import MIB, Timeline
 
 
 class Counters(NamedTuple):
@@ -41,6 +41,8 @@ class TimeTravel:
     batch_loss: float | None
     history: History
     experiment: Any
+    settings: Any
+    index: Any
     _timeline: Timeline | None
     _monitor: Monitor
     _passes: Passes
@@ -109,6 +111,25 @@ class TimeTravel:
     def restart(self) -> Advance:
         """Back to step 0: the initial weights, data order and random numbers (same seed)."""
         return self.goto(0)
+
+    def configure_rewind(self, checkpoint_every: int, budget_mb: float | None) -> None:
+        """Change the steps between checkpoints and their memory budget (None: 4 weight
+        copies, at least 16 MiB). Checkpoints already saved stay; the new values apply to the
+        next ones (a smaller budget thins the old ones when the next one is saved)."""
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        if budget_mb is not None and not budget_mb > 0:
+            raise ValueError(f"the rewind budget must be > 0 MiB, got {budget_mb}")
+        with self._lock:
+            self.settings.checkpoint_every = checkpoint_every
+            self.settings.rewind_budget_mb = budget_mb
+            timeline = self._timeline
+            if timeline is None:
+                return
+            timeline.every = checkpoint_every
+            weights = sum(p.data.nbytes for _, _, p in self.index.params)
+            auto = max(4 * weights, 16 * MIB)
+            timeline.budget = auto if budget_mb is None else int(budget_mb * MIB)
 
     # ------------------------------------------------------------------ the moves themselves
     def _in_batch(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -84,7 +83,6 @@ class HelpScreen(Dialog[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold magenta", no_wrap=True)
         table.add_column()
-        table.add_row(Text(""), Text(""))
         for spec in PANELS:
             table.add_row(spec.name, spec.help)
         return table

@@ -31,10 +31,14 @@ from ..widgets.state_strip import StateStrip
 from ..widgets.warnings_panel import WarningsPanel
 
 #: Below either size every panel gets the whole width, one at a time, chosen with tabs.
-NARROW_WIDTH = 110
-NARROW_HEIGHT = 32
+NARROW_WIDTH = 100
+NARROW_HEIGHT = 30
 #: From this width the flow panel stands beside the right column's panels, not below them.
 ROOMY_WIDTH = 190
+#: Below this height the wide layout shortens the charts and the flow strip.
+LOW_HEIGHT = 36
+#: The order tab visits the panels in (panels not named here come after them).
+READING_ORDER = ("tree", "layers", "flow", "charts", "inspect", "warnings")
 
 
 def is_narrow(size: Size) -> bool:
@@ -56,6 +60,8 @@ class MainScreen(Screen[None]):
     view: reactive[str] = reactive(PANELS[0].name, init=False)
     #: -roomy: wide enough for the flow panel beside the others (app.tcss)
     HORIZONTAL_BREAKPOINTS = [(0, "-snug"), (ROOMY_WIDTH, "-roomy")]  # noqa: RUF012
+    #: -low: the wide layout on a low terminal (100x30): shorter charts and flow (app.tcss)
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (LOW_HEIGHT, "-high")]  # noqa: RUF012
 
     def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
         super().__init__()
@@ -98,6 +104,18 @@ class MainScreen(Screen[None]):
         self.narrow = is_narrow(self.app.size)
         self.tree.focus()
 
+    async def use_stepper(self, stepper: Stepper) -> None:
+        """Follow another stepper (the model file reloaded): every panel is built afresh."""
+        self.stepper, self.panels, self._layer_marked = stepper, {}, False
+        await self.recompose()
+        self._mark_shown(self.view)
+        self.watch_narrow(self.narrow)
+        self.tabs.active = f"tab-{self.view}"
+        if self.narrow and self.view != "tree":
+            self.show_view(self.view)
+        else:
+            self.tree.focus()
+
     def watch_narrow(self, narrow: bool) -> None:
         # at 80 columns the palette hint would push the last keys off the footer
         self.footer.show_command_palette = not narrow
@@ -130,6 +148,27 @@ class MainScreen(Screen[None]):
         name = (event.tab.id or "").removeprefix("tab-")
         if name:
             self.show_view(name)
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """Tab goes through the panels in reading order (``READING_ORDER``), not column by
+        column: the tree, the layers, the inspector, then the warnings."""
+        chain = super().focus_chain
+        owner = {id(w): name for name, w in self.panels.items()}
+        first_panel = None
+
+        def rank(index: int, widget: Widget) -> tuple[int, int]:
+            nonlocal first_panel
+            for node in widget.ancestors_with_self:
+                name = owner.get(id(node))
+                if name is not None:
+                    first_panel = index if first_panel is None else first_panel
+                    order = READING_ORDER.index(name) if name in READING_ORDER else 50
+                    return (order, index)
+            return (-1 if first_panel is None else 99, index)  # tabs before, the rest after
+
+        ranked = [rank(i, w) for i, w in enumerate(chain)]
+        return [w for _, w in sorted(zip(ranked, chain, strict=True), key=lambda p: p[0])]
 
     # ------------------------------------------------------------------ the panels
     @property

@@ -53,8 +53,16 @@ class ErrorPanel(Vertical):
         # "was interrupted" (i, ctrl+c) or "failed" (it raised, or exited)
         summary.append(f"The step {error.verb} during {error.place}: ", style="bold")
         summary.append(error.summary, style="bold red")
-        summary.append(f"\nThe model was left at step {step}, the last good one.", style="dim")
-        traceback = Text(error.traceback_text.rstrip())
+        summary.append(f"\nThe model is back at step {step}, the last good one.", style="dim")
+        self._show("step failed", summary, error.traceback_text)
+
+    def show_text(self, title: str, headline: str, details: str) -> None:
+        """Show another error of the user's code (a reload that does not build)."""
+        self._show(title, Text(headline, style="bold"), details)
+
+    def _show(self, title: str, summary: Text, details: str) -> None:
+        self.border_title = title
+        traceback = Text(details.rstrip())
         self.text = f"{summary.plain}\n{traceback.plain}"
         self.summary.update(summary)
         self.traceback.update(traceback)

@@ -33,9 +33,10 @@ from .format import (
     value_text,
 )
 
-#: (key, header, width). Widths are fixed so in-place updates never need re-measuring; each
-#: includes the one-cell gap to the next column (the table has no cell padding).
-#: Identity first, then the most telling, so a narrow pane shows them without scrolling.
+#: (key, header, width). Widths are set when rows are added, so in-place updates never need
+#: re-measuring; each includes the one-cell gap to the next column (no cell padding). The layer
+#: and type columns widen to the longest name (``column_widths``); the widths here are their
+#: least. Identity first, then the most telling, so a narrow pane shows them without scrolling.
 COLUMNS = (
     ("path", "layer", 9),
     ("type", "type", 8),
@@ -94,6 +95,8 @@ class LayerTable(DataTable):
         self.backward_events: list[LayerEvent | None] = []
         self._drawn: list[_Drawn | None] = []  # what each row was last drawn from
         self._highlighted: str | None = None
+        #: each column's width now (the layer and type columns follow the names and the room)
+        self.widths = dict(_WIDTH)
         self._marked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
         self._show_hint()
         self.refresh_from(stepper)
@@ -111,9 +114,12 @@ class LayerTable(DataTable):
                 continue
             self._marked[path] = check.passed
             text = (
-                Text(fit(check.type_name, "type"))
+                Text(fit(check.type_name, "type", self.widths["type"]))
                 if check.passed
-                else Text(fit(f"{CHECK_FAILED}{check.type_name}", "type"), style="bold red")
+                else Text(
+                    fit(f"{CHECK_FAILED}{check.type_name}", "type", self.widths["type"]),
+                    style="bold red",
+                )
             )
             for i in self._rows_of[path]:
                 self.update_cell(self.row_keys[i], "type", text, update_width=False)
@@ -204,7 +210,7 @@ class LayerTable(DataTable):
                 continue
             self._drawn[i] = drawn
             probe = record.modules[i] if record is not None else None
-            cells = _cells(self._paths[i], probe, *drawn[1:])
+            cells = _cells(self._paths[i], probe, *drawn[1:], widths=self.widths)
             key = self.row_keys[i]
             # the type never changes for a row; the other cells follow the step and the batch
             for (column, _, _), value in zip(COLUMNS, cells, strict=True):
@@ -216,7 +222,29 @@ class LayerTable(DataTable):
         self._draw_visible()
 
     def on_resize(self) -> None:
+        if self._paths and self.column_widths(self._paths) != self.widths:
+            self._rebuild(self._paths)  # more or less room for the names
         self._draw_visible()
+
+    def column_widths(self, paths: tuple[str, ...]) -> dict[str, int]:
+        """Widths that show every layer name and type whole, as long as a name takes at most
+        half the table's width; only then is a name cut (keeping its end: see ``fit_path``)."""
+        record = self._record
+        types = (
+            [m.type_name for m in record.modules]
+            if record is not None
+            else [e.type_name for e in self._events]
+        )
+        widths = dict(_WIDTH)
+        widths["type"] = max(_WIDTH["type"], min(max(map(len, types), default=0) + 1, 16))
+        need = max((len(p or "(model)") for p in paths), default=0) + 2  # the mark, a gap
+        room = self.size.width
+        if room <= 0:  # not laid out yet
+            widths["path"] = max(_WIDTH["path"], need)
+            return widths
+        rest = sum(widths.values()) - widths["path"]
+        widths["path"] = max(_WIDTH["path"], min(need, max(room - rest, room // 2)))
+        return widths
 
     def highlight(self, path: str | None) -> None:
         """Move the row cursor to the first call of the module ``path`` names.
@@ -232,7 +260,14 @@ class LayerTable(DataTable):
 
     # ------------------------------------------------------------------ internals
     def _rebuild(self, paths: tuple[str, ...]) -> None:
-        """(Re)create every row: the first step, or a forward pass whose order changed."""
+        """(Re)create every row: the first step, a forward pass whose order changed, or
+        names that need other widths."""
+        widths = self.column_widths(paths)
+        if widths != self.widths:
+            self.widths = widths
+            self.clear(columns=True)
+            for key, header, _ in COLUMNS:
+                self.add_column(header, key=key, width=widths[key])
         self.clear()
         record = self._record
         types = (
@@ -248,7 +283,7 @@ class LayerTable(DataTable):
             key = path if seen[path] == 1 else f"{path}#{seen[path]}"
             keys.append(key)
             self._rows_of.setdefault(path, []).append(i)
-            self.add_row(*_cells(path, None, None, None, type_name), key=key)
+            self.add_row(*_cells(path, None, None, None, type_name, self.widths), key=key)
         self.row_keys = tuple(keys)
         self._marked = {}  # the rows are new: marks go on again
         self._drawn = [None] * len(keys)
@@ -262,7 +297,8 @@ class LayerTable(DataTable):
         self.forward_events, self.backward_events = [], []
         # The columns touch (no cell padding): the hint reads on across them.
         hint, cells = " no step yet: n trains a batch, l steps into it layer by layer", []
-        for _, _, width in COLUMNS:
+        for key, _, _ in COLUMNS:
+            width = self.widths[key]
             cells.append(Text(hint[:width], style="dim italic"))
             hint = hint[width:]
         self.add_row(*cells, key=HINT_KEY)
@@ -292,6 +328,7 @@ def _cells(
     forward: LayerEvent | None,
     backward: LayerEvent | None,
     type_name: str = "",
+    widths: dict[str, int] | None = None,
 ) -> tuple[Text | str, ...]:
     """The row of one module call, in ``COLUMNS`` order.
 
@@ -301,7 +338,8 @@ def _cells(
     """
     mark = BACKWARD_MARK if backward is not None else FORWARD_MARK if forward is not None else " "
     layer = Text(mark, style=FRESH)
-    layer.append(fit_path(path or "(model)"))
+    widths = widths or _WIDTH
+    layer.append(fit_path(path or "(model)", widths["path"]))
     fraction = grad = ratio = None
     if probe is not None:
         fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
@@ -309,7 +347,7 @@ def _cells(
     stale = "dim" if forward is not None else ""  # the last step's, next to this batch's
     cells: dict[str, Text | str] = {
         "path": layer,
-        "type": fit(type_name, "type"),
+        "type": fit(type_name, "type", widths["type"]),
         "shape": fit(shape(probe.output_shape), "shape") if probe is not None else "-",
         "mean": value_text(probe.output.mean if probe else None, NUM_WIDTH),
         "std": value_text(probe.output.std if probe else None, NUM_WIDTH),
@@ -330,14 +368,15 @@ def _cells(
     return tuple(cells[key] for key, _, _ in COLUMNS)
 
 
-def fit_path(path: str) -> str:
-    """A module path cut from the left, after the row's mark: its last names tell siblings
-    apart ('branch_a' -> '…anch_a', 'encoder.layers.11' -> '…ers.11')."""
-    room = _WIDTH["path"] - 2  # the mark, and a one-cell gap before the next column
+def fit_path(path: str, width: int = _WIDTH["path"]) -> str:
+    """A module path cut from the left, after the row's mark, when its column has no room:
+    its last names tell siblings apart ('encoder.layers.11' -> '…ers.11'); the inspector
+    shows the whole path."""
+    room = width - 2  # the mark, and a one-cell gap before the next column
     return path if len(path) <= room else "…" + path[-(room - 1) :]
 
 
-def fit(text: str, column: str) -> str:
+def fit(text: str, column: str, width: int | None = None) -> str:
     """``text`` cut to leave a one-cell gap before the next column ('BatchNorm1d' -> 'BatchN…')."""
-    room = _WIDTH[column] - 1
+    room = (width or _WIDTH[column]) - 1
     return text if len(text) <= room else text[: max(room - 1, 0)] + "…"

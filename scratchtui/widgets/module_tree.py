@@ -100,6 +100,9 @@ class ModuleTree(Tree[NodeRef]):
         the backward check on each module checked (no rebuild)."""
         self._mark_checks(stepper)
         record = stepper.last_step
+        # the layer table shows this batch's gradients as they flow back: say whose these are
+        mid = stepper.mid_batch and record is not None
+        self.border_subtitle = f"|g|: step {record.step}" if mid and record else ""
         if record is self._record:
             return
         self._record = record
@@ -222,18 +225,20 @@ def _module_label(info: ModuleInfo) -> Text:
 
 
 def _param_label(info: ParamInfo, probe: ParamProbe | None) -> Text:
+    # What this tool is for first (the gradient, then who shares the weight), before the
+    # shape and size a narrow pane may cut.
     label = Text(info.name, "bold")
-    if info.shared:  # first: what this tool is for, before the numbers a narrow pane may cut
-        others = ", ".join(o for o in info.owners if o != info.path)
-        label.append(f" {SHARED_MARK} shared with {others}", "cyan")
-    label.append(f" {shape(info.shape)} {count(info.size)} ")
-    label.append(info.dtype, "dim")
     if probe is not None:
         grad_bad = probe.grad_nonfinite > 0
         label.append(" |g| ")
         label.append(num(probe.grad_norm), "bold red" if grad_bad else "")
         if probe.nonfinite:
-            label.append(f"  {probe.nonfinite} nan/inf", "bold red")
+            label.append(f" {probe.nonfinite} nan/inf", "bold red")
+    if info.shared:
+        others = ", ".join(o for o in info.owners if o != info.path)
+        label.append(f" {SHARED_MARK} shared with {others}", "cyan")
+    label.append(f" {shape(info.shape)} {count(info.size)} ")
+    label.append(info.dtype, "dim")
     return label
 
 

@@ -24,6 +24,12 @@ _CURRENT = {
     State.DIVERGED: "bold white on red",
 }
 _CURRENT_DEFAULT = "bold black on yellow"
+#: What a batch paused between two phases has just done (no layer is active there).
+_BETWEEN_PHASES = {
+    State.FORWARD: "forward done, next: loss",
+    State.LOSS: "loss done, next: backward",
+    State.BACKWARD: "backward done, next: update",
+}
 
 
 class StateStrip(Static):
@@ -111,6 +117,9 @@ class StateStrip(Static):
             where = event.path or "(model)"
             line.append(f"{event.direction} ", style="dim")
             line.append(f"{where} {event.type_name}", style="bold magenta")
+            line.append(gap)
+        elif s.mid_batch and s.state in _BETWEEN_PHASES:  # every l press shows a change
+            line.append(_BETWEEN_PHASES[s.state], style="magenta")
             line.append(gap)
         line.append_text(self._mode(tight))
         return line

@@ -10,6 +10,8 @@ can carry out ends with its key, from the actions table: "halve the learning rat
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -64,6 +66,19 @@ def failure_text(error: StepFailed, step: int) -> Text:
     return text
 
 
+#: Warnings of undone steps kept in view after a rewind.
+UNDONE_KEPT = 20
+
+
+class Undone(NamedTuple):
+    """A warning of a step that a rewind undid (its advice may be what the user follows)."""
+
+    warning: Warning
+
+
+Entry = Warning | tuple[StepFailed, int] | Undone
+
+
 class WarningList(OptionList):
     """The list itself; its options' ids index ``WarningsPanel.entries``."""
 
@@ -89,7 +104,9 @@ class WarningsPanel(Vertical):
         #: failed steps, oldest first: (the error, the last good step)
         self.failures: list[tuple[StepFailed, int]] = []
         #: what each option shows, in display order (newest first)
-        self.entries: list[Warning | tuple[StepFailed, int]] = []
+        self.entries: list[Entry] = []
+        #: warnings of steps a rewind undid, oldest first (shown first, marked "undone")
+        self.undone: list[Warning] = []
         self._listed_failures = 0
         self._stepper = stepper
         self.reason_text = ""
@@ -108,29 +125,42 @@ class WarningsPanel(Vertical):
         """Rebuild the list only when the engine's warnings changed (new ones, or a rewind)."""
         self._stepper = stepper
         current = stepper.warnings
+        step = getattr(stepper, "step", None)  # a stand-in for a stepper may have none
+        undone = self._undone_after(step, current) if step is not None else []
         if (
             self.list.option_count
             and len(current) == len(self.warnings)
             and (not current or current[-1] is self.warnings[0])
             and self._listed_failures == len(self.failures)
+            and undone == self.undone
         ):
             return
         self.warnings = tuple(reversed(current))
+        self.undone = undone
         self._listed_failures = len(self.failures)
         # newest first; a failure comes after the warnings of the last good step
         failures = sorted(self.failures, key=lambda f: f[1])
-        entries: list[Warning | tuple[StepFailed, int]] = []
+        entries: list[Entry] = []
         for warning in current:
             while failures and failures[0][1] < warning.step:
                 entries.append(failures.pop(0))
             entries.append(warning)
         entries += failures
+        entries += [Undone(w) for w in undone]  # the newest steps: shown first
         self.entries = entries[::-1]
         if not self.entries:
             self.list.set_options([Option(Text("no warnings yet", style="dim"), disabled=True)])
             return
         self.list.set_options(Option(_entry_text(e), id=str(i)) for i, e in enumerate(self.entries))
         self.list.highlighted = 0
+
+    def _undone_after(self, step: int, current: tuple[Warning, ...]) -> list[Warning]:
+        """The warnings of steps a rewind undid (still beyond ``step``), oldest first: the
+        advice being followed stays in view until training passes those steps again."""
+        kept = [w for w in self.undone if w.step > step]
+        gone = [w for w in reversed(self.warnings) if w.step > step and w not in current]
+        kept += [w for w in gone if w not in kept]
+        return kept[-UNDONE_KEPT:]
 
     def add_failure(self, error: StepFailed, step: int) -> None:
         """Log a step that failed in the user's code (``step``: the last good one, kept)."""
@@ -173,11 +203,18 @@ class WarningsPanel(Vertical):
         if event.option_id is None:
             return
         entry = self.entries[int(event.option_id)]
+        if isinstance(entry, Undone):
+            entry = entry.warning
         if isinstance(entry, Warning):
             self.post_message(WarningSelected(entry.target or None))
         else:
             self.post_message(FailureSelected(*entry))
 
 
-def _entry_text(entry: Warning | tuple[StepFailed, int]) -> Text:
+def _entry_text(entry: Entry) -> Text:
+    if isinstance(entry, Undone):
+        text = Text("undone ", style="bold dim")
+        text.append_text(warning_text(entry.warning))
+        text.stylize("dim", len("undone "))
+        return text
     return warning_text(entry) if isinstance(entry, Warning) else failure_text(*entry)
