@@ -239,8 +239,8 @@ def time_travel(checkpoints: list[int], out) -> dict[int | str, float]:
     print(
         f"\nPeak over the whole run: {peaks['rewind'] / MIB:.1f} MiB with rewind, "
         f"{peaks['no rewind'] / MIB:.1f} MiB without: {peak_extra / MIB:.1f} MiB for time travel "
-        f"at its highest ({ratios['peak']:.2f}× the weights; a new checkpoint is taken before "
-        "older ones are thinned out). The resident set keeps what the process once used (the "
+        f"at its highest ({ratios['peak']:.2f}× the weights; the checkpoints are thinned before "
+        "a new one is taken). The resident set keeps what the process once used (the "
         "allocator does not return it), so its growth follows the peak, training's temporaries "
         "included.",
         file=out,
