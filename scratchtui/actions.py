@@ -4,7 +4,7 @@ Each row is one action: its keys, the app method that carries it out (``action_<
 ``ScratchApp``), and everything said about it: the footer's label and tooltip, the help line,
 the command palette's entry. The app's bindings, the footer, the help screen, the palette and
 the set of keys that wait while a dialog is open are all generated from ``ACTIONS``, so they
-cannot disagree. The keys that choose a panel (1-5) come from the panel registry.
+cannot disagree. The keys that choose a panel (1-6) come from the panel registry.
 
 This module imports nothing from the rest of the package (the warnings panel reads it to show
 the key of a remedy, and the panel registry imports the warnings panel).

@@ -29,6 +29,7 @@ from scratchai.engine import (
     StepFailed,
     Stepper,
 )
+from scratchai.engine.checks.backward import BackwardReport
 
 from . import actions
 from .messages import Notice, TrainingStopped
@@ -210,9 +211,8 @@ class ScratchApp(TravelKeys, App[None]):
 
     # ------------------------------------------------------------------ learning rate, checkpoint
     def _scale_lr(self, factor: float) -> None:
-        old = self.stepper.lr
-
         def change() -> None:
+            old = self.stepper.lr  # when applied: several presses during a run add up
             new = self.stepper.scale_lr(factor)
             self.post_message(Notice(f"lr {num(old)} -> {num(new)}"))
 
@@ -326,14 +326,23 @@ class ScratchApp(TravelKeys, App[None]):
         self._check_backward(None)
 
     def _check_backward(self, path: str | None) -> None:
-        """Check one module's backward (None: every module) and point at what fails."""
-        if self._refuse_while_running("checking a backward"):
+        """Check one module's backward (None: every module) and point at what fails. It runs
+        the user's code (forwards and backwards on copies): in the job thread, like a step."""
+        paths = [path] if path is not None else None
+
+        def check() -> object:
+            try:
+                return self.stepper.check_backward(paths)
+            except RuntimeError as error:  # a layer is paused mid-pass
+                return error
+
+        self.start_job("check", check, partial(self._after_check, path), "checking a backward")
+
+    def _after_check(self, path: str | None, report: object) -> None:
+        if isinstance(report, RuntimeError):
+            self.board.say(str(report), severity="warning")
             return
-        try:
-            report = self.stepper.check_backward([path] if path is not None else None)
-        except RuntimeError as error:  # a layer is paused mid-pass
-            self.board.say(str(error), severity="warning")
-            return
+        assert isinstance(report, BackwardReport)
         self.refresh_panels()
         if report.error:
             self.board.say(f"backward check: not run: {report.error}", severity="warning")

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         help="pre-flight checks (loss at init, backward, overfit one batch, baseline, data): "
         "scratchtui check demo NAME, or scratchtui check FILE; exit 5 if one fails",
     )
-    check.add_argument("target", nargs="+", metavar="demo NAME | FILE")
+    check.add_argument("target", nargs="+", metavar="TARGET", help="demo NAME, or FILE")
     check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
     serve = sub.add_parser(
         "serve",
@@ -228,7 +228,6 @@ def main(argv: list[str] | None = None) -> int:
             return status
         model_file = args.file.resolve() if args.command == "run" else None
         return _run_app(stepper, errors, model_file, args.seed)
-    return EXIT_OK
 
 
 def _check(target: list[str], seed: int, console: Console, errors: Console) -> int:
@@ -256,7 +255,7 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
 def _run_app(
     stepper: Stepper, errors: Console, model_file: Path | None = None, seed: int = 0
 ) -> int:
-    """Run the debugger; its exit status (1 if the app itself crashed, never 0).
+    """Run the debugger; its exit status (0, or 1 if the app itself crashed: never 0 then).
 
     ``model_file``: what the reload key re-imports (None for a demo), built with ``seed``.
     """

@@ -21,9 +21,13 @@ from collections.abc import Callable
 from textual.app import App
 
 from scratchai.engine import Stepper
+from scratchai.engine.failures import raise_in_thread
 
 from .guard import os_exit_guarded
 from .messages import TrainingStopped
+
+#: Jobs that run the user's code outside the stepper's steps (an interrupt goes to the thread).
+OUTSIDE_STEPS = frozenset({"reload", "check", "modes"})
 
 #: A job's result handler, called on the UI thread with what the job returned.
 Then = Callable[[object], None]
@@ -56,6 +60,7 @@ class Trainer:
         # Work for the thread (lr changes while a job runs): applied between batches by the
         # thread itself, which already holds the stepper's lock.
         self._pending: deque[Callable[[], None]] = deque()
+        self._thread: threading.Thread | None = None
 
     @property
     def elapsed(self) -> float:
@@ -72,10 +77,10 @@ class Trainer:
         self._then = then
         self._stop.clear()
         self._idle.clear()
-        thread = threading.Thread(
+        self._thread = threading.Thread(
             target=self._work, args=(work, job), name=f"scratchtui-{job}", daemon=True
         )
-        thread.start()
+        self._thread.start()
 
     def use(self, stepper: Stepper) -> None:
         """Drive ``stepper`` from now on (the model file was reloaded); no job runs."""
@@ -95,7 +100,13 @@ class Trainer:
         the user's code was reached (False: the job was between steps, or already told)."""
         self._stop.set()
         self.interrupting = self.running
-        return self._stepper.interrupt()
+        if self._stepper.interrupt():
+            return True
+        thread = self._thread
+        if self.running and self.job in OUTSIDE_STEPS and thread is not None and thread.ident:
+            # these run the user's code outside any step: interrupt their thread itself
+            return raise_in_thread(thread.ident, KeyboardInterrupt)
+        return False
 
     def stopped(self) -> Then | None:
         """The app is handling ``TrainingStopped``: returns the job's result handler, and keys

@@ -217,7 +217,12 @@ class TravelKeys(App[None]):
                 if app_lr is not None:
                     experiment.optimizer.lr = app_lr
                     note = f"; the lr set in the app ({num(app_lr)}) kept"
-                stepper = Stepper(experiment, old.settings, old.breakpoints)
+                stepper = Stepper(
+                    experiment,
+                    old.settings,
+                    old.breakpoints,
+                    checkpoint_names=old.checkpoint_names,
+                )
             except BaseException as error:  # the user's file: anything may come out of it
                 self.post_message(ReloadFailed(error))
                 return idle_advance(old)
@@ -304,9 +309,11 @@ class TravelKeys(App[None]):
         self.push_screen(PromptScreen("Rewind settings", fields, note), apply)
 
     def action_modes(self) -> None:
-        if self._refuse_while_running("comparing train and eval mode"):
-            return
-        self.push_screen(ModesScreen(self.stepper.compare_modes(), self.stepper.step))
+        # the user's forward, twice: in the job thread, like a step
+        def show(result: object) -> None:
+            self.push_screen(ModesScreen(result, self.stepper.step))  # type: ignore[arg-type]
+
+        self.start_job("modes", self.stepper.compare_modes, show, "comparing train and eval")
 
     # ------------------------------------------------------------------ saving what is seen
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:

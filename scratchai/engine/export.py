@@ -25,6 +25,11 @@ def _number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _cell(value: float) -> str:
+    """A whole number as an integer (steps), anything else exactly (repr round-trips)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def export_run(
     name: str, fields: tuple[str, ...], table: Any, epochs: tuple[EpochRecord, ...], path: Path
 ) -> Path:
@@ -63,7 +68,8 @@ def export_run(
         for row in table:
             epoch = by_step.get(int(row[0])) if float(row[0]).is_integer() else None
             val = ["", ""] if epoch is None else [epoch.val_loss, epoch.val_accuracy]
-            writer.writerow([repr(float(v)) for v in row] + ["" if v is None else v for v in val])
+            cells = [_cell(float(v)) for v in row]
+            writer.writerow(cells + ["" if v is None else v for v in val])
         text = out.getvalue()
     else:
         raise ValueError(f"export to .csv or .json, not '{suffix or path.name}'")

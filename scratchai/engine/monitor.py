@@ -102,7 +102,7 @@ class Monitor:
             layers_step = None
         else:
             params, modules, buffers = last.params, last.modules, last.buffers
-            layers_step = last.step if last.layers_step is None else last.layers_step
+            layers_step = last.step  # the last full record measured its own
         if self._classification is None:
             self._classification = is_classification(output, targets)
         accuracy = None

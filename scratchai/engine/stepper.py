@@ -337,6 +337,7 @@ class Stepper(TimeTravel, Readouts):
     def _batch(self) -> Generator[Granularity, None, None]:
         exp, passes = self.experiment, self._passes
         if self._timeline is not None:
+            self._phase = "snapshot"  # an interrupt here finds the last step complete
             self._timeline.before_batch(self.step, self._counters())
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()

@@ -183,6 +183,9 @@ class TimeTravel:
         """
         self._passes.cancel()
         timeline = self._timeline
+        if self._phase == "snapshot":  # stopped while saving: nothing of the batch ran yet
+            self._gen = self._training()
+            return
         if self.state is not State.DEFINED and timeline is not None and timeline.light:
             before_update = self._phase in ("data", "forward", "loss", "backward")
             if before_update or self._travelling:  # never a replay inside a replay

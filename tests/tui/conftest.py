@@ -235,3 +235,10 @@ def trap_app(tmp_path: Path) -> tuple[RecordingApp, Trap]:
     )
     stepper = Stepper(experiment, breakpoints=Breakpoints(converged=False))
     return RecordingApp(stepper, checkpoint_dir=tmp_path), trap
+
+
+@pytest.fixture(autouse=True)
+def _files_go_to_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys that write files (screenshots, exports, checkpoints) write under ``tmp_path``, never
+    into the directory the tests run from."""
+    monkeypatch.chdir(tmp_path)

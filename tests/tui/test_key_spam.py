@@ -15,7 +15,7 @@ from scratchtui.panels import PANELS
 from scratchtui.screens.main import MainScreen
 from scratchtui.widgets.state_strip import StateStrip
 
-NARROW = (80, 24)  # one panel at a time: the keys 1-5 switch views (tabs)
+NARROW = (80, 24)  # one panel at a time: the keys 1-6 switch views (tabs)
 WIDE = (120, 40)
 #: Every key of the table but quit and the palette (it would type into its search box).
 KEYS = [
