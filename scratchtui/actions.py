@@ -153,7 +153,6 @@ ACTIONS: tuple[Action, ...] = (
         help="rewind one step (repeat to go further back)",
         palette="Rewind",
         palette_help="undo the last step",
-        remedy="rewind",
     ),
     Action(
         ("left_square_bracket",),
@@ -279,6 +278,7 @@ ACTIONS: tuple[Action, ...] = (
         palette="Go to step",
         palette_help="back (replayed bit for bit) or forward (trains)",
         footer=False,
+        remedy="rewind",  # "rewind to step k": one jump, wherever k is
     ),
     Action(
         ("0",),

@@ -71,7 +71,7 @@ def test_the_palette_names_the_keys():
 
 def test_every_remedy_action_has_a_key():
     assert set(REMEDY_KEYS) == set(REMEDY_ACTIONS)
-    assert REMEDY_KEYS == {"rewind": "b", "lower_lr": "[", "checkpoint": "w"}
+    assert REMEDY_KEYS == {"rewind": "j", "lower_lr": "[", "checkpoint": "w"}
 
 
 def test_the_registry_is_consistent():
@@ -101,7 +101,7 @@ def crafted_warning() -> Warning:
 
 def test_a_remedy_shows_the_key_that_carries_it_out():
     lines = warning_text(crafted_warning()).plain.splitlines()
-    assert "  fix: rewind to step 0, whose weights are still finite (b)" in lines
+    assert "  fix: rewind to step 0, whose weights are still finite (j)" in lines
     assert "  fix: halve the learning rate ([)" in lines
     assert "  fix: check the data loader" in lines  # no action, no key
     older = ("a plain string remedy",)  # what a rule without Remedy objects gives
@@ -126,4 +126,4 @@ async def test_the_warnings_panel_shows_remedy_keys():
         panel = app.query_one(WarningsPanel)
         assert isinstance(panel, Panel) and panel.tab_count == 1
         assert "halve the learning rate ([)" in panel.text
-        assert "whose weights are still finite (b)" in panel.text
+        assert "whose weights are still finite (j)" in panel.text
