@@ -220,3 +220,23 @@ def test_a_crash_of_the_app_itself_never_exits_0(monkeypatch, trap_app):
         assert cli._run_app(stepper, cli.Console(stderr=True)) == cli.EXIT_CRASH == 1
     finally:
         stepper.close()
+
+
+@pytest.mark.parametrize(("key", "job"), [("G", "check"), ("t", "modes")])
+async def test_checks_and_views_that_run_user_code_are_jobs_too(trap_app, key, job):
+    """The backward check and the train/eval view run the user's forward on copies: off the
+    UI thread, and i stops them."""
+    app, trap = trap_app
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n", "n")
+        trap.action = runaway
+        await _start_runaway(pilot, key)
+        assert app.running and app.trainer.job == job
+        await pilot.tap("i")
+        await pilot.until(lambda: not app.running)
+        assert app.return_code is None
+        trap.action = None
+        if app.screen is not app.main:
+            await pilot.press("escape")
+        await pilot.press("n")
+        assert app.stepper.step == 3 and not app.running
