@@ -64,16 +64,7 @@ class BreakpointsScreen(Dialog[Breakpoints | None]):
     """
 
     DEFAULT_CSS = """
-    BreakpointsScreen { align: center middle; }
-    BreakpointsScreen > Vertical {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
+    BreakpointsScreen > Vertical { width: 72; }
     /* compact widgets: the dialog must fit in 80x24 with room to spare */
     BreakpointsScreen Checkbox.-textual-compact, BreakpointsScreen Checkbox.-textual-compact:focus {
         border: none;

@@ -14,11 +14,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from scratchai.engine import Experiment
 from scratchai.engine.checks import Checklist, CheckResult, run_checklist
+
+from .dialog import Dialog
 
 
 def result_text(result: CheckResult) -> Text:
@@ -31,7 +32,7 @@ def result_text(result: CheckResult) -> Text:
     return line
 
 
-class CheckScreen(ModalScreen[Checklist | None]):
+class CheckScreen(Dialog[Checklist | None]):
     """Runs the checklist on ``experiment`` and shows it; esc closes (returning the results
     once they are all in).
 
@@ -40,16 +41,7 @@ class CheckScreen(ModalScreen[Checklist | None]):
     """
 
     DEFAULT_CSS = """
-    CheckScreen { align: center middle; }
-    CheckScreen > VerticalScroll {
-        width: 100;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
+    CheckScreen > VerticalScroll { width: 100; }
     CheckScreen Static { height: auto; }
     """
 
@@ -64,7 +56,6 @@ class CheckScreen(ModalScreen[Checklist | None]):
         self.experiment = experiment
         self.results: list[CheckResult] = []
         self.checklist: Checklist | None = None
-        self._dismissed = False  # not _closed: Textual's message pump uses that name
 
     def compose(self) -> ComposeResult:
         box = VerticalScroll()
@@ -109,7 +100,4 @@ class CheckScreen(ModalScreen[Checklist | None]):
         return "\n".join(result_text(r).plain for r in self.results)
 
     def action_close(self) -> None:
-        if self._dismissed:  # two fast presses: dismiss once (GUIDE section 5)
-            return
-        self._dismissed = True
-        self.dismiss(self.checklist)
+        self.dismiss(self.checklist)  # at most once (Dialog)

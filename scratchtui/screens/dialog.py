@@ -16,7 +16,20 @@ ResultType = TypeVar("ResultType")
 
 
 class Dialog(ModalScreen[ResultType]):
-    """A modal screen whose ``dismiss`` is idempotent."""
+    """A modal screen whose ``dismiss`` is idempotent, drawn as a centred box (its one child
+    container; a dialog sets the box's width)."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical, Dialog > VerticalScroll {
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
 
     _dismissed = False
 

@@ -41,16 +41,7 @@ class HelpScreen(Dialog[None]):
     screen are built from, so the three cannot disagree."""
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > HelpBody {
-        width: 96;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
+    HelpScreen > HelpBody { width: 96; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

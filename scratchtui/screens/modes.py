@@ -15,12 +15,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from scratchai.engine import ModuleProbe
 
 from ..widgets.format import num, percent
+from .dialog import Dialog
 
 #: (header, width) of the columns; train and eval each get mean, std, dead/sat.
 COLUMNS = (
@@ -37,7 +37,7 @@ COLUMNS = (
 DIFFERS = 1e-3
 
 
-class ModesScreen(ModalScreen[None]):
+class ModesScreen(Dialog[None]):
     """Per layer: output mean and std and the dead/saturated fraction, train vs eval.
 
     Args:
@@ -46,16 +46,7 @@ class ModesScreen(ModalScreen[None]):
     """
 
     DEFAULT_CSS = """
-    ModesScreen { align: center middle; }
-    ModesScreen > Vertical {
-        width: auto;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
+    ModesScreen > Vertical { width: auto; }
     ModesScreen DataTable { height: auto; max-height: 100%; width: auto; }
     ModesScreen #modes-note { color: $text-muted; height: auto; width: 100%; }
     """
@@ -72,7 +63,6 @@ class ModesScreen(ModalScreen[None]):
         super().__init__()
         self.modes = modes
         self.step = step
-        self._dismissed = False
         #: per row: (path, train values, eval values) as shown (for tests)
         self.rows: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
 
@@ -117,9 +107,7 @@ class ModesScreen(ModalScreen[None]):
         table.focus()
 
     def action_close(self) -> None:
-        if not self._dismissed:
-            self._dismissed = True
-            self.dismiss(None)
+        self.dismiss(None)  # at most once (Dialog)
 
 
 def _values(probe: ModuleProbe) -> tuple[tuple[str, float | None], ...]:

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from .dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Field:
     parse: Callable[[str], Any]
 
 
-class PromptScreen(ModalScreen[dict[str, Any] | None]):
+class PromptScreen(Dialog[dict[str, Any] | None]):
     """Asks for ``fields``; ``note`` is a line under them (what the values will do).
 
     Args:
@@ -48,16 +49,7 @@ class PromptScreen(ModalScreen[dict[str, Any] | None]):
     """
 
     DEFAULT_CSS = """
-    PromptScreen { align: center middle; }
-    PromptScreen > Vertical {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
-    }
+    PromptScreen > Vertical { width: 64; }
     PromptScreen .prompt-row { height: 1; margin-bottom: 1; }
     PromptScreen .prompt-row Label { width: 30; }
     PromptScreen .prompt-row Input { width: 1fr; }
@@ -72,7 +64,6 @@ class PromptScreen(ModalScreen[dict[str, Any] | None]):
         self.title_text = title
         self.fields = tuple(fields)
         self.note = note
-        self._dismissed = False
 
     def compose(self) -> ComposeResult:
         box = Vertical()
@@ -121,10 +112,7 @@ class PromptScreen(ModalScreen[dict[str, Any] | None]):
         self._close(None)
 
     def _close(self, result: dict[str, Any] | None) -> None:
-        if self._dismissed:  # a second enter or escape before the screen is gone
-            return
-        self._dismissed = True
-        self.dismiss(result)
+        self.dismiss(result)  # a second enter or escape does nothing (Dialog)
 
 
 # ---------------------------------------------------------------------- parsers
