@@ -1,36 +1,10 @@
 """A hand-written Linear with a sign error in the bias gradient."""
 
-from typing import Any
-
 import numpy as np
+from learner_setup import experiment
 
 import scratchai as sa
-from scratchai.datasets import make_clusters
 from scratchai.engine import Experiment
-
-
-def experiment(
-    model: sa.Module,
-    name: str,
-    lr: float = 0.1,
-    n_samples: int = 1000,
-    features: int = 32,
-    scale: float = 1.0,
-    **data: Any,
-) -> Experiment:
-    """``model`` trained with SGD on clusters of ``features`` features (times ``scale``)."""
-    full = make_clusters(n_samples=n_samples, num_features=features, num_classes=10, **data)
-    if scale != 1.0:
-        full = sa.ArrayDataset(full.X * scale, full.y, num_classes=10)
-    train, val = sa.train_val_split(full, val_fraction=0.2, seed=0)
-    return Experiment(
-        model=model,
-        loss=sa.CrossEntropyLoss(),
-        optimizer=sa.SGD(model.parameters(), lr=lr),
-        train_loader=sa.DataLoader(train, batch_size=32, shuffle=True),
-        val_data=val,
-        name=name,
-    )
 
 
 class MyLinear(sa.Module):
