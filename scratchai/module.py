@@ -12,6 +12,7 @@ gets its two backwards in the right (reverse) order.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -26,14 +27,14 @@ ForwardHook = Callable[["Module", tuple, Any], None]
 BackwardHook = Callable[["Module", Any, Any], None]
 
 
-class _CallState:
-    """Book-keeping of nested ``Module.__call__``s, shared by all modules (one training thread).
+class _CallState(threading.local):
+    """Book-keeping of nested ``Module.__call__``s and the grad mode, one per thread.
 
-    One instance, not class attributes: writing a class attribute on every call would
+    Per thread as in PyTorch: a ``no_grad`` or a forward in one thread (a check running on a
+    copy of the model) must not change what a forward in another thread saves or counts.
+    One object, not class attributes: writing a class attribute on every call would
     invalidate CPython's attribute caches for the class at each write.
     """
-
-    __slots__ = ("depth", "generation", "grad_enabled", "last_finished")
 
     def __init__(self) -> None:
         self.depth = 0

@@ -29,6 +29,7 @@ from scratchai.engine import (
     StepFailed,
     Stepper,
 )
+from scratchai.engine.checks import Checklist, run_checklist
 from scratchai.engine.checks.backward import BackwardReport
 
 from . import actions
@@ -39,7 +40,7 @@ from .screens.breakpoints import BreakpointsScreen
 from .screens.check import CheckScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen, is_narrow
-from .training import Trainer
+from .training import OUTSIDE_STEPS, Trainer
 from .travel_keys import TravelKeys
 from .widgets.format import num
 
@@ -276,6 +277,8 @@ class ScratchApp(TravelKeys, App[None]):
         error = message.error
         if isinstance(error, StepFailed):
             self._show_failure(error)
+        elif isinstance(error, KeyboardInterrupt) and message.job in OUTSIDE_STEPS:
+            self.board.say(f"{message.job} interrupted: the training state is unchanged")
         elif isinstance(error, KeyboardInterrupt):  # landed between two steps: nothing undone
             self.board.alert("interrupted between two steps (nothing to undo)", title="paused")
             self.refresh_panels()
@@ -284,7 +287,7 @@ class ScratchApp(TravelKeys, App[None]):
             self.refresh_panels()
         elif then is not None:
             then(message.advance)
-            if interrupted:  # i reached no user code: the job ended between two steps
+            if interrupted and message.job not in OUTSIDE_STEPS:  # ended between two steps
                 self.board.say("interrupted between two steps: nothing to undo")
 
     def _paused_by_breakpoint(self, advance: Advance) -> None:
@@ -357,7 +360,24 @@ class ScratchApp(TravelKeys, App[None]):
     def action_checklist(self) -> None:
         if self._refuse_while_running("running the pre-flight checks"):
             return
-        self.push_screen(CheckScreen(self.stepper.experiment))
+        screen = CheckScreen(stop=self.trainer.interrupt)
+        experiment = self.stepper.experiment
+
+        def checks() -> Checklist | None:
+            try:
+                return run_checklist(experiment, on_result=screen.arrived)
+            except KeyboardInterrupt:  # the screen was closed, or i pressed
+                return None
+
+        self.push_screen(screen)
+        self.start_job(
+            "checklist", checks, partial(self._after_checklist, screen), "running the checks"
+        )
+
+    def _after_checklist(self, screen: CheckScreen, checklist: Checklist | None) -> None:
+        screen.finish(checklist)
+        if checklist is None:
+            self.board.say("pre-flight checks interrupted: the training state is unchanged")
 
     # ------------------------------------------------------------------ views, screens, palette
     def action_view(self, name: str) -> None:

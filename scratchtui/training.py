@@ -27,7 +27,7 @@ from .guard import os_exit_guarded
 from .messages import TrainingStopped
 
 #: Jobs that run the user's code outside the stepper's steps (an interrupt goes to the thread).
-OUTSIDE_STEPS = frozenset({"reload", "check", "modes"})
+OUTSIDE_STEPS = frozenset({"reload", "check", "checklist", "modes"})
 
 #: A job's result handler, called on the UI thread with what the job returned.
 Then = Callable[[object], None]

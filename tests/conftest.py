@@ -1,4 +1,6 @@
-"""Suite-wide: every test leaves no hook on any model and no pass thread behind it."""
+"""Suite-wide: every test leaves no hook on any model and no thread that runs user code behind
+it (a layer-by-layer pass, the app's job thread): a leftover one would train or evaluate in
+the background of the tests that follow."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ from scratchai.hooks import live_hook_handles
 
 
 def pass_threads() -> set[threading.Thread]:
-    """The threads a layer-by-layer pass runs in (``PausablePass``)."""
-    return {t for t in threading.enumerate() if t.name.startswith("scratchai-") and t.is_alive()}
+    """The threads a layer-by-layer pass (``PausablePass``) or an app's job runs in."""
+    return {
+        t
+        for t in threading.enumerate()
+        if t.name.startswith(("scratchai-", "scratchtui-")) and t.is_alive()
+    }
 
 
 @pytest.fixture(autouse=True)

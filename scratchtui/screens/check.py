@@ -1,23 +1,25 @@
 """The ``c`` screen: the recipe's pre-flight checks, pass or fail and the fix, line by line.
 
-The checks (``scratchai.engine.checks.run_checklist``) run on copies of the experiment in a
-thread worker, so the screen draws each line as it arrives; the training state is untouched.
-The same checklist is ``scratchtui check`` headless.
+The checks (``scratchai.engine.checks.run_checklist``) run the user's code on copies of the
+experiment, so the app runs them as a job in its one job thread, like a step: nothing else
+trains meanwhile, and closing the screen early interrupts them. Each line is drawn as it
+arrives (posted from the thread); the training state is untouched. The same checklist is
+``scratchtui check`` headless.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
-from scratchai.engine import Experiment
-from scratchai.engine.checks import Checklist, CheckResult, run_checklist
+from scratchai.engine.checks import Checklist, CheckResult
 
 from .dialog import Dialog
 
@@ -32,12 +34,20 @@ def result_text(result: CheckResult) -> Text:
     return line
 
 
+class CheckArrived(Message):
+    """One check's result, posted from the job thread (``post_message`` is thread-safe)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 class CheckScreen(Dialog[Checklist | None]):
-    """Runs the checklist on ``experiment`` and shows it; esc closes (returning the results
-    once they are all in).
+    """Shows the checklist's results as the app's job reports them (``arrived`` from the job
+    thread, ``finish`` at its end); esc closes, returning the results once they are all in.
 
     Args:
-        experiment: the stepper's experiment (copied by the checks, never changed).
+        stop: interrupts the checks (called when the screen closes before they end).
     """
 
     DEFAULT_CSS = """
@@ -51,11 +61,12 @@ class CheckScreen(Dialog[Checklist | None]):
         Binding("c", "close", "Close", show=False),
     ]
 
-    def __init__(self, experiment: Experiment) -> None:
+    def __init__(self, stop: Callable[[], object]) -> None:
         super().__init__()
-        self.experiment = experiment
+        self._stop = stop
         self.results: list[CheckResult] = []
         self.checklist: Checklist | None = None
+        self.stopped = False  # the checks ended without a checklist (interrupted)
 
     def compose(self) -> ComposeResult:
         box = VerticalScroll()
@@ -65,34 +76,40 @@ class CheckScreen(Dialog[Checklist | None]):
             yield Static(Text("running...", style="dim"), id="check-lines")
             yield Static("", id="check-summary")
 
-    def on_mount(self) -> None:
-        self._run()
+    def arrived(self, result: CheckResult) -> None:
+        """Called in the job thread with each result."""
+        self.post_message(CheckArrived(result))
 
-    @work(thread=True, exclusive=True)
-    def _run(self) -> None:
-        checklist = run_checklist(
-            self.experiment, on_result=lambda r: self.app.call_from_thread(self._add, r)
-        )
-        self.app.call_from_thread(self._finish, checklist)
+    def on_check_arrived(self, message: CheckArrived) -> None:
+        if self.checklist is None:  # else the whole list is drawn already
+            self.results.append(message.result)
+            self._draw_lines()
 
-    def _add(self, result: CheckResult) -> None:
-        self.results.append(result)
-        if self._dismissed:  # closed while the checks ran: nothing left to draw on
+    def finish(self, checklist: object) -> None:
+        """The job's result handler (UI thread): every line and the summary; ``None`` when the
+        checks were interrupted."""
+        if not isinstance(checklist, Checklist):
+            self.stopped = True
+            self._show_summary(Text("interrupted: the checks stopped", style="bold yellow"))
             return
-        body = Text("\n").join(result_text(r) for r in self.results)
-        self.query_one("#check-lines", Static).update(body)
-
-    def _finish(self, checklist: Checklist) -> None:
         self.checklist = checklist
-        if self._dismissed:
-            return
+        self.results = list(checklist.results)  # lines still in the message queue included
+        self._draw_lines()
         failed = [r.name for r in checklist.results if not r.passed]
-        summary = (
+        self._show_summary(
             Text(f"{len(failed)} failed: " + ", ".join(failed), style="bold red")
             if failed
             else Text(f"all {len(checklist.results)} checks passed", style="bold green")
         )
-        self.query_one("#check-summary", Static).update(summary)
+
+    def _draw_lines(self) -> None:
+        if not self._dismissed:  # closed while the checks ran: nothing left to draw on
+            body = Text("\n").join(result_text(r) for r in self.results)
+            self.query_one("#check-lines", Static).update(body)
+
+    def _show_summary(self, summary: Text) -> None:
+        if not self._dismissed:
+            self.query_one("#check-summary", Static).update(summary)
 
     @property
     def text(self) -> str:
@@ -100,4 +117,6 @@ class CheckScreen(Dialog[Checklist | None]):
         return "\n".join(result_text(r).plain for r in self.results)
 
     def action_close(self) -> None:
+        if self.checklist is None and not self.stopped:
+            self._stop()  # the rest would train copies nobody looks at, holding the job thread
         self.dismiss(self.checklist)  # at most once (Dialog)

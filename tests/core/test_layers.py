@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -193,6 +194,29 @@ def test_no_grad_saves_nothing() -> None:
         layer(np.ones((2, 3), np.float32))
     with pytest.raises(RuntimeError, match="no saved forward"):
         layer.backward(np.ones((2, 2), np.float32))
+
+
+def test_no_grad_in_another_thread_changes_nothing_here() -> None:
+    """Grad mode is per thread (as in PyTorch): a check running under ``no_grad`` in a worker
+    thread must not stop the training thread's forward from saving for its backward."""
+    inside, leave = threading.Event(), threading.Event()
+
+    def evaluate_elsewhere() -> None:
+        with sa.no_grad():
+            inside.set()
+            leave.wait(5)
+
+    worker = threading.Thread(target=evaluate_elsewhere)
+    worker.start()
+    try:
+        assert inside.wait(5)
+        layer = Linear(3, 2)
+        layer(np.ones((2, 3), np.float32))
+        layer.backward(np.ones((2, 2), np.float32))  # saved: no error
+        assert layer.W.grad is not None
+    finally:
+        leave.set()
+        worker.join()
 
 
 def test_backward_can_skip_the_gradient_wrt_the_data():

@@ -4,6 +4,7 @@ use of a shared weight in the inspector, the new breakpoints."""
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -92,6 +93,28 @@ async def test_c_shows_the_pre_flight_checks_and_esc_closes(app_for, wait_until)
         assert app.stepper.step == 0  # nothing trained
         await pilot.press("escape", "escape")  # twice: dismissed once
         assert not isinstance(app.screen, CheckScreen)
+
+
+async def test_closing_the_checks_early_stops_them_and_training_goes_on(slow_app, wait_until):
+    """The checks run the user's code as the app's job: esc before they end interrupts them
+    (no thread keeps training copies behind the user's back) and the next step is the model's
+    own, as if no check had run."""
+    app = slow_app  # 30 ms a forward: the checks take seconds
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.tap("c")
+        await pilot.until(lambda: isinstance(app.screen, CheckScreen))
+        screen = app.screen
+        assert isinstance(screen, CheckScreen)
+        await pilot.until(lambda: len(screen.results) == 2)  # data sanity, loss at init
+        assert app.trainer.job == "checklist"
+        await pilot.tap("escape")
+        await pilot.until(lambda: not app.trainer.running)
+        assert screen.checklist is None and screen.stopped
+        assert not [t for t in threading.enumerate() if t.name == "scratchtui-checklist"]
+        assert "pre-flight checks interrupted" in app.notices[-1]
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.stepper.step == 1)
+        assert app.stepper.last_step is not None and app.stepper.last_step.loss > 0
 
 
 async def test_the_inspector_of_a_shared_weight_shows_each_owners_gradient(app_for):
