@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..module import Module
-from .failures import clear_pending_interrupt
+from .failures import clear_pending_interrupt, raise_in_thread
 from .model_index import ModelIndex
 
 
@@ -49,6 +49,10 @@ class PausablePass:
         self._waiting = False  # parked in the hook, between two modules
         self._in_fn = False  # inside fn (the user's code, or parked in the hook)
         self._ident: int | None = None
+        # Held while the two flags above change and while an interrupt is sent: an interrupt
+        # lands only inside fn, where the pass catches it (never in its clean-up, which would
+        # leave the stepper waiting for a pass that never says it is done).
+        self._state = threading.Lock()
 
     def _hook(self, module: Module, *args: Any) -> None:
         if threading.current_thread() is not self._thread:
@@ -56,7 +60,8 @@ class PausablePass:
         if not self._index.is_layer(module):
             return  # only layers of the model are steps; containers and the loss are not
         self._event = (module, args)
-        self._waiting = True
+        with self._state:
+            self._waiting = True
         self._paused.release()
         self._go.acquire()  # resume() cleared _waiting before releasing it
         if self._cancelled:
@@ -71,14 +76,16 @@ class PausablePass:
                 forward=self._hook if forward else None, backward=None if forward else self._hook
             )
             if not self._cancelled:
-                self._in_fn = True  # from here on an interrupt may be sent to this thread
                 try:
+                    with self._state:
+                        self._in_fn = True  # from here on an interrupt may be sent here
                     with np.errstate(all="ignore"):  # NumPy error state is per thread
                         self._result = self._fn()
                 finally:
-                    self._in_fn = False
-                    if self._ident is not None:
-                        clear_pending_interrupt(self._ident)  # too late: the pass is over
+                    with self._state:
+                        self._in_fn = False
+                        if self._ident is not None:
+                            clear_pending_interrupt(self._ident)  # too late: the pass is over
         except _Cancelled:
             pass
         except BaseException as exc:  # handed to the stepper's thread in result()
@@ -94,24 +101,34 @@ class PausablePass:
     def done(self) -> bool:
         return self._done
 
-    def running_thread(self) -> int | None:
-        """The ident of the pass thread while it runs the user's code (not parked), else None
-        (not while it starts or ends: an interrupt there would be lost, the pass never done)."""
-        if self._in_fn and not self._waiting:
-            return self._ident
-        return None
+    def interrupt(self, stepper_thread: int) -> bool:
+        """Raise ``KeyboardInterrupt`` where the user's code runs now: in the pass thread if it
+        runs it (not parked, not starting or ending), else in ``stepper_thread`` (the thread
+        that steps). Returns whether it was sent.
+
+        Never while the stepper's thread starts the pass thread: CPython gives the new thread
+        its parent's ident until it runs, so the exception could land in the new thread before
+        its first line, which would then never say it is done.
+        """
+        with self._state:
+            if self._in_fn and not self._waiting and self._ident is not None:
+                return raise_in_thread(self._ident, KeyboardInterrupt)
+            return raise_in_thread(stepper_thread, KeyboardInterrupt)
 
     def resume(self) -> tuple[Module, tuple] | None:
         """Run to the next leaf module (returns it and the hook's args) or to the end (None)."""
         if self._done:
             return None
-        if not self._started:
-            self._started = True
-            self._thread.start()
-            self._ident = self._thread.ident
-        self._waiting = False  # before the release: from now on the pass thread runs user code
+        with self._state:
+            if not self._started:
+                self._started = True
+                self._thread.start()
+                self._ident = self._thread.ident
+            self._waiting = False  # before the release: from now on the pass thread runs user code
         self._go.release()
-        self._paused.acquire()
+        while not self._paused.acquire(timeout=0.1):
+            if not self._thread.is_alive() and not self._done:  # it died outside its try
+                self._error, self._done = KeyboardInterrupt(), True
         return None if self._done else self._event
 
     def result(self) -> Any:

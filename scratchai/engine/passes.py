@@ -19,6 +19,7 @@ from ..hooks import HookHandle
 from ..module import Module
 from .checks.diagnose import shape_problem
 from .contributions import GradShares
+from .failures import raise_in_thread
 from .layerwise import PausablePass
 from .model_index import ModelIndex
 from .probes import array_stats, squared_norm
@@ -62,9 +63,13 @@ class Passes:
         """A layer-by-layer pass is paused in the middle."""
         return self._parked is not None
 
-    def running_thread(self) -> int | None:
-        """The ident of a layer-by-layer pass thread while it runs the user's code."""
-        return self._parked.running_thread() if self._parked is not None else None
+    def interrupt(self, stepper_thread: int) -> bool:
+        """Raise ``KeyboardInterrupt`` in the thread that runs the user's code now: a
+        layer-by-layer pass thread, or else ``stepper_thread``."""
+        parked = self._parked
+        if parked is not None:
+            return parked.interrupt(stepper_thread)
+        return raise_in_thread(stepper_thread, KeyboardInterrupt)
 
     def cancel(self) -> None:
         """Abandon a parked pass (its thread unwinds) and forget the batch in progress."""

@@ -28,7 +28,6 @@ from .failures import (
     StepFailed,
     StepInterrupted,
     clear_pending_interrupt,
-    raise_in_thread,
     step_failed,
 )
 from .flow import FlowBuilder
@@ -322,8 +321,7 @@ class Stepper(TimeTravel, Readouts):
             if self._busy_thread is None:
                 return False
             if not self._interrupted:
-                target = self._passes.running_thread() or self._busy_thread
-                self._interrupted = raise_in_thread(target, KeyboardInterrupt)
+                self._interrupted = self._passes.interrupt(self._busy_thread)
             return self._interrupted
 
     # ------------------------------------------------------------------ the state machine
