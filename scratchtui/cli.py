@@ -25,6 +25,7 @@ from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
 from .flow_render import print_flow
+from .guard import os_exit_guarded
 from .headless import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 
 #: The debugger itself crashed (a bug in scratchtui; Textual prints the traceback).
@@ -203,9 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     manual_seed(args.seed)
     try:
-        experiment = (
-            load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
-        )
+        with os_exit_guarded():  # an os._exit in the file is reported like a sys.exit
+            experiment = (
+                load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
+            )
     except ExperimentError as error:
         errors.print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USER_ERROR
@@ -216,9 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     with stepper:
         if args.flow:
-            return print_flow(stepper, console, errors)
+            with os_exit_guarded():  # an os._exit in a step is a failed step, reported
+                return print_flow(stepper, console, errors)
         if args.headless:
-            status = run_headless(stepper, steps, console, errors)
+            with os_exit_guarded():
+                status = run_headless(stepper, steps, console, errors)
             if args.export is not None:
                 try:
                     console.print(f"history written to {stepper.export(args.export)}")
@@ -244,12 +248,13 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
         errors.print(f"[red]error:[/] no such file: {escape(target[0])}")
         return EXIT_USAGE
     manual_seed(seed)
-    try:
-        experiment = load_demo(target[1]) if demo else load_experiment_file(target[0])
-    except ExperimentError as error:
-        errors.print(f"[red]error:[/] {escape(str(error))}")
-        return EXIT_USER_ERROR
-    return run_check(experiment, console)
+    with os_exit_guarded():  # the file and its model run here: os._exit is reported too
+        try:
+            experiment = load_demo(target[1]) if demo else load_experiment_file(target[0])
+        except ExperimentError as error:
+            errors.print(f"[red]error:[/] {escape(str(error))}")
+            return EXIT_USER_ERROR
+        return run_check(experiment, console)
 
 
 def _run_app(

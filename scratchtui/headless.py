@@ -17,7 +17,7 @@ EXIT_DIVERGED = 3
 EXIT_USER_ERROR = 4
 EXIT_INTERRUPTED = 130  # the shell's convention for ctrl+c (128 + SIGINT)
 
-_CHUNK = 25  # steps between progress refreshes: printing every step would cost more than it
+_CHUNK = 25  # steps between loss and accuracy refreshes (the step count follows every step)
 
 
 def format_warning(warning: Warning) -> str:
@@ -113,9 +113,15 @@ def _train(
     with progress:
         task = progress.add_task("train", total=steps, loss="-", acc="-", lr=f"{stepper.lr:g}")
         start = stepper.step
+
+        def count_step() -> bool:  # between two batches: the bar never lags a slow step
+            progress.update(task, completed=stepper.step - start)
+            return False
+
         while stepper.step - start < steps and not stopped_by:
             try:
-                advance = stepper.run(max_steps=min(_CHUNK, steps - (stepper.step - start)))
+                chunk = min(_CHUNK, steps - (stepper.step - start))
+                advance = stepper.run(max_steps=chunk, should_stop=count_step)
             except StepInterrupted:
                 raise
             except StepFailed as failure:

@@ -126,7 +126,7 @@ def _user_frames(exc: BaseException, path: Path) -> str:
 
 def _raised(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
-        return f"called sys.exit({exc.code!r})"
+        return f"called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"  # see failures.py
     if isinstance(exc, KeyboardInterrupt):
         return "was interrupted (ctrl+c)"
     return f"raised {type(exc).__name__}"

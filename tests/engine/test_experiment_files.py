@@ -249,7 +249,7 @@ def _trap_file(tmp_path, action: str):
         "            return g\n"
         "    model = sa.Sequential",
     ).replace("sa.Tanh()", "Trap()")
-    return write(tmp_path, "import sys, time\n" + text)
+    return write(tmp_path, "import os, sys, time\n" + text)
 
 
 def test_headless_sys_exit_0_in_forward_is_a_failure_not_a_success(tmp_path):
@@ -257,6 +257,21 @@ def test_headless_sys_exit_0_in_forward_is_a_failure_not_a_success(tmp_path):
     assert result.returncode == 4, result.stdout + result.stderr
     assert "step 10 failed during forward of module '1' (Trap)" in result.stderr
     assert "sys.exit(0)" in result.stderr and "left at step 9" in result.stderr
+
+
+def test_os_exit_in_forward_is_a_failed_step_headless_too(tmp_path):
+    """``os._exit`` skips every ``finally``: without the guard the process would just end
+    with the user's status and no word said."""
+    result = run_cli("run", str(_trap_file(tmp_path, "os._exit(7)")), "--headless", cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "the code called os._exit(7)" in result.stderr
+    assert "module '1' (Trap)" in result.stderr
+
+
+def test_os_exit_in_the_checks_is_a_failed_check(tmp_path):
+    result = run_cli("check", str(_trap_file(tmp_path, "os._exit(7)")), cwd=tmp_path)
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "the code called os._exit(7)" in result.stdout
 
 
 def test_headless_ctrl_c_stops_with_a_short_summary(tmp_path):

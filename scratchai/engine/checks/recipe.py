@@ -151,10 +151,8 @@ def _run(
             start = time.perf_counter()
             try:
                 result = check()
-            except Exception as exc:  # the user's code raised: that is the finding
-                result = CheckResult(
-                    name, False, f"raised {type(exc).__name__}: {exc}", "fix the error above"
-                )
+            except (Exception, SystemExit) as exc:  # the user's code raised: the finding
+                result = CheckResult(name, False, _raised(exc), "fix the error above")
             result = CheckResult(
                 result.name, result.passed, result.measured, result.fix,
                 time.perf_counter() - start,
@@ -165,6 +163,13 @@ def _run(
     finally:
         set_rng_state(rng_state)
     return Checklist(tuple(results))
+
+
+def _raised(exc: BaseException) -> str:
+    """What the user's code did, for a check's line (a ctrl+c is not caught: it stops them)."""
+    if isinstance(exc, SystemExit):  # a front end may raise one for os._exit: ``called``
+        return f"the code called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
+    return f"raised {type(exc).__name__}: {exc}"
 
 
 def _classes(experiment: Experiment, y: np.ndarray) -> int | None:
