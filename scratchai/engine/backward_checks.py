@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..random import get_rng_state, set_rng_state
 from .checks.backward import BackwardReport, ModuleCheck, check_backward, has_own_modules
 from .model_index import ModelIndex
 from .monitor import Monitor
+from .randomness import capture_random, restore_random
 from .records import Remedy, Severity, Warning
 
 #: The warning rule of a module whose backward failed the check (and its breakpoint's name).
@@ -21,12 +21,12 @@ RULE = "backward_check"
 def peek_batch(experiment: Any) -> np.ndarray:
     """The inputs of the experiment's next training batch, leaving the loader where it was."""
     loader = experiment.train_loader
-    state, rng = loader.state_dict(), get_rng_state()  # a shuffle may draw from either
+    state, rng = loader.state_dict(), capture_random()  # a shuffle may draw from any
     try:
         xb, _, _, _ = loader.next_batch()
     finally:
         loader.load_state_dict(state)
-        set_rng_state(rng)
+        restore_random(rng)
     return xb
 
 

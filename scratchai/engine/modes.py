@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..module import Module, no_grad
-from ..random import get_rng_state, set_rng_state
 from .model_index import ModelIndex
 from .probes import Probes
+from .randomness import capture_random, restore_random
 from .records import ModuleProbe
 
 
@@ -29,7 +29,7 @@ def compare_modes(
     model = index.model
     modes = [(m, m.training) for _, m in index.modules]
     buffers = [(buf, buf.copy()) for _, buf, _ in index.buffers]
-    rng = get_rng_state()
+    rng = capture_random()
     results = []
     calls: list[tuple[Module, Any, Any]] = []
 
@@ -44,13 +44,13 @@ def compare_modes(
             with model.register_forward_hook(record, recurse=True), no_grad():
                 model(xb)
             results.append(probes.modules(calls, None, 0.0))
-            set_rng_state(rng)  # Dropout draws the same masks a training step would
+            restore_random(rng)  # Dropout draws the same masks a training step would
             for buf, saved in buffers:  # BatchNorm's running statistics stay as they were
                 np.copyto(buf, saved)
     finally:
         for module, training in modes:  # each module's own flag, as the user had set it
             module.training = training
-        set_rng_state(rng)
+        restore_random(rng)
         for buf, saved in buffers:
             np.copyto(buf, saved)
     return results[0], results[1]

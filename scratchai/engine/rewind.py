@@ -3,7 +3,8 @@
 Two kinds of saved state:
 
 - a *checkpoint* (every ``every`` steps, and always step 0): everything training touches, the
-  parameters, buffers and optimizer state included. Checkpoints stay within a memory budget:
+  parameters, buffers and optimizer state included, and every random generator (NumPy's global
+  one and Python's too, for a learner's own Dropout: ``randomness.py``). Checkpoints stay within a memory budget:
   when they would exceed it, every other one is dropped and ``every`` doubles, so a run of any
   length keeps a bounded number of them spread over its whole length.
 - a *light* snapshot before each batch: the state a batch changes *before* its update (data
@@ -28,6 +29,7 @@ import numpy as np
 from ..random import get_rng_state, set_rng_state
 from .experiment import Experiment
 from .model_index import ModelIndex
+from .randomness import RandomStates, capture_random, restore_random
 
 MIB = 1024 * 1024
 
@@ -51,6 +53,7 @@ class Checkpoint:
     params: tuple[np.ndarray, ...]
     optimizer: dict
     nbytes: int
+    random: RandomStates  # NumPy's global and Python's generators too (a user's own Dropout)
 
 
 class Timeline:
@@ -118,7 +121,9 @@ class Timeline:
         nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
         nbytes += _tree_bytes(optimizer)
         self._checkpoint_bytes = max(self._checkpoint_bytes, nbytes)
-        self.checkpoints[light.step] = Checkpoint(light, params, optimizer, nbytes)
+        self.checkpoints[light.step] = Checkpoint(
+            light, params, optimizer, nbytes, capture_random()
+        )
 
     def record_lr(self, step: int, lr: float) -> None:
         """The lr step ``step`` used (a replay writes the same value again)."""
@@ -151,6 +156,7 @@ class Timeline:
         lr = optimizer.lr  # the user's latest lr survives: "rewind, lower lr, go on"
         optimizer.load_state_dict(copy_tree(checkpoint.optimizer))
         optimizer.lr = lr
+        restore_random(checkpoint.random)
         self._restore_light(checkpoint.light)
         self.light = None
         return start, checkpoint.light.engine

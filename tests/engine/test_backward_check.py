@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,27 @@ def test_a_module_computing_in_float32_is_skipped_not_failed():
     report = check_backward(model, np.ones((4, 8), np.float32))
     [check] = [m for m in report.modules if m.path == "1"]
     assert check.passed and "float32" in check.skipped
+
+
+class GlobalDropout(sa.Module):
+    """A correct Dropout as learners write it: the mask from NumPy's global generator."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        mask = (np.random.rand(*x.shape) > 0.3) / 0.7
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        (mask,) = self.saved_for_backward()
+        return grad_output * mask
+
+
+def test_a_dropout_drawing_from_numpys_global_generator_passes_and_it_is_left_alone():
+    """Every evaluation of the check sees the same draws, from whichever generator the
+    user's code uses; the generators are as they were afterwards."""
+    np.random.seed(5)
+    numpy_before, python_before = np.random.get_state(), random.getstate()
+    assert report_for(GlobalDropout()) == []
+    after = np.random.get_state()
+    assert after[0] == numpy_before[0] and np.array_equal(after[1], numpy_before[1])
+    assert after[2:] == numpy_before[2:] and random.getstate() == python_before

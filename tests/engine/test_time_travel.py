@@ -184,3 +184,29 @@ def test_a_run_measures_layers_every_few_steps_and_shows_the_last_step_whole(mak
     stepper.request_layers()
     stepper.run(max_steps=2)
     assert [r.layers_fresh for r in stepper._recent_records][-2:] == [True, True]
+
+
+def test_replay_repeats_draws_from_numpys_global_generator(closing):
+    """A learner's Dropout on ``np.random``: going back and forward again gives the same
+    weights, because checkpoints keep NumPy's and Python's generators too."""
+    sa.manual_seed(0)
+    np.random.seed(0)
+    experiment = load_demo("mlp")
+
+    class GlobalDropout(sa.Module):
+        def forward(self, x):
+            mask = (np.random.rand(*x.shape) > 0.5) * 2.0
+            self.save_for_backward(mask)
+            return x * mask
+
+        def backward(self, grad_output):
+            (mask,) = self.saved_for_backward()
+            return grad_output * mask
+
+    experiment.model.insert(2, GlobalDropout())  # after the ReLU
+    stepper = closing(Stepper(experiment, Settings(checkpoint_every=10)))
+    stepper.run(max_steps=37)
+    at_37 = _weights(stepper)
+    stepper.run(max_steps=20)
+    stepper.goto(37)
+    _same(_weights(stepper), at_37)

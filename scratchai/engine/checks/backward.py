@@ -26,7 +26,7 @@ import numpy as np
 
 from ...module import Module, no_grad
 from ...parameter import Parameter
-from ...random import get_rng_state, set_rng_state
+from ..randomness import RandomStates, capture_random, restore_random
 from .diagnose import describe_mismatch, shape_problem
 
 DEFAULT_TOLERANCE = 1e-4  # float64 central differences are good to ~1e-8 on smooth modules
@@ -152,7 +152,7 @@ def check_backward(
         tolerance: the largest relative error that passes.
         seed: for the projection R and the sampled entries.
     """
-    rng_state = get_rng_state()
+    rng_state = capture_random()
     try:
         copied = float64_copy(model)
         names = {id(m): path for path, m in copied.named_modules()}
@@ -181,17 +181,19 @@ def check_backward(
                 results.append(checker.result([], [], reason))
         return BackwardReport(_blame_children(tuple(results)), tolerance)
     finally:
-        set_rng_state(rng_state)
+        restore_random(rng_state)
 
 
-def _record_calls(model: Module, x: np.ndarray, rng_state: dict) -> list[tuple[Module, tuple, Any]]:
+def _record_calls(
+    model: Module, x: np.ndarray, rng_state: RandomStates
+) -> list[tuple[Module, tuple, Any]]:
     """Every module call of one forward of ``model`` on ``x``: (module, inputs, output)."""
     calls: list[tuple[Module, tuple, Any]] = []
 
     def record(module: Module, inputs: tuple, output: Any) -> None:
         calls.append((module, tuple(_copy(a) for a in inputs), output))
 
-    set_rng_state(rng_state)
+    restore_random(rng_state)
     with model.register_forward_hook(record, recurse=True), no_grad():
         model(x)
     return calls
@@ -241,7 +243,7 @@ class _ModuleChecker:
         samples: int,
         tolerance: float,
         seed: int,
-        rng_state: dict,
+        rng_state: RandomStates,
     ) -> None:
         self.module = module
         self.path = path
@@ -266,7 +268,7 @@ class _ModuleChecker:
 
     def _reset(self) -> None:
         """The same function every evaluation: same random draws, same buffers."""
-        set_rng_state(self.rng_state)
+        restore_random(self.rng_state)
         for buf, saved in self.buffers:
             buf[...] = saved
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...module import no_grad
-from ...random import get_rng_state, set_rng_state
 from ..experiment import Experiment
+from ..randomness import capture_random, restore_random
 from .backward import check_backward
 from .data import dataset_arrays, summarize_inputs
 
@@ -121,7 +121,7 @@ def _run(
     seed: int,
     on_result: Callable[[CheckResult], None] | None,
 ) -> Checklist:
-    rng_state = get_rng_state()
+    rng_state = capture_random()
     results: list[CheckResult] = []
     arrays = dataset_arrays(experiment.train_loader)
     try:
@@ -147,7 +147,7 @@ def _run(
                 ),
             ]
         for name, check in checks:
-            set_rng_state(rng_state)  # each check sees the same dropout draws
+            restore_random(rng_state)  # each check sees the same dropout draws
             start = time.perf_counter()
             try:
                 result = check()
@@ -161,7 +161,7 @@ def _run(
             if on_result is not None:
                 on_result(result)
     finally:
-        set_rng_state(rng_state)
+        restore_random(rng_state)
     return Checklist(tuple(results))
 
 
@@ -275,10 +275,10 @@ def _baseline(
     xv, yv = xv[:SAMPLE], yv[:SAMPLE]
     order = [rng.integers(0, len(X), size=batch) for _ in range(steps)]
     real, zeroed = _Copy(experiment), _Copy(experiment)
-    state = get_rng_state()
+    state = capture_random()
     for idx in order:
         real.step(X[idx], y[idx])
-    set_rng_state(state)
+    restore_random(state)
     for idx in order:
         zeroed.step(np.zeros_like(X[idx]), y[idx])
     with_inputs, without = real.evaluate(xv, yv), zeroed.evaluate(np.zeros_like(xv), yv)

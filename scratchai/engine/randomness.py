@@ -1,0 +1,35 @@
+"""Every random generator the user's code may draw from, saved and restored together.
+
+The library's generator (``scratchai.random``) is what the built-in layers use, but a learner's
+own Dropout often calls ``np.random.rand`` (NumPy's global generator) or Python's ``random``.
+A check that must see the same draws on every evaluation, and a checkpoint that must replay
+the same steps, save all three. Saving NumPy's global state costs tens of microseconds, so the
+per-batch snapshot keeps only the library's (see ``rewind.py``).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..random import get_rng_state, set_rng_state
+
+
+class RandomStates(NamedTuple):
+    """Copies of the three generators' states."""
+
+    library: dict[str, Any]
+    numpy_global: Any
+    python: Any
+
+
+def capture_random() -> RandomStates:
+    return RandomStates(get_rng_state(), np.random.get_state(), random.getstate())
+
+
+def restore_random(states: RandomStates) -> None:
+    set_rng_state(states.library)
+    np.random.set_state(states.numpy_global)
+    random.setstate(states.python)
