@@ -4,9 +4,9 @@ Two kinds of saved state:
 
 - a *checkpoint* (every ``every`` steps, and always step 0): everything training touches, the
   parameters, buffers and optimizer state included, and every random generator (NumPy's global
-  one and Python's too, for a learner's own Dropout: ``randomness.py``). Checkpoints stay within a memory budget:
-  when they would exceed it, every other one is dropped and ``every`` doubles, so a run of any
-  length keeps a bounded number of them spread over its whole length.
+  one and Python's too, for a learner's own Dropout: ``randomness.py``). Checkpoints stay
+  within a memory budget: when they would exceed it, every other one is dropped and ``every``
+  doubles, so a run of any length keeps a bounded number of them spread over its whole length.
 - a *light* snapshot before each batch: the state a batch changes *before* its update (data
   position, random generator, buffers such as BatchNorm's running statistics, the stepper's
   counters). A batch that fails or is interrupted before its update is undone from it exactly

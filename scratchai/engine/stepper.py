@@ -341,6 +341,7 @@ class Stepper(TimeTravel, Readouts):
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
         self._last_batch = xb
         if self._checks.pending:  # the user's own modules: check their backward first
+            self._phase = "backward check"  # it runs their code: a failure there says so
             self._checks.before_first_step(xb)
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
             p.zero_grad()

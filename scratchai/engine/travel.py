@@ -187,7 +187,7 @@ class TimeTravel:
             self._gen = self._training()
             return
         if self.state is not State.DEFINED and timeline is not None and timeline.light:
-            before_update = self._phase in ("data", "forward", "loss", "backward")
+            before_update = self._phase in ("data", "backward check", "forward", "loss", "backward")
             if before_update or self._travelling:  # never a replay inside a replay
                 self._restore(timeline.undo_batch())
             else:

@@ -118,8 +118,11 @@ class StateStrip(Static):
             line.append(f"{event.direction} ", style="dim")
             line.append(f"{where} {event.type_name}", style="bold magenta")
             line.append(gap)
-        elif s.mid_batch and s.state in _BETWEEN_PHASES:  # every l press shows a change
-            line.append(_BETWEEN_PHASES[s.state], style="magenta")
+        elif s.mid_batch and s.state in _BETWEEN_PHASES and self.mode == "paused":
+            line.append(_BETWEEN_PHASES[s.state], style="magenta")  # every l press changes it
+            line.append(gap)
+        elif s.mid_batch and s.state in _BETWEEN_PHASES:  # a job is in that phase now
+            line.append(f"in {s.state.value}", style="magenta")
             line.append(gap)
         line.append_text(self._mode(tight))
         return line

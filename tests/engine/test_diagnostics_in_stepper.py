@@ -89,3 +89,37 @@ def test_a_rule_breakpoint_pauses_on_its_warning(closing):
     assert advance.step == 1 and advance.stopped_by[0].startswith("backward_check: backward of '1'")
     # the old fields still work, and the new toggles are off by default
     assert Breakpoints().diverged and not Breakpoints().backward_check
+
+
+class FailsInItsBackward(sa.Module):
+    """Passes its input through; its backward raises (as a learner's unfinished one does)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise KeyboardInterrupt  # what the user's code raised, not a key the user pressed
+
+
+def test_a_failure_in_the_check_before_the_first_step_is_named_as_such(closing):
+    """The backward check runs the user's code before step 1: a failure there is reported as
+    the backward check's, not the data loading's, and the step is undone."""
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    data = sa.ArrayDataset(x, (x[:, 0] > 0).astype(int), num_classes=2)
+    model = sa.Sequential(sa.Linear(4, 4), FailsInItsBackward(), sa.Linear(4, 2))
+    stepper = closing(
+        Stepper(
+            Experiment(
+                model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
+                sa.DataLoader(data, 16),
+            )
+        )
+    )  # fmt: skip
+    try:
+        stepper.advance()
+    except sa.engine.StepFailed as failure:
+        assert failure.phase == "backward check"
+        assert "during backward check" in str(failure)
+    else:
+        raise AssertionError("the step should have failed")
+    assert stepper.step == 0

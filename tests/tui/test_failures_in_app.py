@@ -119,6 +119,7 @@ async def test_a_runaway_step_leaves_the_app_responsive_and_is_interrupted(trap_
         await asyncio.sleep(0.6)  # two ticks of the strip's clock
         assert app.running and "> batch" in strip_text(app) and "i interrupts" in strip_text(app)
         assert float(strip_text(app).split("> batch ")[1].split("s")[0]) >= 0.5
+        assert "in forward" in strip_text(app) and "forward done" not in strip_text(app)
         await pilot.tap("question_mark")  # the UI thread is free: the help opens and closes
         latency = await pilot.until(lambda: isinstance(app.screen, HelpScreen))
         await pilot.tap("escape")
