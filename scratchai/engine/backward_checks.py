@@ -35,9 +35,13 @@ def warnings_of(report: BackwardReport, step: int) -> list[Warning]:
     found = []
     for check in report.failed:
         errors = ", ".join(f"{t.name} {t.max_rel_error:.2g}" for t in check.tensors)
-        measured = (
-            f" (max relative error {errors}; tolerance {check.tolerance:g})" if errors else ""
-        )
+        measured = f"max relative error {errors}; tolerance {check.tolerance:g}"
+        if not errors:
+            measured = ""
+        elif check.one_call_passes:  # the numbers pass: the failure is the two-call check's
+            measured = f"; one call alone passes ({measured}), two calls in one forward do not"
+        else:
+            measured = f" ({measured})"
         found.append(
             Warning(
                 RULE,

@@ -45,6 +45,17 @@ def test_the_bug_is_named_at_its_module(name, steps, rule, target, words, closin
     assert found[0].remedies  # and what to do
 
 
+def test_a_reuse_bug_does_not_quote_numbers_that_read_as_a_pass(closing):
+    """One call of the module is right (its errors are tiny): the warning says the failure is
+    calling it twice, not 'wrong' next to errors below the tolerance."""
+    stepper = run("per_call_state", 1, closing)
+    [warning] = [w for w in stepper.warnings if w.rule == "backward_check"]
+    assert "one call alone passes" in warning.diagnosis
+    assert "two calls in one forward do not" in warning.diagnosis
+    [check] = [c for c in stepper.backward_checks.values() if not c.passed]
+    assert "FAIL: called twice in one forward" in check.summary()
+
+
 def test_inputs_at_fault_are_reported_first_and_named_as_the_cause(closing):
     stepper = run("inputs_x1000", 1, closing)
     first = stepper.warnings
