@@ -107,6 +107,9 @@ def _numbers(node: FlowNode) -> Text:
             text.append(f"  saturated {percent(probe.saturation)}", style=stale)
         if probe.grad_norm is not None and node.backward is None:
             text.append(f"  |grad| {num(probe.grad_norm)}", style=stale)
+            if node.calls > 1:  # one gradient for all the calls: say so, and this call's part
+                mine = f"this call {num(node.call_grad)}, " if node.call_grad is not None else ""
+                text.append(f" ({mine}sum of {node.calls} calls)", style=stale or "dim")
     return text
 
 
@@ -117,6 +120,8 @@ def _gradient(node: FlowNode) -> Text:
     text = Text(f"{BACKWARD_MARK} |grad to input| {num(node.input_grad_norm)}", style="magenta")
     if event.grad_norm is not None:
         text.append(f"  |grad| {num(event.grad_norm)}", style=FRESH)
+    elif node.calls > 1 and node.params:  # not final until every call has run its backward
+        text.append(f"  |grad|: the sum of {node.calls} calls, shown after the step", style="dim")
     return text
 
 

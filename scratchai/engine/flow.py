@@ -12,9 +12,9 @@ are symbolic: the first axis is written ``"batch"`` when it is the batch's size.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .model_index import ModelIndex
@@ -35,7 +35,7 @@ def symbolic(shape: Sequence[int] | None, batch: int | None) -> tuple[Dim, ...]:
     return tuple(dims)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FlowParam:
     """One parameter of a node, as its module names it.
 
@@ -52,7 +52,7 @@ class FlowParam:
     drawn_here: bool = True
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FlowGroup:
     """A module that contains the node's module: drawn as a group, with its formula if its
     class declares one (a residual block's ``x + f(x)``)."""
@@ -62,7 +62,7 @@ class FlowGroup:
     formula: str | None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FlowNode:
     """One module call of the forward pass.
 
@@ -82,6 +82,8 @@ class FlowNode:
             code in a forward (a slice, a concatenation, a residual sum) or is the model's
             input, or when not known (``Flow.sources``).
         probe: the last step's numbers for this call (None before the first step).
+        call_grad: for a module called several times, the norm of what this call added to its
+            parameters' gradients in the last step (``probe.grad_norm`` is the sum's norm).
         forward / backward: this call's events in the batch in progress (stepping ``l``/``p``).
         active: the call the paused pass just ran.
     """
@@ -102,6 +104,7 @@ class FlowNode:
     label: str = ""
     source: int | None = None
     probe: ModuleProbe | None = None
+    call_grad: float | None = None
     forward: LayerEvent | None = None
     backward: LayerEvent | None = None
     active: bool = False
@@ -125,7 +128,7 @@ class FlowNode:
         return self.probe.output if self.probe is not None else None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FlowLoss:
     """The last node: the loss module reads the model's output and gives a scalar."""
 
@@ -135,7 +138,7 @@ class FlowLoss:
     value: float | None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Flow:
     """The whole picture: input, one node per call, the loss.
 
@@ -194,7 +197,20 @@ class FlowBuilder:
         if loss is None and record is not None:
             loss = record.loss
         probes = record.modules if record is not None else None
-        return self.build(calls, probes, events, model_shapes, loss, step, active)
+        flow = self.build(calls, probes, events, model_shapes, loss, step, active)
+        if record is None or not record.grad_shares:
+            return flow
+        squares: dict[tuple[str, int], float] = {}  # (module, call) -> its gradient's |.|^2
+        for share in record.grad_shares:
+            key = (share.owner, share.call)
+            squares[key] = squares.get(key, 0.0) + share.norm * share.norm
+        nodes = tuple(
+            dataclasses.replace(node, call_grad=math.sqrt(squares[(node.path, node.call)]))
+            if node.calls > 1 and (node.path, node.call) in squares
+            else node
+            for node in flow.nodes
+        )
+        return dataclasses.replace(flow, nodes=nodes)
 
     def build(
         self,

@@ -63,6 +63,12 @@ def test_a_module_called_twice_is_two_nodes_each_with_its_own_numbers(closing):
     assert (nodes[0].probe, nodes[1].probe) == (first, second)
     assert stepper.inspect("block", 2).module == second
     assert stepper.module_probe("block", 3) is None
+    # one gradient for both calls: each call carries its own part, and the parts add up
+    inspection = stepper.inspect("block.W")
+    parts = {c.call: c.norm for c in inspection.contributions if c.owner == "block"}
+    assert nodes[0].call_grad is not None and nodes[1].call_grad is not None
+    assert nodes[0].call_grad >= parts[1] and nodes[1].call_grad >= parts[2]  # W's and b's
+    assert nodes[0].call_grad != nodes[1].call_grad
     scale = next(n for n in stepper.flow().nodes if n.path == "scale")
     assert scale.formula is None and scale.title == "Scale"  # no formula: class and shapes
 

@@ -73,6 +73,7 @@ def test_a_residual_model(tmp_path):
 def test_a_module_called_twice(tmp_path):
     out = flow("run", str(model_file(tmp_path, "twice")), cwd=tmp_path).stdout
     assert "block  call 1 of 2" in out and "block  call 2 of 2" in out
+    assert out.count("sum of 2 calls)") == 2 and "(this call " in out  # |grad| is both calls'
     assert "Scale  scale" in out  # a user's module without a formula: its class and shapes
 
 
