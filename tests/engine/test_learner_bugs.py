@@ -71,6 +71,16 @@ def test_not_learning_tells_a_low_lr_from_other_causes(closing):
     assert low.remedies[0].startswith("raise the learning rate")
     other = next(w for w in run("nine_sigmoids", 250, closing).warnings if w.rule == "not_learning")
     assert "learning rate is too low" not in other.diagnosis
+    # the cause found on the same step is named first, with its own first remedy
+    assert "likely cause is already reported: vanishing gradients" in other.diagnosis
+    assert other.remedies[0].startswith("init for the activation")
+
+
+def test_saturation_from_the_first_step_blames_the_init_not_the_lr(closing):
+    warning = next(w for w in run("saturated_tanh", 60, closing).warnings if w.rule == "saturation")
+    assert "from the first step on" in warning.diagnosis
+    assert warning.remedies[0].startswith("init with smaller weights")
+    assert not any(r.action == "lower_lr" for r in warning.remedies)
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ def test_the_experiment_is_left_exactly_as_it_was():
     [
         ("relu_no_mask", "backward check", "'1' (MyReLU): input gradient ignores the mask"),
         ("tiny_lr", "overfit one batch", "raise the learning rate"),
+        ("tiny_lr", "input-independent baseline", "make the model train first"),
         ("inputs_x1000", "data sanity", "standardise the inputs"),
         ("inputs_x1000", "loss at init", "standardise the inputs first"),
     ],

@@ -275,6 +275,7 @@ def _baseline(
     xv, yv = xv[:SAMPLE], yv[:SAMPLE]
     order = [rng.integers(0, len(X), size=batch) for _ in range(steps)]
     real, zeroed = _Copy(experiment), _Copy(experiment)
+    untrained = real.evaluate(xv, yv)
     state = capture_random()
     for idx in order:
         real.step(X[idx], y[idx])
@@ -293,10 +294,17 @@ def _baseline(
         return CheckResult(
             name, False, measured, "training on the real inputs diverged: lower the learning rate"
         )
-    fix = (
-        "the model does no better with its inputs than without: check that the inputs reach "
-        "the model, that each label belongs to its input, and the backward check"
-    )
+    if abs(with_inputs - untrained) < 0.01 * abs(untrained):  # nothing learnt from either
+        fix = (
+            f"training did not move the loss ({untrained:.4g} before): with or without the "
+            "inputs, nothing was learnt, so this says nothing about the data yet; make the "
+            "model train first (a learning rate too low, see the overfit line)"
+        )
+    else:
+        fix = (
+            "the model does no better with its inputs than without: check that the inputs "
+            "reach the model, that each label belongs to its input, and the backward check"
+        )
     return CheckResult(name, False, measured, fix)
 
 

@@ -42,9 +42,12 @@ class Context:
             the loss in after every rule has looked, so all rules see the same values).
         inputs: the training inputs' statistics (None when the data could not be read).
         last_epoch: the latest validation pass (None before the first).
+        found: the conditions the rules before this one reported on this step (a rule about
+            an effect can name a cause found first, e.g. not learning after vanishing
+            gradients).
     """
 
-    __slots__ = ("inputs", "last_epoch", "losses", "num_classes", "step")
+    __slots__ = ("found", "inputs", "last_epoch", "losses", "num_classes", "step")
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class Context:
         self.losses = losses
         self.inputs = inputs
         self.last_epoch = last_epoch
+        self.found: list[Condition] = []
 
     @property
     def input_problem(self) -> str:

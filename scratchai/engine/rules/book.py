@@ -42,7 +42,7 @@ class RuleBook:
         """Conditions that hold after ``record``'s step, in rule order."""
         self._num_classes = num_classes
         ctx = Context(record.step, num_classes, self.losses, self.inputs, self.last_epoch)
-        found: list[Condition] = []
+        found = ctx.found  # later rules see what earlier ones found
         for rule in self._step_rules:
             found.extend(rule.check(record, ctx))
         self.losses.update(record.step, record.loss)  # after all: every rule saw the same

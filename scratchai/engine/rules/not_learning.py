@@ -16,6 +16,10 @@ OTHER_CAUSES = Remedy(
 )
 
 
+#: Rules whose finding explains a loss that does not move.
+LAYER_CAUSES = frozenset({"vanishing_gradients", "saturation", "dead_relu"})
+
+
 @dataclass
 class NotLearning(Rule):
     """After ``steps`` steps the smoothed loss is still within ``tolerance`` (relative) of the
@@ -64,14 +68,14 @@ class NotLearning(Rule):
                     (RAISE_LR,),
                 ),
             )
-        return (
-            ctx.condition(
-                "not_learning",
-                Severity.WARNING,
-                message,
-                f"The weights move (largest update:data {largest:.2g}) but the loss does not "
-                "fall: the gradient does not point downhill, or nothing in the inputs "
-                "predicts the labels.",
-                (OTHER_CAUSES,),
-            ),
+        diagnosis = (
+            f"The weights move (largest update:data {largest:.2g}) but the loss does not "
+            "fall: the gradient does not point downhill, or nothing in the inputs predicts "
+            "the labels."
         )
+        remedies: tuple[Remedy, ...] = (OTHER_CAUSES,)
+        cause = next((c.warning for c in ctx.found if c.warning.rule in LAYER_CAUSES), None)
+        if cause is not None:  # a layer problem found on this step explains it: name it first
+            diagnosis += f" The likely cause is already reported: {cause.message}; fix it first."
+            remedies = (*cause.remedies[:1], OTHER_CAUSES)
+        return (ctx.condition("not_learning", Severity.WARNING, message, diagnosis, remedies),)

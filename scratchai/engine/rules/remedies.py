@@ -20,6 +20,10 @@ BETTER_INIT = Remedy(
     "init for the activation: kaiming (std sqrt(2/fan_in)) for ReLU, xavier (std "
     "sqrt(1/fan_in)) for tanh; a too-small init starves the early layers"
 )
+SMALLER_INIT = Remedy(
+    "init with smaller weights: xavier (std sqrt(1/fan_in)) for tanh and sigmoid; large "
+    "weights push the pre-activations into the flat tails"
+)
 BETTER_ACTIVATION = Remedy(
     "use ReLU instead of sigmoid/tanh between the layers of a deep stack (their slope is at "
     "most 0.25 / 1 and near 0 when saturated), or fewer layers"

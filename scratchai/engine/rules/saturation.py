@@ -8,7 +8,7 @@ from typing import Any
 
 from ..records import Severity, StepRecord
 from .base import Condition, Context, Rule
-from .remedies import BETTER_INIT, NORMALISE_INPUTS, NORMALISE_LAYERS, REDUCE_LR, inputs_first
+from .remedies import NORMALISE_INPUTS, NORMALISE_LAYERS, REDUCE_LR, SMALLER_INIT, inputs_first
 
 
 @dataclass
@@ -42,9 +42,19 @@ class Saturation(Rule):
             if m.saturation <= self.threshold:
                 self._since.pop(m.path, None)
                 continue
-            streak = record.step - self._since.setdefault(m.path, record.step) + 1
+            since = self._since.setdefault(m.path, record.step)
+            streak = record.step - since + 1
             if streak < self.patience:
                 continue
+            # saturated from the first measurement: the init or the inputs, not the lr
+            from_start = since <= 1
+            fixes = (
+                (SMALLER_INIT, NORMALISE_LAYERS)
+                if from_start
+                else (SMALLER_INIT, NORMALISE_LAYERS, REDUCE_LR)
+            )
+            if not ctx.input_problem:
+                fixes = (*fixes[:2], NORMALISE_INPUTS, *fixes[2:])
             found.append(
                 ctx.condition(
                     f"saturation:{m.path}",
@@ -53,13 +63,13 @@ class Saturation(Rule):
                     f"saturated (in the flat tails) for {streak} steps; threshold "
                     f"{self.threshold:.0%}",
                     "A saturated tanh/sigmoid has slope near 0: almost no gradient passes, "
-                    "so the layers before it stop learning. Its inputs are too large.",
-                    inputs_first(
-                        ctx.input_problem,
-                        (BETTER_INIT, NORMALISE_LAYERS, REDUCE_LR)
-                        if ctx.input_problem
-                        else (BETTER_INIT, NORMALISE_LAYERS, NORMALISE_INPUTS, REDUCE_LR),
+                    "so the layers before it stop learning. Its inputs are too large"
+                    + (
+                        " from the first step on: the init scale (or the data), not training."
+                        if from_start
+                        else "."
                     ),
+                    inputs_first(ctx.input_problem, fixes),
                     m.path,
                 )
             )
