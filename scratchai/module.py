@@ -12,6 +12,7 @@ gets its two backwards in the right (reverse) order.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -38,12 +39,15 @@ class _CallState(threading.local):
 
     def __init__(self) -> None:
         self.depth = 0
-        self.generation = 0  # bumped by each outermost call: saves from older forwards are dropped
+        # this thread's outermost forward, numbered across threads (a layer-stepped forward
+        # and its backward run in different threads): saves from older forwards are dropped
+        self.generation = 0
         self.last_finished: Module | None = None  # the module whose forward returned last
         self.grad_enabled = True
 
 
 _call = _CallState()
+_generations = itertools.count(1)
 
 
 class no_grad:
@@ -414,7 +418,7 @@ class Module:
         call = _call
         outermost = call.depth == 0
         if outermost:
-            call.generation += 1
+            call.generation = next(_generations)  # atomic: unique across threads
             call.last_finished = None
         call.depth += 1
         try:

@@ -219,6 +219,24 @@ def test_no_grad_in_another_thread_changes_nothing_here() -> None:
         worker.join()
 
 
+def test_a_forward_in_a_new_thread_drops_the_saves_of_an_abandoned_one() -> None:
+    """Forwards are numbered across threads (layer stepping runs each pass in its own thread):
+    a forward whose backward never ran leaves nothing behind for a later one."""
+    layer = Linear(3, 2)
+    x = np.ones((2, 3), np.float32)
+
+    def forward_only() -> None:
+        layer(x)
+
+    for _ in range(2):  # two fresh threads: each one's first forward
+        worker = threading.Thread(target=forward_only)
+        worker.start()
+        worker.join()
+    layer.backward(np.ones((2, 2), np.float32))
+    with pytest.raises(RuntimeError, match="no saved forward"):
+        layer.backward(np.ones((2, 2), np.float32))
+
+
 def test_backward_can_skip_the_gradient_wrt_the_data():
     """input_grad=False (what a training loop uses: the data needs no gradient) changes nothing
     but the return value."""
