@@ -91,6 +91,10 @@ class Timeline:
         return sum(c.nbytes for c in self.checkpoints.values())
 
     # ------------------------------------------------------------------ saving
+    def checkpoint_due(self, step: int) -> bool:
+        """Whether ``before_batch(step, ...)`` will make a checkpoint."""
+        return step % self.every == 0 and step not in self.checkpoints
+
     def before_batch(self, step: int, engine: Any) -> None:
         """Save what the batch about to run (step + 1) will change; a checkpoint if it is due."""
         self.light = Light(
@@ -100,7 +104,7 @@ class Timeline:
             self._experiment.train_loader.state_dict(),  # already a copy
             engine,
         )
-        if step % self.every == 0 and step not in self.checkpoints:
+        if self.checkpoint_due(step):
             self._make_room()  # thin out first: the budget holds at its peak too
             fits = self.nbytes + self._checkpoint_bytes <= self.budget
             if step % self.every == 0 and (fits or not self.checkpoints):  # step 0 always

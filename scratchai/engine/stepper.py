@@ -336,7 +336,11 @@ class Stepper(TimeTravel, Readouts):
         exp, passes = self.experiment, self._passes
         if self._timeline is not None:
             self._phase = "snapshot"  # an interrupt here finds the last step complete
-            self._timeline.before_batch(self.step, self._counters())
+            # the monitor's state (rules, conditions) only where a checkpoint keeps it, or
+            # where a replay may fail after its update and be undone from the snapshot
+            timeline = self._timeline
+            full = self._travelling or timeline.checkpoint_due(self.step)
+            timeline.before_batch(self.step, self._counters(monitor=full))
         self._phase = "data"
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
         self._last_batch = xb

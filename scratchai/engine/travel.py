@@ -135,13 +135,17 @@ class TimeTravel:
     def _in_batch(self) -> bool:
         return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.parked
 
-    def _counters(self) -> Counters:
-        return Counters(self.step, self.epoch, self.batch, self.state, self._monitor.state_dict())
+    def _counters(self, monitor: bool = True) -> Counters:
+        """The stepper's state; ``monitor=False`` leaves the monitor's out (None): a batch
+        changes it only after its update, so undoing a batch before that needs none."""
+        judged = self._monitor.state_dict() if monitor else None
+        return Counters(self.step, self.epoch, self.batch, self.state, judged)
 
     def _restore(self, saved: Counters) -> None:
         """Take back the stepper's own state once the timeline restored the model's."""
         self.step, self.epoch, self.batch, self.state = saved[:4]
-        self._monitor.load_state_dict(saved.monitor, saved.step)
+        if saved.monitor is not None:  # None: the monitor has not changed since (see above)
+            self._monitor.load_state_dict(saved.monitor, saved.step)
         self.history.truncate_after(saved.step)
         while self._recent_records and self._recent_records[-1].step > saved.step:
             self._recent_records.pop()

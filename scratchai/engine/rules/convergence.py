@@ -40,6 +40,9 @@ class Convergence(Rule):
     converged: bool = field(default=False, init=False, repr=False, compare=False)
     _losses: deque[float] = field(init=False, repr=False, compare=False)
     _sum: float = field(default=0.0, init=False, repr=False, compare=False)
+    # the condition reported while it holds: only its onset's text is ever shown, so a held
+    # plateau is not described again on every step (this runs on every step of a run)
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._losses = deque(maxlen=self.window)
@@ -63,9 +66,21 @@ class Convergence(Rule):
             second = sum(values[half:]) / (len(values) - half)
             self.converged = abs(first - second) <= self.tolerance * first
         if not self.converged:
+            self._held = ()
             return ()
         gap = _gap(ctx)
-        if gap is not None and gap > self.gap:
+        key = "overfitting:gap" if gap is not None and gap > self.gap else "converged"
+        if self._held and self._held[0].key == key:
+            return self._held
+        self._held = self._describe(key, mean, gap, ctx)
+        return self._held
+
+    def _describe(
+        self, key: str, mean: float, gap: float | None, ctx: Context
+    ) -> tuple[Condition, ...]:
+        losses = self._losses
+        if key == "overfitting:gap":
+            assert gap is not None
             epoch = ctx.last_epoch
             assert epoch is not None and epoch.val_loss is not None
             acc = "" if epoch.val_accuracy is None else f", accuracy {epoch.val_accuracy:.0%}"
@@ -92,10 +107,11 @@ class Convergence(Rule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"converged": self.converged, "window": list(self._losses)}
+        return {"converged": self.converged, "window": list(self._losses), "held": self._held}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.converged = state["converged"]
+        self._held = state["held"]
         self._losses = deque(state["window"], maxlen=self.window)
         self._sum = math.fsum(self._losses)
 
