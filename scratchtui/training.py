@@ -21,7 +21,7 @@ from collections.abc import Callable
 from textual.app import App
 
 from scratchai.engine import Stepper
-from scratchai.engine.failures import raise_in_thread
+from scratchai.engine.failures import clear_pending_interrupt, raise_in_thread
 
 from .guard import os_exit_guarded
 from .messages import TrainingStopped
@@ -61,6 +61,10 @@ class Trainer:
         # thread itself, which already holds the stepper's lock.
         self._pending: deque[Callable[[], None]] = deque()
         self._thread: threading.Thread | None = None
+        # Set while the thread runs the job's work (not its own tail, which must post the
+        # end of the job): an interrupt of a job outside the steps is sent only then.
+        self._in_work = False
+        self._work_lock = threading.Lock()
 
     @property
     def elapsed(self) -> float:
@@ -103,9 +107,10 @@ class Trainer:
         if self._stepper.interrupt():
             return True
         thread = self._thread
-        if self.running and self.job in OUTSIDE_STEPS and thread is not None and thread.ident:
-            # these run the user's code outside any step: interrupt their thread itself
-            return raise_in_thread(thread.ident, KeyboardInterrupt)
+        with self._work_lock:
+            if self.job in OUTSIDE_STEPS and self._in_work and thread and thread.ident:
+                # these run the user's code outside any step: interrupt their thread itself
+                return raise_in_thread(thread.ident, KeyboardInterrupt)
         return False
 
     def stopped(self) -> Then | None:
@@ -149,7 +154,14 @@ class Trainer:
         error: BaseException | None = None
         try:
             with os_exit_guarded():
-                result = work()
+                with self._work_lock:
+                    self._in_work = True
+                try:
+                    result = work()
+                finally:
+                    with self._work_lock:
+                        self._in_work = False
+                        clear_pending_interrupt(threading.get_ident())  # too late for it
         except BaseException as exc:  # StepFailed, a late interrupt, or a bug
             error = exc
         try:

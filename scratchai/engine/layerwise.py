@@ -8,6 +8,7 @@ runs at any time, so the model is never touched concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -127,8 +128,10 @@ class PausablePass:
             self._waiting = False  # before the release: from now on the pass thread runs user code
         self._go.release()
         while not self._paused.acquire(timeout=0.1):
-            if not self._thread.is_alive() and not self._done:  # it died outside its try
-                self._error, self._done = KeyboardInterrupt(), True
+            if not self._thread.is_alive():  # it died outside its try: it will not say so
+                if not self._done:
+                    self._error, self._done = KeyboardInterrupt(), True
+                break
         return None if self._done else self._event
 
     def result(self) -> Any:
@@ -139,9 +142,12 @@ class PausablePass:
         return self._result
 
     def cancel(self) -> None:
-        """Abandon the pass; the thread unwinds at its next pause."""
+        """Abandon the pass; the thread unwinds at its next pause (or, if it has not started
+        its work yet, as soon as it does)."""
         if self._started and not self._done:
             self._cancelled = True
             self._go.release()
-            self._thread.join(timeout=5)
+            # an interrupt that landed inside Thread.start() leaves a thread never started
+            with contextlib.suppress(RuntimeError):
+                self._thread.join(timeout=5)
         self._done = True

@@ -33,3 +33,11 @@ def restore_random(states: RandomStates) -> None:
     set_rng_state(states.library)
     np.random.set_state(states.numpy_global)
     random.setstate(states.python)
+
+
+def globals_drawn_since(states: RandomStates) -> bool:
+    """Whether NumPy's global or Python's generator drew since ``states`` were captured."""
+    now: Any = np.random.get_state()  # the legacy tuple: (name, keys, pos, gauss...)
+    then = states.numpy_global
+    same = now[0] == then[0] and now[2:] == then[2:] and np.array_equal(now[1], then[1])
+    return not same or random.getstate() != states.python

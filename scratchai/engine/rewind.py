@@ -29,7 +29,7 @@ import numpy as np
 from ..random import get_rng_state, set_rng_state
 from .experiment import Experiment
 from .model_index import ModelIndex
-from .randomness import RandomStates, capture_random, restore_random
+from .randomness import RandomStates, capture_random, globals_drawn_since, restore_random
 
 MIB = 1024 * 1024
 
@@ -164,6 +164,16 @@ class Timeline:
         self._restore_light(checkpoint.light)
         self.light = None
         return start, checkpoint.light.engine
+
+    def undo_is_exact(self) -> bool:
+        """Whether ``undo_batch`` gives back every random draw of the batch in progress: the
+        light snapshot keeps only the library's generator (NumPy's global one costs tens of
+        microseconds a batch to save), so not when the others drew since the checkpoint."""
+        light = self.light
+        if light is None or not self.checkpoints:
+            return True
+        latest = self.checkpoints[max(s for s in self.checkpoints if s <= light.step)]
+        return not globals_drawn_since(latest.random)
 
     def forget_after(self, step: int) -> None:
         """Training goes on from ``step`` on a new timeline: later states are not its past."""

@@ -192,7 +192,10 @@ class TimeTravel:
             return
         if self.state is not State.DEFINED and timeline is not None and timeline.light:
             before_update = self._phase in ("data", "backward check", "forward", "loss", "backward")
-            if before_update or self._travelling:  # never a replay inside a replay
+            # never a replay inside a replay; else replay when the light snapshot cannot give
+            # back the batch's draws from NumPy's or Python's generator (a learner's Dropout)
+            exact = self._travelling or timeline.undo_is_exact()
+            if (before_update and exact) or self._travelling:
                 self._restore(timeline.undo_batch())
             else:
                 self._travel(timeline.light.step)

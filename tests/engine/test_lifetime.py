@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 
 import scratchai as sa
 from scratchai.engine import Granularity, Stepper, load_demo
+from scratchai.engine.failures import raise_in_thread
+from scratchai.engine.layerwise import PausablePass
+from scratchai.engine.model_index import ModelIndex
 from scratchai.hooks import live_hook_handles
 
 
@@ -49,3 +55,39 @@ def test_context_manager_closes_a_parked_pass(pass_threads) -> None:
     with _abandoned_mid_layer():
         assert pass_threads() - threads
     assert not pass_threads() - threads
+
+
+def _one_layer_pass() -> PausablePass:
+    model = sa.Sequential(sa.Linear(2, 2))
+    return PausablePass(lambda: model(np.ones((1, 2))), "forward", ModelIndex(model))
+
+
+def test_a_pass_thread_that_dies_unannounced_does_not_hang_the_stepper() -> None:
+    stepping = _one_layer_pass()
+    stepping._thread = threading.Thread(target=lambda: None, daemon=True)  # dies at once
+    assert stepping.resume() is None and stepping.done  # noticed, not waited for forever
+
+
+def test_an_interrupt_while_the_pass_thread_starts_is_an_interrupt() -> None:
+    """It lands in Thread.start() (the stepper's thread waited for the pass's lock while the
+    interrupt was sent): a KeyboardInterrupt, and cancelling the pass raises nothing."""
+    stepping = _one_layer_pass()
+    outcome: list[str] = []
+
+    def step() -> None:
+        try:
+            stepping.resume()
+            outcome.append("no interrupt")
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+        stepping.cancel()
+        outcome.append("cancelled")
+
+    stepping._state.acquire()  # as PausablePass.interrupt holds it while sending
+    stepper = threading.Thread(target=step)
+    stepper.start()
+    time.sleep(0.05)  # the stepper now waits for the lock in resume()
+    raise_in_thread(stepper.ident, KeyboardInterrupt)
+    stepping._state.release()
+    stepper.join(10)
+    assert outcome == ["interrupted", "cancelled"]

@@ -186,27 +186,50 @@ def test_a_run_measures_layers_every_few_steps_and_shows_the_last_step_whole(mak
     assert [r.layers_fresh for r in stepper._recent_records][-2:] == [True, True]
 
 
-def test_replay_repeats_draws_from_numpys_global_generator(closing):
-    """A learner's Dropout on ``np.random``: going back and forward again gives the same
-    weights, because checkpoints keep NumPy's and Python's generators too."""
+class GlobalDropout(sa.Module):
+    """A learner's Dropout: the mask from NumPy's global generator, not the library's."""
+
+    def forward(self, x):
+        mask = (np.random.rand(*x.shape) > 0.5) * 2.0
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, grad_output):
+        (mask,) = self.saved_for_backward()
+        return grad_output * mask
+
+
+def _global_dropout_stepper(closing) -> Stepper:
     sa.manual_seed(0)
     np.random.seed(0)
     experiment = load_demo("mlp")
-
-    class GlobalDropout(sa.Module):
-        def forward(self, x):
-            mask = (np.random.rand(*x.shape) > 0.5) * 2.0
-            self.save_for_backward(mask)
-            return x * mask
-
-        def backward(self, grad_output):
-            (mask,) = self.saved_for_backward()
-            return grad_output * mask
-
     experiment.model.insert(2, GlobalDropout())  # after the ReLU
-    stepper = closing(Stepper(experiment, Settings(checkpoint_every=10)))
+    return closing(Stepper(experiment, Settings(checkpoint_every=10)))
+
+
+def test_replay_repeats_draws_from_numpys_global_generator(closing):
+    """Going back and forward again gives the same weights: checkpoints keep NumPy's and
+    Python's generators too."""
+    stepper = _global_dropout_stepper(closing)
     stepper.run(max_steps=37)
     at_37 = _weights(stepper)
     stepper.run(max_steps=20)
     stepper.goto(37)
     _same(_weights(stepper), at_37)
+
+
+def test_a_batch_taken_back_mid_forward_gives_back_numpys_draws(closing):
+    """Undoing a batch in progress after the Dropout drew its mask: the redone batch draws
+    the same mask as the original would (the undo replays from a checkpoint), so a later
+    replay of the same steps agrees with them."""
+    stepper = _global_dropout_stepper(closing)
+    stepper.run(max_steps=12)
+    for _ in range(4):  # into the next batch's forward, past the Dropout
+        stepper.advance(Granularity.LAYER)
+    stepper.rewind(1)  # the batch in progress
+    assert stepper.step == 12
+    stepper.run(max_steps=3)
+    at_15 = _weights(stepper)
+    stepper.goto(12)
+    stepper.goto(15)
+    _same(_weights(stepper), at_15)
