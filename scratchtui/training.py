@@ -137,7 +137,7 @@ class Trainer:
         while not self._idle.wait(0.05):
             if time.monotonic() > deadline:
                 return False
-            self._stepper.interrupt()  # at most once per step (the engine's rule)
+            self.interrupt()  # a step's at most once (the engine's rule), or the job's
         return True
 
     def _run_pending(self) -> None:

@@ -275,7 +275,7 @@ def _baseline(
     xv, yv = xv[:SAMPLE], yv[:SAMPLE]
     order = [rng.integers(0, len(X), size=batch) for _ in range(steps)]
     real, zeroed = _Copy(experiment), _Copy(experiment)
-    untrained = real.evaluate(xv, yv)
+    untrained = real.evaluate(xv, yv), zeroed.evaluate(np.zeros_like(xv), yv)
     state = capture_random()
     for idx in order:
         real.step(X[idx], y[idx])
@@ -294,11 +294,14 @@ def _baseline(
         return CheckResult(
             name, False, measured, "training on the real inputs diverged: lower the learning rate"
         )
-    if abs(with_inputs - untrained) < 0.01 * abs(untrained):  # nothing learnt from either
+    moved = [abs(after - before) >= 0.01 * abs(before) for after, before in zip(
+        (with_inputs, without), untrained, strict=True
+    )]  # fmt: skip
+    if not any(moved):  # nothing learnt either way: the comparison says nothing yet
         fix = (
-            f"training did not move the loss ({untrained:.4g} before): with or without the "
-            "inputs, nothing was learnt, so this says nothing about the data yet; make the "
-            "model train first (a learning rate too low, see the overfit line)"
+            f"training did not move the loss ({untrained[0]:.4g} before): with or without "
+            "the inputs, nothing was learnt, so this says nothing about the data yet; make "
+            "the model train first (a learning rate too low, see the overfit line)"
         )
     else:
         fix = (
