@@ -21,7 +21,8 @@ WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
 INSTALL_HINT = (
     "scratchtui serve needs the optional web extra (textual-serve): "
-    "pip install 'scratchai[web]' (or, from a clone, pip install '.[web]')"
+    "pip install 'textual-serve>=1.1,<2' (or, in the project's folder, pip install '.[web]'; "
+    "not 'scratchai[web]': the scratchai on PyPI is another project)"
 )
 
 
@@ -88,6 +89,11 @@ def serve(
         from textual_serve.server import Server
     except ImportError:
         errors.print(f"[red]error:[/] {escape(INSTALL_HINT)}")
+        return 2
+    try:  # before any banner: a taken port or a foreign address is said, not served
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        errors.print(f"[red]error:[/] cannot listen on {escape(host)}:{port}: {escape(str(error))}")
         return 2
     server = Server(shlex.join(command), host=host, port=port, title=title, public_url=url)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -36,9 +36,9 @@ def _import_torch() -> Any:
         import torch
     except ImportError:
         raise ImportError(
-            "scratchai.interop needs PyTorch for this: pip install 'scratchai[torch]' "
-            "(torch==2.13.0; the state-dict converters state_to_torch/state_from_torch work "
-            "without it)"
+            "scratchai.interop needs PyTorch for this: pip install torch==2.13.0 (or, in the "
+            "project's folder, pip install '.[torch]'; the state-dict converters "
+            "state_to_torch/state_from_torch work without it)"
         ) from None
     return torch
 

@@ -3,6 +3,7 @@ address the page hands out, and the error when the web extra is missing."""
 
 from __future__ import annotations
 
+import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -63,7 +64,7 @@ def test_missing_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     errors = Console(record=True, width=200)
     assert serve(["x"], "t", "127.0.0.1", 8000, None, errors) == 2
     text = errors.export_text()
-    assert "pip install 'scratchai[web]'" in text and INSTALL_HINT.split(":")[0] in text
+    assert "pip install '.[web]'" in text and INSTALL_HINT.split(":")[0] in text
 
 
 class FakeServer:
@@ -126,3 +127,17 @@ def build():
     return Experiment(model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
                       sa.DataLoader(data, batch_size=16), name="scaled")
 """
+
+
+def test_a_taken_port_is_said_before_any_banner(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("textual_serve")
+    import textual_serve.server
+
+    FakeServer.made = {}
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        errors = Console(record=True, width=200)
+        assert serve(app_command("mlp", None, seed=0), "t", "127.0.0.1", port, None, errors) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in errors.export_text()
+    assert FakeServer.made == {}  # never started: no "Serving on ..." banner
