@@ -141,7 +141,7 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
             errors.print("[red]error:[/] serve takes one file (or: serve demo NAME)")
             return EXIT_USAGE
         if not file.is_file():
-            errors.print(f"[red]error:[/] no such file: {escape(str(file))}")
+            errors.print(f"[red]error:[/] {_not_a_file(file)}")
             return EXIT_USAGE
     try:  # a broken file fails here once, not in every tab that opens the page
         experiment = load_demo(demo) if demo else load_experiment_file(Path(args.target))
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             print((demos_dir() / f"{args.name}.py").read_text(encoding="utf-8"), end="")
             return EXIT_OK
     elif not args.file.is_file():
-        errors.print(f"[red]error:[/] no such file: {escape(str(args.file))}")
+        errors.print(f"[red]error:[/] {_not_a_file(args.file)}")
         return EXIT_USAGE
     if not args.headless and (args.steps is not None or args.export is not None):
         errors.print(
@@ -245,7 +245,7 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
         errors.print(f"[red]error:[/] no demo named '{escape(target[1])}'; the demos are: {names}")
         return EXIT_USAGE
     if not demo and not Path(target[0]).is_file():
-        errors.print(f"[red]error:[/] no such file: {escape(target[0])}")
+        errors.print(f"[red]error:[/] {_not_a_file(Path(target[0]))}")
         return EXIT_USAGE
     manual_seed(seed)
     with os_exit_guarded():  # the file and its model run here: os._exit is reported too
@@ -255,6 +255,13 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
             errors.print(f"[red]error:[/] {escape(str(error))}")
             return EXIT_USER_ERROR
         return run_check(experiment, console)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a model file argument cannot be read, for an error line (markup escaped)."""
+    if path.is_dir():
+        return f"{escape(str(path))} is a directory, not a model file"
+    return f"no such file: {escape(str(path))}"
 
 
 def _run_app(

@@ -109,6 +109,13 @@ def test_headless_user_model_raising_in_forward_exits_4(tmp_path):
     assert any("my_model.py" in line and "line" in line for line in result.stderr.splitlines())
 
 
+def test_a_directory_given_as_the_model_file_is_called_one(tmp_path):
+    (tmp_path / "models").mkdir()
+    result = run_cli("run", "models", "--headless", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "models is a directory, not a model file" in result.stderr
+
+
 def test_demo_list(tmp_path):
     result = run_cli("demo", "--list", cwd=tmp_path)
     assert result.returncode == 0 and "digits" in result.stdout
