@@ -77,6 +77,11 @@ def check_state(
     if strict and unexpected:
         # sorted: a loaded file's key order is the format's, not the model's
         problems.append("unexpected keys: " + ", ".join(sorted(unexpected)))
+        if any(key.endswith((".weight", ".bias")) for key in unexpected):
+            problems.append(
+                "'.weight'/'.bias' are PyTorch's names: a file saved in them loads with "
+                "model.load_state_dict(scratchai.interop.state_from_torch(model, state))"
+            )
     values: dict[str, np.ndarray] = {}
     first_alias: dict[int, str] = {}  # id(live array) -> the first key that loads it
     for key, target in targets.items():

@@ -234,14 +234,14 @@ class ScratchApp(TravelKeys, App[None]):
             return
         target = None
         if self.checkpoint_dir is not None:
-            name = f"{self.stepper.experiment.name}-step{self.stepper.step}.safetensors"
-            target = self.checkpoint_dir / name
+            target = self.checkpoint_dir / self.stepper.checkpoint_name()
         try:
             path = self.stepper.save_checkpoint(target)
         except OSError as error:
             self.board.say(f"could not save the checkpoint: {error}", severity="error", timeout=8)
             return
-        self.board.say(f"checkpoint saved: {path}", timeout=6)
+        names = " (PyTorch's names)" if self.stepper.checkpoint_names == "torch" else ""
+        self.board.say(f"checkpoint saved{names}: {path}", timeout=6)
 
     def on_notice(self, message: Notice) -> None:
         self.board.say(message.text)

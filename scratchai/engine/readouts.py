@@ -116,16 +116,18 @@ class Readouts:
             table, epochs = self.history.table(), self.epochs
         return export_run(name, self.history.fields, table, epochs, target)
 
+    def checkpoint_name(self) -> str:
+        """``NAME-stepN.safetensors`` (``-torch`` before the suffix in PyTorch's names: the
+        two namings of one step must not overwrite each other)."""
+        names = "-torch" if self.checkpoint_names == "torch" else ""
+        return f"{self.experiment.name}-step{self.step}{names}.safetensors"
+
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
         by ``checkpoint_names``; returns the path."""
         from ..serialization import save
 
-        target = (
-            Path(path)
-            if path is not None
-            else Path("checkpoints", f"{self.experiment.name}-step{self.step}.safetensors")
-        )
+        target = Path(path) if path is not None else Path("checkpoints", self.checkpoint_name())
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if self.checkpoint_names == "torch":

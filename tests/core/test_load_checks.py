@@ -64,3 +64,10 @@ def test_a_float64_value_in_range_is_cast_to_the_model_dtype() -> None:
     for key, value in model.state_dict().items():
         assert value.dtype == np.float32
         np.testing.assert_array_equal(value, state[key].astype(np.float32))
+
+
+def test_pytorch_names_get_a_hint_to_convert_them() -> None:
+    model = sa.Sequential(sa.Linear(3, 2))
+    torch_named = {"0.weight": np.zeros((2, 3), np.float32), "0.bias": np.zeros(2, np.float32)}
+    with pytest.raises(sa.StateDictError, match=r"scratchai\.interop\.state_from_torch"):
+        model.load_state_dict(torch_named)

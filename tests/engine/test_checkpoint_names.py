@@ -32,6 +32,15 @@ def test_scratchai_names_stay_the_default(tmp_path: Path) -> None:
     assert set(state) == {"0.W", "0.b", "2.W", "2.b"}
 
 
+def test_the_two_namings_of_one_step_get_different_files() -> None:
+    with (
+        Stepper(load_demo("mlp")) as plain,
+        Stepper(load_demo("mlp"), checkpoint_names="torch") as torch_named,
+    ):
+        assert plain.checkpoint_name() == "mlp-step0.safetensors"
+        assert torch_named.checkpoint_name() == "mlp-step0-torch.safetensors"
+
+
 def test_a_model_torch_cannot_name_is_refused_when_the_stepper_is_made() -> None:
     class Scale(sa.Module):
         def __init__(self) -> None:
