@@ -210,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     except ExperimentError as error:
         errors.print(f"[red]error:[/] {escape(str(error))}")
+        if os.environ.get("TEXTUAL_DRIVER") and not args.headless and not args.flow:
+            from .load_error import LoadErrorApp  # a served tab: say it in the page
+
+            LoadErrorApp(str(error)).run()
         return EXIT_USER_ERROR
     try:
         stepper = Stepper(experiment, checkpoint_names=args.checkpoint_names)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 from rich.console import Console
+from textual.widgets import Static
 
 from scratchtui.cli import main
 from scratchtui.serve import INSTALL_HINT, app_command, public_url, serve
@@ -141,3 +142,30 @@ def test_a_taken_port_is_said_before_any_banner(monkeypatch: pytest.MonkeyPatch)
         assert serve(app_command("mlp", None, seed=0), "t", "127.0.0.1", port, None, errors) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in errors.export_text()
     assert FakeServer.made == {}  # never started: no "Serving on ..." banner
+
+
+def test_a_tab_whose_model_file_broke_after_start_shows_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under textual-serve (TEXTUAL_DRIVER set) the app process shows the load error in the
+    page instead of leaving the learner's tab blank."""
+    from scratchtui import load_error
+
+    shown: list[str] = []
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    monkeypatch.setattr(load_error.LoadErrorApp, "run", lambda self: shown.append(self.message))
+    model = tmp_path / "my_model.py"
+    model.write_text(BROKEN)
+    assert main(["run", str(model)]) == 4
+    assert len(shown) == 1 and "broken on purpose" in shown[0]
+
+
+async def test_the_load_error_page_says_what_to_do() -> None:
+    from scratchtui.load_error import LoadErrorApp
+
+    app = LoadErrorApp("my_model.py: build() raised RuntimeError: broken on purpose")
+    async with app.run_test(size=(80, 24)) as pilot:
+        text = " ".join(str(s.render()) for s in app.query(Static))
+        assert "broken on purpose" in text and "reload this page" in text
+        await pilot.press("q")
+    assert app.return_code == 0
