@@ -91,7 +91,8 @@ def serve(
         errors.print(f"[red]error:[/] {escape(INSTALL_HINT)}")
         return 2
     try:  # before any banner: a taken port or a foreign address is said, not served
-        socket.create_server((host, port)).close()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
     except OSError as error:
         errors.print(f"[red]error:[/] cannot listen on {escape(host)}:{port}: {escape(str(error))}")
         return 2
