@@ -18,9 +18,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from scratchai import manual_seed
 from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
 from scratchai.engine.experiment import demos_dir
+from scratchai.engine.randomness import seed_everything
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             "use --headless to train without the UI"
         )
         return EXIT_USAGE
-    manual_seed(args.seed)
+    seed_everything(args.seed)
     try:
         with os_exit_guarded():  # an os._exit in the file is reported like a sys.exit
             experiment = (
@@ -251,7 +251,7 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
     if not demo and not Path(target[0]).is_file():
         errors.print(f"[red]error:[/] {_not_a_file(Path(target[0]))}")
         return EXIT_USAGE
-    manual_seed(seed)
+    seed_everything(seed)
     with os_exit_guarded():  # the file and its model run here: os._exit is reported too
         try:
             experiment = load_demo(target[1]) if demo else load_experiment_file(target[0])

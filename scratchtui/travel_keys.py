@@ -19,8 +19,8 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from scratchai import manual_seed
 from scratchai.engine import Advance, Granularity, State, Stepper, reload_experiment_file
+from scratchai.engine.randomness import seed_everything
 
 from .messages import Notice
 from .screens.modes import ModesScreen
@@ -211,7 +211,7 @@ class TravelKeys(App[None]):
 
         def rebuild() -> Advance:
             try:
-                manual_seed(seed)
+                seed_everything(seed)
                 experiment = reload_experiment_file(path)
                 file_lr, note = float(experiment.optimizer.lr), ""
                 if app_lr is not None:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..random import get_rng_state, set_rng_state
+from ..random import get_rng_state, manual_seed, set_rng_state
 
 
 class RandomStates(NamedTuple):
@@ -23,6 +23,14 @@ class RandomStates(NamedTuple):
     library: dict[str, Any]
     numpy_global: Any
     python: Any
+
+
+def seed_everything(seed: int) -> None:
+    """Seed all three generators (the CLI's ``--seed``): a learner's own Dropout on
+    ``np.random`` starts from the same draws at every launch, as the built-in one does."""
+    manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def capture_random() -> RandomStates:

@@ -175,3 +175,36 @@ def test_a_dropout_drawing_from_numpys_global_generator_passes_and_it_is_left_al
     after = np.random.get_state()
     assert after[0] == numpy_before[0] and np.array_equal(after[1], numpy_before[1])
     assert after[2:] == numpy_before[2:] and random.getstate() == python_before
+
+
+class KeepsItsInput(sa.Module):
+    """``self.x = x`` in forward: right as long as the model calls it once per forward."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return 2 * self.x * grad_output
+
+
+def test_state_kept_on_a_module_called_once_is_not_a_failure():
+    """The two-call test runs only for modules the model calls more than once: a learner's
+    module that keeps its input on self trains correctly when called once."""
+    assert report_for(KeepsItsInput()) == []
+    twice = sa.Sequential(sa.Linear(8, 8), KeepsItsInput(), sa.Linear(8, 8))
+
+    class Twice(sa.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = twice
+
+        def forward(self, x):
+            return self.inner[1](self.inner(x))
+
+        def backward(self, grad_output):
+            return self.inner.backward(self.inner[1].backward(grad_output))
+
+    x = np.random.default_rng(1).standard_normal((6, 8)).astype(np.float32)
+    [check] = [m for m in check_backward(Twice(), x).modules if m.path == "inner.1"]
+    assert any("called twice in one forward" in p for p in check.problems)

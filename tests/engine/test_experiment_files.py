@@ -116,6 +116,27 @@ def test_a_directory_given_as_the_model_file_is_called_one(tmp_path):
     assert "models is a directory, not a model file" in result.stderr
 
 
+def test_the_seed_covers_numpys_global_generator_too(tmp_path):
+    """A learner's Dropout on np.random: two launches with one --seed train the same."""
+    text = "import numpy as np\n" + GOOD.replace(
+        "    model = sa.Sequential",
+        "    class Drop(sa.Module):\n"
+        "        def forward(self, x):\n"
+        "            self.mask = np.random.rand(*x.shape) > 0.5\n"
+        "            return x * self.mask\n"
+        "        def backward(self, g):\n"
+        "            return g * self.mask\n"
+        "    model = sa.Sequential",
+    ).replace("sa.Tanh()", "Drop()")
+    path = write(tmp_path, text)
+    runs = [
+        run_cli("run", str(path), "--headless", "--steps", "5", "--seed", "3", cwd=tmp_path)
+        for _ in range(2)
+    ]
+    tables = [r.stdout[r.stdout.index("layers after step") :] for r in runs]
+    assert runs[0].returncode == 0 and tables[0] == tables[1]
+
+
 def test_demo_list(tmp_path):
     result = run_cli("demo", "--list", cwd=tmp_path)
     assert result.returncode == 0 and "digits" in result.stdout
