@@ -73,7 +73,9 @@ class CheckScreen(Dialog[Checklist | None]):
         box.border_title = "Pre-flight checks (on copies: training is not touched)"
         box.border_subtitle = "esc closes"
         with box:
-            yield Static(Text("running...", style="dim"), id="check-lines")
+            yield Static(
+                Text("running the first check... (esc stops them)", style="dim"), id="check-lines"
+            )
             yield Static("", id="check-summary")
 
     def arrived(self, result: CheckResult) -> None:
@@ -105,6 +107,8 @@ class CheckScreen(Dialog[Checklist | None]):
     def _draw_lines(self) -> None:
         if not self._dismissed:  # closed while the checks ran: nothing left to draw on
             body = Text("\n").join(result_text(r) for r in self.results)
+            if self.checklist is None and not self.stopped:  # a slow model: say it goes on
+                body.append("\nrunning the next check... (esc stops them)", style="dim")
             self.query_one("#check-lines", Static).update(body)
 
     def _show_summary(self, summary: Text) -> None:

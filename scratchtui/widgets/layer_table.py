@@ -16,6 +16,8 @@ is all the table shows.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -86,6 +88,7 @@ class LayerTable(DataTable):
         #: row key of each module call, in forward order ('path' or 'path#2' for a re-use)
         self.row_keys: tuple[str, ...] = ()
         self._paths: tuple[str, ...] = ()
+        self._labels: tuple[str, ...] = ()  # the paths as shown: 'block #2' for a second call
         self._rows_of: dict[str, list[int]] = {}  # path -> its rows, in forward order
         self._record: StepRecord | None = None
         self._events: tuple[LayerEvent, ...] = ()
@@ -210,7 +213,7 @@ class LayerTable(DataTable):
                 continue
             self._drawn[i] = drawn
             probe = record.modules[i] if record is not None else None
-            cells = _cells(self._paths[i], probe, *drawn[1:], widths=self.widths)
+            cells = _cells(self._labels[i], probe, *drawn[1:], widths=self.widths)
             key = self.row_keys[i]
             # the type never changes for a row; the other cells follow the step and the batch
             for (column, _, _), value in zip(COLUMNS, cells, strict=True):
@@ -237,7 +240,7 @@ class LayerTable(DataTable):
         )
         widths = dict(_WIDTH)
         widths["type"] = max(_WIDTH["type"], min(max(map(len, types), default=0) + 1, 16))
-        need = max((len(p or "(model)") for p in paths), default=0) + 2  # the mark, a gap
+        need = max((len(p or "(model)") for p in call_labels(paths)), default=0) + 2  # mark, gap
         room = self.size.width
         if room <= 0:  # not laid out yet
             widths["path"] = max(_WIDTH["path"], need)
@@ -278,12 +281,14 @@ class LayerTable(DataTable):
         seen: dict[str, int] = {}
         keys = []
         self._rows_of = {}
+        self._labels = call_labels(paths)
         for i, (path, type_name) in enumerate(zip(paths, types, strict=True)):
             seen[path] = seen.get(path, 0) + 1
             key = path if seen[path] == 1 else f"{path}#{seen[path]}"
             keys.append(key)
             self._rows_of.setdefault(path, []).append(i)
-            self.add_row(*_cells(path, None, None, None, type_name, self.widths), key=key)
+            label = self._labels[i]
+            self.add_row(*_cells(label, None, None, None, type_name, self.widths), key=key)
         self.row_keys = tuple(keys)
         self._marked = {}  # the rows are new: marks go on again
         self._drawn = [None] * len(keys)
@@ -366,6 +371,19 @@ def _cells(
     if backward is not None and backward.grad_norm is not None:
         cells["grad"] = value_text(backward.grad_norm, NUM_WIDTH, style=FRESH)
     return tuple(cells[key] for key, _, _ in COLUMNS)
+
+
+def call_labels(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Each call's name in the path column: a module called more than once in the forward
+    gets its call number ('block #1', 'block #2'), as its rows' numbers are each call's own
+    (its gradient is the sum of all its calls': the inspector shows each call's part)."""
+    totals = Counter(paths)
+    seen: Counter[str] = Counter()
+    labels = []
+    for path in paths:
+        seen[path] += 1
+        labels.append(f"{path or '(model)'} #{seen[path]}" if totals[path] > 1 else path)
+    return tuple(labels)
 
 
 def fit_path(path: str, width: int = _WIDTH["path"]) -> str:

@@ -107,6 +107,8 @@ async def test_closing_the_checks_early_stops_them_and_training_goes_on(slow_app
         assert isinstance(screen, CheckScreen)
         await pilot.until(lambda: len(screen.results) == 2)  # data sanity, loss at init
         assert app.trainer.job == "checklist"
+        lines = app.screen.query_one("#check-lines")
+        await pilot.until(lambda: "running the next check" in str(lines.render()))
         await pilot.tap("escape")
         await pilot.until(lambda: not app.trainer.running)
         assert screen.checklist is None and screen.stopped

@@ -130,6 +130,8 @@ async def test_the_layer_tables_second_row_of_a_reused_module_inspects_its_call(
         await pilot.press("n")
         await pilot.pause()
         table = app.main.table
+        shown = [str(table.get_cell_at((i, 0))) for i in range(table.row_count)]
+        assert any("block #1" in c for c in shown) and any("block #2" in c for c in shown)
         table.focus()
         table.move_cursor(row=table.row_keys.index("block#2"))
         await pilot.press("enter")
