@@ -100,6 +100,12 @@ def make_stepper(name: str = "mlp", breakpoints: Breakpoints | None = None) -> S
 
 
 @pytest.fixture
+def app_on() -> Callable[..., RecordingApp]:
+    """``app_on(stepper, **options)``: the recording app on a stepper the test built."""
+    return RecordingApp
+
+
+@pytest.fixture
 def app_for(tmp_path: Path) -> Callable[..., RecordingApp]:
     """``app_for('mlp')`` -> an app on that demo, saving checkpoints under ``tmp_path``."""
 

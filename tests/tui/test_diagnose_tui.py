@@ -11,7 +11,6 @@ from rich.console import Console
 
 import scratchai as sa
 from scratchai.engine import Stepper, load_experiment_file
-from scratchtui.app import ScratchApp
 from scratchtui.screens.breakpoints import BreakpointsScreen
 from scratchtui.screens.check import CheckScreen
 from scratchtui.widgets import Inspector, LayerTable, ModuleTree
@@ -20,20 +19,6 @@ from scratchtui.widgets.warnings_panel import WarningsPanel
 WIDE = (120, 40)
 NARROW = (80, 24)
 BUGS = Path(__file__).resolve().parents[1] / "engine" / "learner_bugs"
-
-
-class RecordingApp(ScratchApp):
-    """The app, remembering what the user was told (as the tui conftest's)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.notices: list[str] = []
-
-    def notify(self, message, *, title="", severity="information", timeout=None, markup=True):
-        self.notices.append(f"{title}: {message}" if title else str(message))
-        return super().notify(
-            message, title=title, severity=severity, timeout=timeout, markup=markup
-        )
 
 
 def plain(renderable, width: int = 100) -> str:
@@ -46,9 +31,9 @@ def label(tree: ModuleTree, path: str) -> str:
     return tree.nodes[path].label.plain
 
 
-async def test_a_wrong_backward_is_marked_and_warned_on_the_first_step():
+async def test_a_wrong_backward_is_marked_and_warned_on_the_first_step(app_on):
     sa.manual_seed(0)
-    app = RecordingApp(Stepper(load_experiment_file(BUGS / "relu_no_mask.py")))
+    app = app_on(Stepper(load_experiment_file(BUGS / "relu_no_mask.py")))
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n")
         await pilot.pause()

@@ -10,7 +10,6 @@ import textwrap
 import scratchai as sa
 from scratchai.engine import Stepper, load_experiment_file
 from scratchtui.actions import help_lines, palette_entries
-from scratchtui.app import ScratchApp
 from scratchtui.panels import PANELS
 from scratchtui.screens.modes import ModesScreen
 from scratchtui.screens.prompt import PromptScreen
@@ -119,30 +118,16 @@ async def test_rewind_keeps_the_advice_it_follows(app_for, wait_until):
         assert f"undone step {diverged.step}" in panel.text and diverged.message in panel.text
 
 
-class RecordingApp(ScratchApp):
-    """The real app, remembering what it told the user (as conftest's, for a model file)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.notices: list[str] = []
-
-    def notify(self, message, *, title="", severity="information", timeout=None, markup=True):
-        self.notices.append(f"{title}: {message}" if title else str(message))
-        return super().notify(
-            message, title=title, severity=severity, timeout=timeout, markup=markup
-        )
-
-
-def file_app(tmp_path, hidden=16) -> RecordingApp:
+def file_app(app_on, tmp_path, hidden=16):
     path = tmp_path / "my_model.py"
     write_model(path, hidden)
     sa.manual_seed(0)
     stepper = Stepper(load_experiment_file(path))
-    return RecordingApp(stepper, checkpoint_dir=tmp_path, experiment_file=path, seed=0)
+    return app_on(stepper, checkpoint_dir=tmp_path, experiment_file=path, seed=0)
 
 
-async def test_R_reloads_the_edited_file_keeping_lr_and_breakpoints(tmp_path, wait_until):
-    app = file_app(tmp_path)
+async def test_R_reloads_the_edited_file_keeping_lr_and_breakpoints(app_on, tmp_path, wait_until):
+    app = file_app(app_on, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n", "n", "left_square_bracket")
         app.stepper.breakpoints.grad_norm_above = 50.0
@@ -160,8 +145,8 @@ async def test_R_reloads_the_edited_file_keeping_lr_and_breakpoints(tmp_path, wa
         assert new.step == 1 and app.main.table.row_keys == ("0", "1", "2")
 
 
-async def test_R_with_a_broken_edit_keeps_the_old_model(tmp_path, wait_until):
-    app = file_app(tmp_path)
+async def test_R_with_a_broken_edit_keeps_the_old_model(app_on, tmp_path, wait_until):
+    app = file_app(app_on, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n")
         old = app.stepper
