@@ -2,6 +2,7 @@
 
 from . import datasets, init, optim
 from .activations import ReLU, Sigmoid, Tanh
+from .call_state import no_grad
 from .containers import ModuleDict, ModuleList, Sequential
 from .data import ArrayDataset, DataLoader, Standardizer, train_val_split
 from .errors import CheckpointError, ReturnError, ShapeError, StateDictError
@@ -9,7 +10,7 @@ from .gradcheck import GradcheckEntry, GradcheckReport, gradcheck
 from .hooks import HookHandle
 from .layers import Dropout, Identity, Linear
 from .losses import CrossEntropyLoss, MSELoss
-from .module import Module, no_grad
+from .module import Module
 from .normalization import BatchNorm1d
 from .optim import SGD, Adam, Optimizer
 from .parameter import Parameter

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .module import Module, no_grad
+from .call_state import no_grad
+from .module import Module
 from .random import get_rng, get_rng_state, set_rng_state
 
 

@@ -12,13 +12,12 @@ gets its two backwards in the right (reverse) order.
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from .call_state import generations, new_state, thread_local
 from .errors import ReturnError, ShapeError, StateDictError
 from .hooks import HookHandle, with_backward_hooks
 from .parameter import Parameter
@@ -26,44 +25,6 @@ from .state_check import check_state
 
 ForwardHook = Callable[["Module", tuple, Any], None]
 BackwardHook = Callable[["Module", Any, Any], None]
-
-
-class _CallState(threading.local):
-    """Book-keeping of nested ``Module.__call__``s and the grad mode, one per thread.
-
-    Per thread as in PyTorch: a ``no_grad`` or a forward in one thread (a check running on a
-    copy of the model) must not change what a forward in another thread saves or counts.
-    One object, not class attributes: writing a class attribute on every call would
-    invalidate CPython's attribute caches for the class at each write.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        # this thread's outermost forward, numbered across threads (a layer-stepped forward
-        # and its backward run in different threads): saves from older forwards are dropped
-        self.generation = 0
-        self.last_finished: Module | None = None  # the module whose forward returned last
-        self.grad_enabled = True
-
-
-_call = _CallState()
-_generations = itertools.count(1)
-
-
-class no_grad:
-    """Context manager: forwards inside it save nothing for backward (evaluation, inference)."""
-
-    def __enter__(self) -> None:
-        self._previous = _call.grad_enabled
-        _call.grad_enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        _call.grad_enabled = self._previous
-
-
-def call_depth() -> int:
-    """How many ``Module.__call__``s are running now (0 outside any forward)."""
-    return _call.depth
 
 
 class Module:
@@ -415,12 +376,15 @@ class Module:
 
     # ------------------------------------------------------------------ forward / backward
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        call = _call
-        outermost = call.depth == 0
-        if outermost:
-            call.generation = next(_generations)  # atomic: unique across threads
+        try:  # inline, not call_state.current(): this runs for every module call
+            call = thread_local.state
+        except AttributeError:
+            call = new_state()
+        depth = call.depth
+        if not depth:  # the outermost call
+            call.generation = next(generations)
             call.last_finished = None
-        call.depth += 1
+        call.depth = depth + 1
         try:
             out = self.forward(*args, **kwargs)
             if out is None:  # one comparison per call: a forward that forgot `return`
@@ -433,11 +397,11 @@ class Module:
             if err.module is None:
                 err.module = self
                 err.producer = call.last_finished
-            if outermost:
+            if not depth:
                 err.locate(self)
             raise
         finally:
-            call.depth -= 1
+            call.depth = depth
         call.last_finished = self
         hooks = self._forward_hooks
         if hooks:
@@ -454,13 +418,17 @@ class Module:
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what this forward's backward will need (nothing is kept under ``no_grad``)."""
-        if not _call.grad_enabled:
+        try:
+            call = thread_local.state
+        except AttributeError:
+            call = new_state()
+        if not call.grad_enabled:
             return
-        saved = self._saved
-        if self._saved_generation != _call.generation:
+        saved, generation = self._saved, call.generation
+        if self._saved_generation != generation:
             # A new outermost forward began: saves that no backward consumed are stale.
             saved.clear()
-            self.__dict__["_saved_generation"] = _call.generation
+            self.__dict__["_saved_generation"] = generation
         saved.append(values)
 
     def saved_for_backward(self) -> tuple:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .module import Module, call_depth, no_grad
+from .call_state import call_depth, no_grad
+from .module import Module
 from .random import get_rng_state, set_rng_state
 from .sharing import count_parameters, parameter_owner_modules, parameter_owners
 from .summary_table import Summary

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..module import Module, no_grad
+from ..call_state import no_grad
+from ..module import Module
 from .model_index import ModelIndex
 from .probes import Probes
 from .randomness import capture_random, restore_random

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..module import Module, no_grad
+from ..call_state import no_grad
+from ..module import Module
 
 _CHUNK = 1024  # validation samples per forward: bounded memory on big validation sets
 

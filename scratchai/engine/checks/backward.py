@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ...module import Module, no_grad
+from ...call_state import no_grad
+from ...module import Module
 from ...parameter import Parameter
 from ..randomness import RandomStates, capture_random, restore_random
 from .diagnose import describe_mismatch, shape_problem

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...module import no_grad
+from ...call_state import no_grad
 from ..experiment import Experiment
 from ..randomness import capture_random, restore_random
 from .backward import check_backward
