@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +21,9 @@ from ..parameter import Parameter
 from .model_index import ModelIndex
 from .probes import array_stats
 from .records import GradShare
+
+if TYPE_CHECKING:
+    from .passes import Tape
 
 
 class GradShares:
@@ -56,11 +58,12 @@ class GradShares:
         self._watched[id(module)] = params
         self._handles.append(module.register_backward_hook(self._on_backward))
 
-    def learn(self, calls: Sequence[tuple[Module, Any, Any]]) -> None:
+    def learn(self, tape: Tape) -> None:
         """After the first forward: also watch the modules with parameters it called twice."""
         if self._learned:
             return
         self._learned = True
+        calls = tape.layers
         counts = Counter(id(m) for m, _, _ in calls)
         for module, _, _ in calls:
             if counts[id(module)] > 1 and id(module) not in self._watched:

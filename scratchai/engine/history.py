@@ -20,15 +20,14 @@ FIELDS = ("step", "loss", "accuracy", "grad_norm", "lr")
 MAX_NUMBERS = 1 << 22
 
 
-def _merge(rows: np.ndarray) -> np.ndarray:
-    """Column-wise mean of equal-weight rows (k, width); a column with a NaN/Inf keeps the
-    first such value."""
-    merged = rows.mean(axis=0)
-    bad = ~np.isfinite(rows)
+def _merge(groups: np.ndarray) -> np.ndarray:
+    """Column-wise means of groups of equal-weight rows: (g, k, width) -> (g, width); a column
+    of a group with a NaN/Inf keeps the group's first such value."""
+    merged = groups.mean(axis=1)
+    bad = ~np.isfinite(groups)
     if bad.any():
-        columns = np.flatnonzero(bad.any(axis=0))
-        first = bad[:, columns].argmax(axis=0)
-        merged[columns] = rows[first, columns]
+        first = np.take_along_axis(groups, bad.argmax(axis=1)[:, None, :], axis=1)[:, 0, :]
+        merged = np.where(bad.any(axis=1), first, merged)
     return merged
 
 
@@ -72,25 +71,27 @@ class History:
     ) -> None:
         with self._lock:
             if self._count == self.capacity:
-                self._archive_row(self._recent[self._start].copy())
+                self._archive_row(self._recent[self._start])
                 self._start = (self._start + 1) % self.capacity
                 self._count -= 1
             row = self._recent[(self._start + self._count) % self.capacity]
-            row[:5] = (step, loss, math.nan if accuracy is None else accuracy, grad_norm, lr)
-            if extra:
-                row[5:] = extra
+            row[:] = (step, loss, math.nan if accuracy is None else accuracy, grad_norm, lr, *extra)
             self._count += 1
 
     def _archive_row(self, row: np.ndarray) -> None:
-        self._group.append(row)
-        if len(self._group) < self._stride:
-            return
-        self._archive[self._archived] = _merge(np.array(self._group))
+        """Move the ring's oldest ``row`` (a view: the ring reuses it) towards the archive."""
+        if self._stride == 1:  # a group of one is itself: no merge on every step
+            self._archive[self._archived] = row
+        else:
+            self._group.append(row.copy())
+            if len(self._group) < self._stride:
+                return
+            self._archive[self._archived] = _merge(np.array(self._group)[None])[0]
+            self._group = []
         self._archived += 1
-        self._group = []
         if self._archived == self.capacity:
             pairs = self._archive.reshape(self.capacity // 2, 2, -1)
-            self._archive[: self.capacity // 2] = [_merge(pair) for pair in pairs]
+            self._archive[: self.capacity // 2] = _merge(pairs)
             self._archived = self.capacity // 2
             self._stride *= 2
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .checks.data import InputSummary
-from .passes import ForwardCall
+from .passes import Tape
 from .probes import Probes
 from .records import EpochRecord, GradShare, Remedy, Severity, State, StepRecord, Warning
 from .rules import RuleBook
@@ -72,7 +72,7 @@ class Monitor:
         targets: np.ndarray,
         grad_sq: dict[int, float],
         lr: float,
-        calls: list[ForwardCall],
+        calls: Tape,
         running: bool = False,
         shares: tuple[GradShare, ...] = (),
     ) -> Verdict:
@@ -81,7 +81,7 @@ class Monitor:
         Args:
             counters: (step, epoch, batch) of this step.
             grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
-            calls: the layers' forward calls of the batch, in order.
+            calls: the forward calls of the batch.
             running: inside a run, where the per-layer statistics are measured only every
                 ``settings.layers_every`` steps, when a rule needs them or when asked
                 (``request_layers``); the records in between carry the last ones.
@@ -128,18 +128,16 @@ class Monitor:
         self._last_loss = loss
         return verdict
 
-    def layers(self, grad_sq: dict[int, float], lr: float, calls: list[ForwardCall]) -> tuple:
+    def layers(self, grad_sq: dict[int, float], lr: float, calls: Tape) -> tuple:
         """The per-layer statistics of a step: (params, modules, buffers) probes."""
         params, norms = self.probes.params(grad_sq, lr)
-        return params, self.probes.modules(calls, norms, lr), self.probes.buffers()
+        return params, self.probes.modules(calls.layers, norms, lr), self.probes.buffers()
 
     def request_layers(self) -> None:
         """Measure the per-layer statistics of the next step (a display is about to show it)."""
         self._layers_requested = True
 
-    def complete(
-        self, record: StepRecord, grad_sq: dict[int, float], calls: list[ForwardCall]
-    ) -> StepRecord:
+    def complete(self, record: StepRecord, grad_sq: dict[int, float], calls: Tape) -> StepRecord:
         """``record`` with its own per-layer statistics, measured now: the model must still be
         as the step left it (the step a run pauses at, before anything else runs)."""
         if record.layers_fresh:
@@ -155,10 +153,17 @@ class Monitor:
         conditions = self._rules.evaluate(record, num_classes)
         new = [dataclasses.replace(w, step=record.step) for w in self._noted]
         self._noted = []
-        new += [c.warning for c in conditions if c.key not in self._active]
-        self._active = frozenset(c.key for c in conditions)
-        diverging = [c.warning for c in conditions if c.warning.severity is Severity.DIVERGED]
-        converged = any(c.warning.severity is Severity.CONVERGED for c in conditions)
+        active, diverging, converged = self._active, [], False
+        for c in conditions:  # one loop: this runs on every step
+            if c.key not in active:
+                new.append(c.warning)
+            severity = c.warning.severity
+            if severity is Severity.DIVERGED:
+                diverging.append(c.warning)
+            elif severity is Severity.CONVERGED:
+                converged = True
+        if len(conditions) != len(active) or new:
+            self._active = frozenset(c.key for c in conditions)
         # Convergence pauses a run once (until rewound past it): the plateau test flickers on
         # and off near its threshold. Divergence pauses every step it holds, since training
         # on from a diverged state only makes it worse.

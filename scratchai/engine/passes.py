@@ -2,7 +2,9 @@
 
 A pass runs whole (training at full speed), whole with an event per layer (stepping one phase),
 or paused after every layer (stepping one layer, in a ``PausablePass`` thread). Every forward
-call of a layer is recorded, because the step's probes describe each call.
+call is kept on a ``Tape``, because the step's probes describe each layer call; what is worked
+out from it (the layers' calls, the input shapes a backward must return) is worked out only
+when something asks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from ..errors import ReturnError
 from ..hooks import HookHandle
 from ..module import Module
+from .checks.backward import is_library_module
 from .checks.diagnose import shape_problem
 from .contributions import GradShares
 from .failures import raise_in_thread
@@ -29,18 +32,45 @@ from .records import Granularity, LayerEvent
 ForwardCall = tuple[Module, Any, Any]
 
 
+class Tape:
+    """Every module call of one forward, as it returned: (module, its inputs, its output).
+
+    Recording is one append per call; ``layers`` filters and reshapes on first use, which a
+    run needs only on the steps whose per-layer statistics it measures.
+    """
+
+    __slots__ = ("_index", "_layers", "calls")
+
+    def __init__(self, index: ModelIndex) -> None:
+        self._index = index
+        self.calls: list[tuple[Module, tuple, Any]] = []
+        self._layers: list[ForwardCall] | None = None
+
+    @property
+    def layers(self) -> list[ForwardCall]:
+        """The layers' calls (containers left out), in forward order."""
+        if self._layers is None:
+            is_layer = self._index.is_layer
+            self._layers = [
+                (module, inputs[0] if inputs else None, output)
+                for module, inputs, output in self.calls
+                if is_layer(module)
+            ]
+        return self._layers
+
+
 class Passes:
     """Runs one batch's passes over an indexed model and keeps their layer calls and events.
 
     Attributes:
-        forward_calls: the layers' forward calls of the batch in progress, in order.
+        tape: the forward calls of the batch in progress.
         events: the layer events of the batch in progress (stepping layers or phases).
         active_path: the layer a layer-by-layer pass is paused after, else None.
     """
 
     def __init__(self, index: ModelIndex) -> None:
         self.index = index
-        self.forward_calls: list[ForwardCall] = []
+        self.tape = Tape(index)
         self.events: list[LayerEvent] = []
         self.active_path: str | None = None
         self.last_event: LayerEvent | None = None
@@ -48,14 +78,19 @@ class Passes:
         self._forward_events = False  # stepping phases: every forward call becomes an event
         self._calls: Counter[int] | None = None  # calls per module in this batch's forward
         self._parked: PausablePass | None = None
-        # The input shape of every module call of the batch, per module, in call order: a
-        # backward must return a gradient of that shape (checked as each backward returns).
-        self._input_shapes: dict[int, list[tuple[int, ...] | None]] = {}
+        # The input shapes of the batch's calls of each module, in call order (from the tape,
+        # at the first backward that is checked): a backward must return that shape.
+        self._input_shapes: dict[int, list[tuple[int, ...] | None]] | None = None
         self.shares = GradShares(index)
-        # One hook each for the stepper's whole life (not one per batch): O(1) per step.
-        self._handles: list[HookHandle] = index.hook(
-            forward=self._on_forward, backward=self._check_return
-        )
+        # Hooks for the stepper's whole life (not one per batch): O(1) per step. Only the
+        # modules the user wrote have their backward's return checked: scratchai's own are
+        # tested, and a model made of them pays nothing for the check.
+        self._handles: list[HookHandle] = index.hook(forward=self._on_forward)
+        self._handles += [
+            module.register_backward_hook(self._check_return)
+            for _, module in index.modules
+            if not is_library_module(module)
+        ]
 
     # ------------------------------------------------------------------ lifetime
     @property
@@ -87,8 +122,8 @@ class Passes:
         self.shares.close()
 
     def start_batch(self) -> None:
-        self.forward_calls = []
-        self._input_shapes = {}
+        self.tape = Tape(self.index)
+        self._input_shapes = None
         self.shares.start_batch()
         self.events = []
         self._calls = None
@@ -113,7 +148,7 @@ class Passes:
         finally:
             self._recording = self._forward_events = False
         if forward:
-            self.shares.learn(self.forward_calls)  # once: which modules the model reuses
+            self.shares.learn(self.tape)  # once: which modules the model reuses
         return result
 
     def _run_paused(
@@ -134,20 +169,20 @@ class Passes:
                 self.active_path = None
 
     def _on_forward(self, module: Module, inputs: tuple, output: Any) -> None:
-        if not self._recording:
-            return
-        first = inputs[0] if len(inputs) == 1 else None
-        shape = first.shape if isinstance(first, np.ndarray) else None
-        self._input_shapes.setdefault(id(module), []).append(shape)
-        if not self.index.is_layer(module):
-            return
-        self.forward_calls.append((module, inputs[0] if inputs else None, output))
-        if self._forward_events:
-            self._add_event("forward", module, (inputs, output))
+        if self._recording:
+            self.tape.calls.append((module, inputs, output))
+            if self._forward_events and self.index.is_layer(module):
+                self._add_event("forward", module, (inputs, output))
 
     def _check_return(self, module: Module, grad_output: Any, grad_input: Any) -> None:
         """A backward must return a gradient shaped like its call's input (a wrong shape that
         broadcasts would corrupt every gradient before it without an error)."""
+        if self._input_shapes is None:
+            self._input_shapes = {}
+            for called, inputs, _ in self.tape.calls:
+                first = inputs[0] if len(inputs) == 1 else None
+                shape = first.shape if isinstance(first, np.ndarray) else None
+                self._input_shapes.setdefault(id(called), []).append(shape)
         shapes = self._input_shapes.get(id(module))
         if not shapes:
             return  # a backward with no recorded forward (called by hand)
@@ -188,7 +223,7 @@ class Passes:
         """
         own = self.index.own_parameters(module)
         if self._calls is None:  # counted once per batch: linear in depth, not quadratic
-            self._calls = Counter(id(m) for m, _, _ in self.forward_calls)
+            self._calls = Counter(id(m) for m, _, _ in self.tape.calls)
         if not own or self._calls[id(module)] > 1 or any(self.index.is_shared(p) for p in own):
             return None
         grads = [p.peek_grad() for p in own]  # None: this backward added nothing to it

@@ -34,7 +34,7 @@ from .flow import FlowBuilder
 from .history import History
 from .model_index import ModelIndex
 from .monitor import Monitor
-from .passes import Passes
+from .passes import Passes, Tape
 from .probes import Probes, squared_norm
 from .readouts import Readouts
 from .records import (
@@ -125,7 +125,7 @@ class Stepper(TimeTravel, Readouts):
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
         self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
-        self._last_layers: tuple[dict, list] | None = None  # (grad_sq, calls) of the last step
+        self._last_layers: tuple[dict, Tape] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -397,7 +397,7 @@ class Stepper(TimeTravel, Readouts):
     ) -> StepRecord:
         self.step += 1
         # kept until the next step's record: enough to complete a light record (see run)
-        calls, self._passes.forward_calls = self._passes.forward_calls, []
+        calls = self._passes.tape  # the next batch starts a new one
         self._last_layers = (grad_sq, calls)
         counters = (self.step, self.epoch, self.batch)
         shares = self._passes.shares.take()
