@@ -84,11 +84,12 @@ class Timeline:
         self.light: Light | None = None
         self.lrs: list[float] = []  # the lr step s used is lrs[s - 1], on this timeline
         self._checkpoint_bytes = 0  # the size of one checkpoint (known after the first)
+        self._held = 0  # what the checkpoints hold, kept as they come and go
 
     @property
     def nbytes(self) -> int:
         """Memory the checkpoints hold now."""
-        return sum(c.nbytes for c in self.checkpoints.values())
+        return self._held
 
     # ------------------------------------------------------------------ saving
     def checkpoint_due(self, step: int) -> bool:
@@ -117,7 +118,7 @@ class Timeline:
         while size and self.nbytes + size > self.budget and len(self.checkpoints) > 1:
             self.every *= 2
             for step in [s for s in self.checkpoints if s and s % self.every]:
-                del self.checkpoints[step]
+                self._drop(step)
 
     def _checkpoint(self, light: Light) -> None:
         params = tuple(p.data.copy() for _, _, p in self._index.params)
@@ -125,9 +126,15 @@ class Timeline:
         nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
         nbytes += _tree_bytes(optimizer)
         self._checkpoint_bytes = max(self._checkpoint_bytes, nbytes)
+        if light.step in self.checkpoints:  # a replay saving the same step again
+            self._drop(light.step)
         self.checkpoints[light.step] = Checkpoint(
             light, params, optimizer, nbytes, capture_random()
         )
+        self._held += nbytes
+
+    def _drop(self, step: int) -> None:
+        self._held -= self.checkpoints.pop(step).nbytes
 
     def record_lr(self, step: int, lr: float) -> None:
         """The lr step ``step`` used (a replay writes the same value again)."""
@@ -178,7 +185,7 @@ class Timeline:
     def forget_after(self, step: int) -> None:
         """Training goes on from ``step`` on a new timeline: later states are not its past."""
         for later in [s for s in self.checkpoints if s > step]:
-            del self.checkpoints[later]
+            self._drop(later)
         del self.lrs[step:]
 
     def _restore_light(self, light: Light) -> None:

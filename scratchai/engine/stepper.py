@@ -354,7 +354,7 @@ class Stepper(TimeTravel, Readouts):
 
         self._phase, self.state = "forward", State.FORWARD
         output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
-        self._model_shapes = (np.shape(xb), np.shape(output))
+        self._model_shapes = (_shape(xb), _shape(output))
         if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
             yield Granularity.PHASE
 
@@ -420,3 +420,8 @@ class Stepper(TimeTravel, Readouts):
         epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc)
         self._new_epochs.append(epoch_record)
         self._new_warnings.extend(self._monitor.epoch(epoch_record))
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """``np.shape`` without its Python layer for the usual case, an array (every step)."""
+    return value.shape if type(value) is np.ndarray else np.shape(value)

@@ -91,3 +91,27 @@ def test_an_interrupt_while_the_pass_thread_starts_is_an_interrupt() -> None:
     stepping._state.release()
     stepper.join(10)
     assert outcome == ["interrupted", "cancelled"]
+
+
+class _Double(sa.Module):
+    """A module the user wrote: its backward's return is checked on every step."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return 2.0 * x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return 2.0 * grad_output
+
+
+def test_only_modules_the_user_wrote_get_the_backward_return_check() -> None:
+    """scratchai's own layers are tested: a model of them runs through no backward hook."""
+    sa.manual_seed(0)
+    experiment = load_demo("mlp")
+    mine = _Double()
+    experiment.model = sa.Sequential(*experiment.model, mine)
+    experiment.optimizer = sa.SGD(experiment.model.parameters(), lr=0.1)
+    with Stepper(experiment) as stepper:
+        stepper.advance(Granularity.BATCH)
+        watched = [m for m in experiment.model.modules() if m._backward_hooks]
+        assert watched == [mine]
+    assert not mine._backward_hooks  # taken off at close

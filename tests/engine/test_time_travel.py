@@ -96,6 +96,7 @@ def test_checkpoints_stay_within_their_budget(make_stepper):
     timeline = stepper._timeline
     assert timeline is not None and timeline.nbytes <= 0.5 * 2**20
     assert timeline.every > 1 and 0 in timeline.checkpoints  # thinned, the start kept
+    assert timeline.nbytes == sum(c.nbytes for c in timeline.checkpoints.values())
     before = _weights(stepper)
     stepper.goto(399)
     stepper.goto(400)
