@@ -70,7 +70,7 @@ class Monitor:
         loss: float,
         output: Any,
         targets: np.ndarray,
-        grad_sq: dict[int, float],
+        grad_sq: list[float],
         lr: float,
         calls: Tape,
         running: bool = False,
@@ -80,7 +80,8 @@ class Monitor:
 
         Args:
             counters: (step, epoch, batch) of this step.
-            grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
+            grad_sq: each parameter's ``||grad||^2`` (``ModelIndex.params`` order), measured
+                before the optimizer step.
             calls: the forward calls of the batch.
             running: inside a run, where the per-layer statistics are measured only every
                 ``settings.layers_every`` steps, when a rule needs them or when asked
@@ -88,7 +89,7 @@ class Monitor:
             shares: each use's contribution to the gradient of a shared parameter.
         """
         step, epoch, batch = counters
-        grad_norm = math.sqrt(sum(grad_sq.values()))
+        grad_norm = math.sqrt(sum(grad_sq))
         last = self._last_full
         if (
             not running
@@ -128,7 +129,7 @@ class Monitor:
         self._last_loss = loss
         return verdict
 
-    def layers(self, grad_sq: dict[int, float], lr: float, calls: Tape) -> tuple:
+    def layers(self, grad_sq: list[float], lr: float, calls: Tape) -> tuple:
         """The per-layer statistics of a step: (params, modules, buffers) probes."""
         params, norms = self.probes.params(grad_sq, lr)
         return params, self.probes.modules(calls.layers, norms, lr), self.probes.buffers()
@@ -137,7 +138,7 @@ class Monitor:
         """Measure the per-layer statistics of the next step (a display is about to show it)."""
         self._layers_requested = True
 
-    def complete(self, record: StepRecord, grad_sq: dict[int, float], calls: Tape) -> StepRecord:
+    def complete(self, record: StepRecord, grad_sq: list[float], calls: Tape) -> StepRecord:
         """``record`` with its own per-layer statistics, measured now: the model must still be
         as the step left it (the step a run pauses at, before anything else runs)."""
         if record.layers_fresh:

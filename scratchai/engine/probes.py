@@ -49,8 +49,10 @@ def array_stats(array: np.ndarray) -> Stats:
     )
 
 
-def squared_norm(array: np.ndarray) -> float:
-    """Sum of squares as a Python float (NaN/Inf propagate)."""
+def squared_norm(array: np.ndarray | None) -> float:
+    """Sum of squares as a Python float (NaN/Inf propagate); None (no gradient yet) is 0."""
+    if array is None:
+        return 0.0
     flat = array.reshape(-1)
     return float(_dot(flat, flat))
 
@@ -135,22 +137,22 @@ class Probes:
         self._buffers = index.buffers
 
     def params(
-        self, grad_sq: dict[int, float], lr: float
+        self, grad_sq: list[float], lr: float
     ) -> tuple[tuple[ParamProbe, ...], dict[int, tuple[float, float]]]:
         """Probe every parameter after the update.
 
         Args:
-            grad_sq: ``id(p) -> ||grad||^2``, measured before the optimizer step.
+            grad_sq: each parameter's ``||grad||^2`` in the index's order, measured before
+                the optimizer step.
 
         Returns:
             the probes, and ``id(p) -> (||grad||^2, ||data||^2)`` for the module probes.
         """
         norms: dict[int, tuple[float, float]] = {}
         probes = []
-        for p, path, owners, shape, dtype, size in self._params:
+        for (p, path, owners, shape, dtype, size), g_sq in zip(self._params, grad_sq, strict=True):
             data = p.data
             d_sq = squared_norm(data)
-            g_sq = grad_sq[id(p)]
             norms[id(p)] = (g_sq, d_sq)
             probes.append(
                 ParamProbe(

@@ -125,7 +125,7 @@ class Stepper(TimeTravel, Readouts):
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
         self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
-        self._last_layers: tuple[dict, Tape] | None = None  # (grad_sq, calls) of the last step
+        self._last_layers: tuple[list, Tape] | None = None  # (grad_sq, calls) of the last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -377,7 +377,7 @@ class Stepper(TimeTravel, Readouts):
             yield Granularity.PHASE
 
         self._phase = "update"
-        grad_sq = {id(p): squared_norm(p.grad) for _, _, p in self.index.params}
+        grad_sq = [squared_norm(p.peek_grad()) for _, _, p in self.index.params]
         lr = self.lr
         exp.optimizer.step()
         self._phase = "probes"
@@ -393,7 +393,7 @@ class Stepper(TimeTravel, Readouts):
 
     # ------------------------------------------------------------------ records and rules
     def _record(
-        self, loss: float, output: Any, targets: np.ndarray, grad_sq: dict, lr: float
+        self, loss: float, output: Any, targets: np.ndarray, grad_sq: list[float], lr: float
     ) -> StepRecord:
         self.step += 1
         # kept until the next step's record: enough to complete a light record (see run)
@@ -405,7 +405,7 @@ class Stepper(TimeTravel, Readouts):
             counters, loss, output, targets, grad_sq, lr, calls, self._running, shares
         )
         self._new_warnings.extend(record.warnings)
-        grads = [math.sqrt(grad_sq[id(p)]) for _, _, p in self.index.params]
+        grads = [math.sqrt(g_sq) for g_sq in grad_sq]
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
         if self._timeline is not None:
             self._timeline.record_lr(record.step, lr)
