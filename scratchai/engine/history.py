@@ -69,6 +69,7 @@ class History:
         lr: float,
         extra: Sequence[float] = (),
     ) -> None:
+        """One step's row; ``extra`` has one value per extra field (else ``ValueError``)."""
         with self._lock:
             if self._count == self.capacity:
                 self._archive_row(self._recent[self._start])
@@ -86,7 +87,8 @@ class History:
             self._group.append(row.copy())
             if len(self._group) < self._stride:
                 return
-            self._archive[self._archived] = _merge(np.array(self._group)[None])[0]
+            group = np.stack(self._group)[None]  # (1, stride, width): one group
+            self._archive[self._archived] = _merge(group)[0]
             self._group = []
         self._archived += 1
         if self._archived == self.capacity:

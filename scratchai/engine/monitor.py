@@ -72,7 +72,7 @@ class Monitor:
         targets: np.ndarray,
         grad_sq: list[float],
         lr: float,
-        calls: Tape,
+        tape: Tape,
         running: bool = False,
         shares: tuple[GradShare, ...] = (),
     ) -> Verdict:
@@ -82,7 +82,7 @@ class Monitor:
             counters: (step, epoch, batch) of this step.
             grad_sq: each parameter's ``||grad||^2`` (``ModelIndex.params`` order), measured
                 before the optimizer step.
-            calls: the forward calls of the batch.
+            tape: the forward calls of the batch.
             running: inside a run, where the per-layer statistics are measured only every
                 ``settings.layers_every`` steps, when a rule needs them or when asked
                 (``request_layers``); the records in between carry the last ones.
@@ -99,7 +99,7 @@ class Monitor:
             or self._rules.needs_layers(step, loss, grad_norm)
         ):
             self._layers_requested = False
-            params, modules, buffers = self.layers(grad_sq, lr, calls)
+            params, modules, buffers = self.layers(grad_sq, lr, tape)
             layers_step = None
         else:
             params, modules, buffers = last.params, last.modules, last.buffers
@@ -129,21 +129,21 @@ class Monitor:
         self._last_loss = loss
         return verdict
 
-    def layers(self, grad_sq: list[float], lr: float, calls: Tape) -> tuple:
+    def layers(self, grad_sq: list[float], lr: float, tape: Tape) -> tuple:
         """The per-layer statistics of a step: (params, modules, buffers) probes."""
         params, norms = self.probes.params(grad_sq, lr)
-        return params, self.probes.modules(calls.layers, norms, lr), self.probes.buffers()
+        return params, self.probes.modules(tape.layers, norms, lr), self.probes.buffers()
 
     def request_layers(self) -> None:
         """Measure the per-layer statistics of the next step (a display is about to show it)."""
         self._layers_requested = True
 
-    def complete(self, record: StepRecord, grad_sq: list[float], calls: Tape) -> StepRecord:
+    def complete(self, record: StepRecord, grad_sq: list[float], tape: Tape) -> StepRecord:
         """``record`` with its own per-layer statistics, measured now: the model must still be
         as the step left it (the step a run pauses at, before anything else runs)."""
         if record.layers_fresh:
             return record
-        params, modules, buffers = self.layers(grad_sq, record.lr, calls)
+        params, modules, buffers = self.layers(grad_sq, record.lr, tape)
         complete = record._replace(
             params=params, modules=modules, buffers=buffers, layers_step=None
         )
@@ -163,7 +163,7 @@ class Monitor:
                 diverging.append(c.warning)
             elif severity is Severity.CONVERGED:
                 converged = True
-        if len(conditions) != len(active) or new:
+        if conditions or active:  # nothing held before or now: the set stays empty
             self._active = frozenset(c.key for c in conditions)
         # Convergence pauses a run once (until rewound past it): the plateau test flickers on
         # and off near its threshold. Divergence pauses every step it holds, since training

@@ -33,7 +33,9 @@ ForwardCall = tuple[Module, Any, Any]
 
 
 class Tape:
-    """Every module call of one forward, as it returned: (module, its inputs, its output).
+    """Every module call of one forward, in the order the calls returned (a container after
+    its children): ``calls[i] = (module, its positional inputs as a tuple, its output)``,
+    e.g. ``(Linear, (x,), out)`` with x: (batch, in_features) and out: (batch, out_features).
 
     Recording is one append per call; ``layers`` filters and reshapes on first use, which a
     run needs only on the steps whose per-layer statistics it measures.

@@ -49,10 +49,8 @@ def array_stats(array: np.ndarray) -> Stats:
     )
 
 
-def squared_norm(array: np.ndarray | None) -> float:
-    """Sum of squares as a Python float (NaN/Inf propagate); None (no gradient yet) is 0."""
-    if array is None:
-        return 0.0
+def squared_norm(array: np.ndarray) -> float:
+    """Sum of squares as a Python float (NaN/Inf propagate)."""
     flat = array.reshape(-1)
     return float(_dot(flat, flat))
 

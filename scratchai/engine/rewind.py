@@ -126,8 +126,6 @@ class Timeline:
         nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
         nbytes += _tree_bytes(optimizer)
         self._checkpoint_bytes = max(self._checkpoint_bytes, nbytes)
-        if light.step in self.checkpoints:  # a replay saving the same step again
-            self._drop(light.step)
         self.checkpoints[light.step] = Checkpoint(
             light, params, optimizer, nbytes, capture_random()
         )

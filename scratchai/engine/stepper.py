@@ -125,7 +125,7 @@ class Stepper(TimeTravel, Readouts):
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
         self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
-        self._last_layers: tuple[list, Tape] | None = None  # (grad_sq, calls) of the last step
+        self._last_layers: tuple[list[float], Tape] | None = None  # (grad_sq, tape): last step
         self._gen = self._training()
 
     # ------------------------------------------------------------------ lifetime
@@ -377,7 +377,8 @@ class Stepper(TimeTravel, Readouts):
             yield Granularity.PHASE
 
         self._phase = "update"
-        grad_sq = [squared_norm(p.peek_grad()) for _, _, p in self.index.params]
+        # .grad, not peek_grad: a parameter no backward reached shows a zero gradient
+        grad_sq = [squared_norm(p.grad) for _, _, p in self.index.params]
         lr = self.lr
         exp.optimizer.step()
         self._phase = "probes"

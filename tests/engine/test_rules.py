@@ -286,3 +286,19 @@ def test_default_rules_replace_a_rule_in_place():
 @pytest.mark.parametrize("rule", DEFAULT_RULES)
 def test_every_rule_says_what_it_detects_and_why(rule: type[Rule]):
     assert rule.__doc__ and "Why" in rule.__doc__
+
+
+class _Scripted(Rule):
+    """Reports the keys scripted for each step; a key may come twice (a module called twice)."""
+
+    def check(self, record: StepRecord, ctx: Any) -> Sequence[Any]:
+        script = {1: ("act", "act", "norm"), 2: ("act", "act"), 3: ("act", "act", "norm")}
+        keys = script.get(record.step, ())
+        return [ctx.condition(k, Severity.WARNING, k, "", ()) for k in keys]
+
+
+def test_a_condition_that_ends_and_returns_warns_again_next_to_a_repeated_key(make_stepper):
+    stepper = make_stepper(settings=Settings(rules=(_Scripted(),)))
+    warned = [stepper.advance().steps[-1].warnings for _ in range(3)]
+    assert "norm" in [w.rule for w in warned[0]] and warned[1] == ()
+    assert [w.rule for w in warned[2]] == ["norm"]  # it ended on step 2: a new onset

@@ -101,6 +101,10 @@ def test_checkpoints_stay_within_their_budget(make_stepper):
     stepper.goto(399)
     stepper.goto(400)
     _same(_weights(stepper), before)
+    stepper.goto(100)
+    stepper.advance(Granularity.BATCH)  # a new timeline from step 100: later checkpoints go
+    assert max(timeline.checkpoints) <= 100
+    assert timeline.nbytes == sum(c.nbytes for c in timeline.checkpoints.values())
 
 
 def test_a_failure_in_the_update_is_undone_by_replay(closing):
