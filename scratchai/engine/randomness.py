@@ -10,6 +10,8 @@ per-batch snapshot keeps only the library's (see ``rewind.py``).
 from __future__ import annotations
 
 import random
+import sys
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +37,19 @@ def seed_everything(seed: int) -> None:
 
 def capture_random() -> RandomStates:
     return RandomStates(get_rng_state(), np.random.get_state(), random.getstate())
+
+
+def random_nbytes(states: RandomStates) -> int:
+    """About what the saved states hold in memory: NumPy's 624 key words, and Python's state,
+    625 int objects (~20 KB, more than a small model's weights)."""
+    return int(states.numpy_global[1].nbytes) + _python_state_bytes() + 1024  # + the dicts
+
+
+@cache
+def _python_state_bytes() -> int:
+    """The size of ``random.getstate()``: its length and int sizes do not change."""
+    words = random.getstate()[1]
+    return sys.getsizeof(words) + sum(sys.getsizeof(w) for w in words)
 
 
 def restore_random(states: RandomStates) -> None:

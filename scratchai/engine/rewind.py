@@ -29,7 +29,13 @@ import numpy as np
 from ..random import get_rng_state, set_rng_state
 from .experiment import Experiment
 from .model_index import ModelIndex
-from .randomness import RandomStates, capture_random, globals_drawn_since, restore_random
+from .randomness import (
+    RandomStates,
+    capture_random,
+    globals_drawn_since,
+    random_nbytes,
+    restore_random,
+)
 
 MIB = 1024 * 1024
 
@@ -124,11 +130,12 @@ class Timeline:
         params = tuple(p.data.copy() for _, _, p in self._index.params)
         optimizer = copy_tree(self._experiment.optimizer.state_dict())
         nbytes = sum(a.nbytes for a in params) + sum(b.nbytes for b in light.buffers)
-        nbytes += _tree_bytes(optimizer)
+        random = capture_random()
+        # the data order and the random generators count too: at the lesson's size they
+        # hold more than the weights
+        nbytes += _tree_bytes(optimizer) + _tree_bytes(light.loader) + random_nbytes(random)
         self._checkpoint_bytes = max(self._checkpoint_bytes, nbytes)
-        self.checkpoints[light.step] = Checkpoint(
-            light, params, optimizer, nbytes, capture_random()
-        )
+        self.checkpoints[light.step] = Checkpoint(light, params, optimizer, nbytes, random)
         self._held += nbytes
 
     def _drop(self, step: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,23 @@ def test_checkpoints_stay_within_their_budget(make_stepper):
     stepper.advance(Granularity.BATCH)  # a new timeline from step 100: later checkpoints go
     assert max(timeline.checkpoints) <= 100
     assert timeline.nbytes == sum(c.nbytes for c in timeline.checkpoints.values())
+
+
+def test_the_checkpoint_budget_counts_what_checkpoints_really_hold(make_stepper):
+    """At the lesson's size the data order and the random generators' states outweigh the
+    weights: a budget counting only the weights was exceeded twice over."""
+    settings = Settings(checkpoint_every=1, rewind_budget_mb=64)
+    stepper = make_stepper("mlp", settings=settings, breakpoints=Breakpoints.none())
+    stepper.run(max_steps=5)
+    timeline = stepper._timeline
+    tracemalloc.start()
+    try:
+        before, counted = tracemalloc.get_traced_memory()[0], timeline.nbytes
+        stepper.run(max_steps=100)
+        grown, added = tracemalloc.get_traced_memory()[0] - before, timeline.nbytes - counted
+    finally:
+        tracemalloc.stop()
+    assert len(timeline.checkpoints) > 100 and grown <= 1.2 * added
 
 
 def test_a_failure_in_the_update_is_undone_by_replay(closing):
