@@ -104,7 +104,10 @@ class TravelKeys(App[None]):
             self.post_message(Notice(done.format(step=advance.step)))  # thread-safe
             return advance
 
-        return self.start_job(job, travel, self._after_advance, "going to another step")
+        started = self.start_job(job, travel, self._after_advance, "going to another step")
+        if started:  # the step a run paused at is left behind, and why it paused with it
+            self.main.warnings_panel.show_reason(None)
+        return started
 
     def _go_back(self, steps: int) -> None:
         """Rewind ``steps`` (a batch in progress counts as one) in the worker. Presses that
