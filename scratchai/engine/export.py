@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..serialization import write_atomically
 from .records import EpochRecord
 
@@ -36,6 +38,10 @@ def export_run(
     """Write the run to ``path``: ``.json`` (steps, epochs) or ``.csv`` (a row per step,
     validation columns filled on the steps that ended an epoch). Written atomically.
 
+    A long run's oldest rows are averages over groups of steps, each labelled by its last
+    step (see ``History``): in the CSV an epoch's validation goes on the row whose group holds
+    the step it ended on (the last such epoch, if several ended in one group).
+
     Args:
         fields: the history's column names; table: its rows, (steps, len(fields)).
 
@@ -44,7 +50,9 @@ def export_run(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    by_step = {e.step: e for e in epochs}
+    steps = np.asarray(table[:, 0]) if len(table) else np.empty(0)
+    rows = np.searchsorted(steps, [e.step for e in epochs])  # the first row at or after it
+    by_row = {int(row): e for row, e in zip(rows, epochs, strict=True) if row < len(steps)}
     if suffix == ".json":
         document = {
             "experiment": name,
@@ -65,8 +73,8 @@ def export_run(
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow([*fields, "val_loss", "val_accuracy"])
-        for row in table:
-            epoch = by_step.get(int(row[0])) if float(row[0]).is_integer() else None
+        for i, row in enumerate(table):
+            epoch = by_row.get(i)
             val = ["", ""] if epoch is None else [epoch.val_loss, epoch.val_accuracy]
             cells = [_cell(float(v)) for v in row]
             writer.writerow(cells + ["" if v is None else v for v in val])

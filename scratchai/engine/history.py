@@ -1,7 +1,8 @@
 """Per-step scalars of a whole run in bounded memory, as NumPy arrays.
 
 The newest ``capacity`` steps are kept at full resolution in a ring. Older steps are averaged
-in groups of ``stride`` steps into the archive; when the archive is full, neighbouring groups
+in groups of ``stride`` steps into the archive (each group labelled by its last step, with the
+lr in effect then: an average lr was never used); when the archive is full, neighbouring groups
 are merged and the stride doubles, so every archived point covers the same number of steps and
 memory stays O(capacity) however long the run. A NaN or Inf in a group is kept as the group's
 value, so a divergence never disappears from the chart.
@@ -16,14 +17,17 @@ from collections.abc import Sequence
 import numpy as np
 
 FIELDS = ("step", "loss", "accuracy", "grad_norm", "lr")
+#: Columns a merged group takes from its last row: the step that labels it, and the lr.
+_LAST_OF_GROUP = [FIELDS.index("step"), FIELDS.index("lr")]
 #: Wide histories (many per-parameter columns) get fewer rows: at most this many numbers.
 MAX_NUMBERS = 1 << 22
 
 
 def _merge(groups: np.ndarray) -> np.ndarray:
     """Column-wise means of groups of equal-weight rows: (g, k, width) -> (g, width); a column
-    of a group with a NaN/Inf keeps the group's first such value."""
+    of a group with a NaN/Inf keeps the group's first such value; step and lr are the last."""
     merged = groups.mean(axis=1)
+    merged[:, _LAST_OF_GROUP] = groups[:, -1, _LAST_OF_GROUP]
     bad = ~np.isfinite(groups)
     if bad.any():
         first = np.take_along_axis(groups, bad.argmax(axis=1)[:, None, :], axis=1)[:, 0, :]

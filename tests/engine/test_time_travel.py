@@ -169,6 +169,23 @@ def test_export_writes_a_history_that_parses_back(make_stepper, tmp_path):
         stepper.export(tmp_path / "run.txt")
 
 
+def test_a_downsampled_export_keeps_whole_steps_used_lrs_and_every_validation(
+    make_stepper, tmp_path
+):
+    import csv
+
+    stepper = make_stepper("mlp", settings=Settings(history_capacity=8))
+    stepper.breakpoints = Breakpoints.none()
+    stepper.run(max_steps=75)
+    stepper.set_lr(0.2)
+    stepper.run(max_steps=125)  # 200 steps in 8 + 8 rows: groups of many steps
+    rows = list(csv.DictReader(stepper.export(tmp_path / "run.csv").open()))
+    steps = [float(r["step"]) for r in rows]
+    assert len(rows) < 40 and all(s.is_integer() for s in steps) and steps[-1] == 200
+    assert {float(r["lr"]) for r in rows} <= {0.1, 0.2}  # never an average of the two
+    assert sum(r["val_loss"] != "" for r in rows) == len(stepper.epochs) == 4
+
+
 def test_train_and_eval_modes_of_the_last_batch_side_by_side(make_stepper):
     stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())
     assert stepper.compare_modes() is None

@@ -70,7 +70,6 @@ async def test_j_goes_back_and_forward(app_for, wait_until):
         assert app.stepper.history.table()[5, 1] == losses[5]  # replayed the same steps
 
 
-
 async def test_going_to_another_step_drops_the_reason_the_run_paused(app_for, wait_until):
     app = app_for("mlp")
     async with app.run_test(size=WIDE) as pilot:
@@ -82,6 +81,7 @@ async def test_going_to_another_step_drops_the_reason_the_run_paused(app_for, wa
         await type_into_prompt(pilot, "123")
         await wait_until(pilot, lambda: not app.running)
         assert app.stepper.step == 123 and "paused" not in panel.reason_text
+
 
 async def test_j_refuses_what_is_not_a_step(app_for):
     app = app_for("mlp")
