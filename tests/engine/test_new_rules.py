@@ -77,6 +77,16 @@ def test_not_learning_waits_then_tells_low_lr_from_other_causes():
     assert last == []
 
 
+def test_not_learning_warns_once_while_a_slow_loss_wavers_at_its_threshold():
+    rules = book(NotLearning(steps=1, tolerance=0.05))
+    rules.losses.smoothing = 1.0  # the smoothed loss is the last loss: the test sets it exactly
+    losses = [1.0, 0.96, 0.94, 0.96, 0.93, 0.955, 0.94, 0.85, 0.96, 0.5]
+    held = [bool(rules.evaluate(step(n, loss=x), None)) for n, x in enumerate(losses, 1)]
+    # a rule sees the losses before its step's: within 5 % of the first it starts to hold
+    # (6-7 % away it holds on), past 10 % it ends, and within 5 % again it holds again
+    assert held == [False, True, True, True, True, True, True, True, False, True]
+
+
 def test_input_scale_fires_from_the_data_summary():
     rules = book(InputScale())
     assert rules.evaluate(step(1), None) == []  # no data summary: nothing to say

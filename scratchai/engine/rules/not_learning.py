@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..records import Remedy, Severity, StepRecord
 from .base import Condition, Context, Rule
@@ -25,6 +26,10 @@ class NotLearning(Rule):
     """After ``steps`` steps the smoothed loss is still within ``tolerance`` (relative) of the
     first loss (``not_learning``, warning; ln(C) is named for classifiers).
 
+    Once it holds, it ends only when the loss moves twice as far: a loss falling slowly past
+    the threshold crosses it back and forth with every noisy batch, and each crossing would
+    warn again.
+
     Why: a model that learns moves its loss away from the init value within a few hundred
     steps. The update:data ratio tells the causes apart: below ``low_ratio`` (far under the
     ~1e-3 of healthy training) the learning rate is too low; otherwise the updates happen but
@@ -39,13 +44,23 @@ class NotLearning(Rule):
     steps: int = 200
     tolerance: float = 0.05
     low_ratio: float = 1e-5
+    _holding: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"holding": self._holding}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._holding = state["holding"]
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         losses = ctx.losses
         first, now = losses.first_loss, losses.smoothed
         if ctx.step < self.steps or not (math.isfinite(first) and math.isfinite(now)):
+            self._holding = False
             return ()
-        if abs(now - first) > self.tolerance * abs(first):
+        band = self.tolerance * (2.0 if self._holding else 1.0)
+        self._holding = abs(now - first) <= band * abs(first)
+        if not self._holding:
             return ()
         ratios = [p.update_ratio for p in record.params if p.update_ratio is not None]
         largest = max((r for r in ratios if math.isfinite(r)), default=math.nan)
