@@ -18,7 +18,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from scratchai.engine import ExperimentError, Stepper, list_demos, load_demo, load_experiment_file
+from scratchai.engine import (
+    Breakpoints,
+    ExperimentError,
+    Stepper,
+    list_demos,
+    load_demo,
+    load_experiment_file,
+)
 from scratchai.engine.experiment import demos_dir
 from scratchai.engine.randomness import seed_everything
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
@@ -89,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
                 type=Path,
                 metavar="FILE",
                 help="headless: write the run's history to FILE (.csv or .json) at the end",
+            )
+            command.add_argument(
+                "--no-breakpoints",
+                action="store_true",
+                help="headless: train all --steps (warnings still print; by default a "
+                "divergence or convergence stops the run)",
             )
         command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
         command.add_argument(
@@ -186,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.file.is_file():
         errors.print(f"[red]error:[/] {_not_a_file(args.file)}")
         return EXIT_USAGE
-    if not args.headless and (args.steps is not None or args.export is not None):
+    if not args.headless and (
+        args.steps is not None or args.export is not None or args.no_breakpoints
+    ):
         errors.print(
-            "[red]error:[/] --steps and --export apply to --headless runs; in the app, r runs "
-            "and x exports the history"
+            "[red]error:[/] --steps, --export and --no-breakpoints apply to --headless runs; in "
+            "the app, r runs, x exports the history and k sets the breakpoints"
         )
         return EXIT_USAGE
     steps = DEFAULT_STEPS if args.steps is None else args.steps
@@ -225,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             with os_exit_guarded():  # an os._exit in a step is a failed step, reported
                 return print_flow(stepper, console, errors)
         if args.headless:
+            if args.no_breakpoints:
+                stepper.breakpoints = Breakpoints.none()
             with os_exit_guarded():
                 status = run_headless(stepper, steps, console, errors)
             if args.export is not None:

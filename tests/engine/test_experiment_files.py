@@ -371,6 +371,19 @@ def test_headless_export(tmp_path):
     assert steps["step"][-1] == 30.0
 
 
+def test_headless_no_breakpoints_trains_past_convergence(tmp_path):
+    paused = run_cli("demo", "mlp", "--headless", "--steps", "600", cwd=tmp_path)
+    assert "stopped: converged" in paused.stdout and "after 451 steps" in paused.stdout
+    result = run_cli(
+        "demo", "mlp", "--headless", "--steps", "600", "--no-breakpoints", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "stopped" not in result.stdout and "after 600 steps" in result.stdout
+    assert "converged" in result.stdout  # the warning still prints
+    refused = run_cli("demo", "mlp", "--no-breakpoints", cwd=tmp_path)
+    assert refused.returncode == 2 and "apply to --headless runs" in refused.stderr
+
+
 def test_an_autoencoder_trains_with_mse_and_cross_entropy_asks_for_labels(closing):
     import numpy as np
 
