@@ -23,7 +23,7 @@ from textual.visual import RichVisual
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from scratchai.engine import Flow, Stepper
+from scratchai.engine import Flow, State, Stepper
 
 from ..flow_render import input_block, node_block, output_block
 from ..messages import PathSelected
@@ -97,7 +97,7 @@ class FlowPanel(OptionList):
             self.border_subtitle = ""
             self.set_options([Option(Text(HINT, style="dim"))])
             return
-        self.border_subtitle = _subtitle(flow)
+        self.border_subtitle = _subtitle(flow, stepper.state, stepper.active_path is not None)
         calls = tuple((n.path, n.call) for n in flow.nodes)
         if calls != self._calls:  # the first step, or the forward took another path
             highlighted = self.highlighted
@@ -185,9 +185,16 @@ class FlowPanel(OptionList):
         return console.export_text()
 
 
-def _subtitle(flow: Flow) -> str:
+def _subtitle(flow: Flow, state: State, parked: bool) -> str:
+    """Where the batch in progress is; ``parked``: paused between two layers of a pass."""
     if flow.direction == "forward":
-        return "▸ forward in progress: yellow = this batch"
+        if parked:
+            return "▸ forward in progress: yellow = this batch"
+        if state is State.LOSS:
+            return "loss computed, backward next: yellow = this batch"
+        return "▸ forward done, loss next: yellow = this batch"
     if flow.direction == "backward":
-        return "◂ gradient flowing back: yellow = this batch"
+        if parked:
+            return "◂ gradient flowing back: yellow = this batch"
+        return "◂ backward done, update next: yellow = this batch"
     return f"step {flow.step}: enter inspects a call"

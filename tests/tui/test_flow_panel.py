@@ -69,6 +69,26 @@ async def test_f_after_one_batch_shows_the_lessons_flowchart(app_for):
                 assert app.main.view == "flow"
 
 
+async def test_the_flows_subtitle_says_where_the_batch_is(app_for):
+    app = app_for("mlp")
+    async with app.run_test(size=ROOMY) as pilot:
+        panel = app.query_one(FlowPanel)
+        said = []
+        for key in ("n", "l", "l", "l", "p", "l", "l", "p"):
+            await pilot.press(key)
+            await pilot.pause()
+            said.append(str(panel.border_subtitle))
+        forward, back = "▸ forward in progress", "◂ gradient flowing back"
+        assert [line.split(":")[0] for line in said] == [
+            "step 1",
+            *[forward] * 3,  # three layers, paused after each
+            "▸ forward done, loss next",  # p ends the phase
+            "loss computed, backward next",  # l steps over the loss, which has no layers
+            back,
+            "◂ backward done, update next",
+        ]
+
+
 async def test_the_flow_uses_the_room_it_has(app_for):
     app = app_for("mlp")
     async with app.run_test(size=ROOMY) as pilot:
