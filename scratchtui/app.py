@@ -360,12 +360,16 @@ class ScratchApp(TravelKeys, App[None]):
     def action_checklist(self) -> None:
         if self._refuse_while_running("running the pre-flight checks"):
             return
-        screen = CheckScreen(stop=self.trainer.interrupt)
-        experiment = self.stepper.experiment
+        stepper = self.stepper
+        # the recipe judges the setup: after training, its copies start from step 0's weights
+        weights = "the initial weights" if stepper.step and stepper.settings.rewind else ""
+        if stepper.step and not stepper.settings.rewind:
+            weights = f"step {stepper.step}'s weights (rewind is off: the initial ones are gone)"
+        screen = CheckScreen(stop=self.trainer.interrupt, weights=weights)
 
         def checks() -> Checklist | None:
             try:
-                return run_checklist(experiment, on_result=screen.arrived)
+                return run_checklist(stepper.initial_experiment(), on_result=screen.arrived)
             except KeyboardInterrupt:  # the screen was closed, or i pressed
                 return None
 

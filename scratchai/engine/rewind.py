@@ -21,6 +21,8 @@ The stepper's own counters and rule state ride along, opaque here (``engine``).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +178,22 @@ class Timeline:
         self._restore_light(checkpoint.light)
         self.light = None
         return start, checkpoint.light.engine
+
+    def copy_at(self, step: int) -> Experiment:
+        """A copy of the experiment whose model, buffers and optimizer are checkpoint
+        ``step``'s (the lr is the user's latest, as after a restore); training is untouched."""
+        checkpoint = self.checkpoints[step]
+        exp = self._experiment
+        model, loss, optimizer = copy.deepcopy((exp.model, exp.loss, exp.optimizer))
+        index = ModelIndex(model)  # the copy's arrays, in the order the checkpoint saved them
+        for (_, _, p), saved in zip(index.params, checkpoint.params, strict=True):
+            np.copyto(p.data, saved)
+        for (_, buf, _), saved in zip(index.buffers, checkpoint.light.buffers, strict=True):
+            np.copyto(buf, saved)
+        lr = optimizer.lr
+        optimizer.load_state_dict(copy_tree(checkpoint.optimizer))
+        optimizer.lr = lr
+        return dataclasses.replace(exp, model=model, loss=loss, optimizer=optimizer)
 
     def undo_is_exact(self) -> bool:
         """Whether ``undo_batch`` gives back every random draw of the batch in progress: the

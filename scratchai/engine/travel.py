@@ -112,6 +112,15 @@ class TimeTravel:
         """Back to step 0: the initial weights, data order and random numbers (same seed)."""
         return self.goto(0)
 
+    def initial_experiment(self) -> Any:
+        """The experiment as it was at step 0, as a copy (the pre-flight checks judge the
+        init, not a trained model); the experiment itself at step 0 or without rewind."""
+        with self._lock:
+            timeline = self._timeline
+            if self.step == 0 or timeline is None or 0 not in timeline.checkpoints:
+                return self.experiment
+            return timeline.copy_at(0)
+
     def configure_rewind(self, checkpoint_every: int, budget_mb: float | None) -> None:
         """Change the steps between checkpoints and their memory budget (None: 4 weight
         copies, at least 16 MiB). Checkpoints already saved stay; the new values apply to the

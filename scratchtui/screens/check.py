@@ -48,6 +48,7 @@ class CheckScreen(Dialog[Checklist | None]):
 
     Args:
         stop: interrupts the checks (called when the screen closes before they end).
+        weights: which weights they judge, for the title, e.g. "the initial weights".
     """
 
     DEFAULT_CSS = """
@@ -61,16 +62,18 @@ class CheckScreen(Dialog[Checklist | None]):
         Binding("c", "close", "Close", show=False),
     ]
 
-    def __init__(self, stop: Callable[[], object]) -> None:
+    def __init__(self, stop: Callable[[], object], weights: str = "") -> None:
         super().__init__()
         self._stop = stop
+        self._weights = weights
         self.results: list[CheckResult] = []
         self.checklist: Checklist | None = None
         self.stopped = False  # the checks ended without a checklist (interrupted)
 
     def compose(self) -> ComposeResult:
         box = VerticalScroll()
-        box.border_title = "Pre-flight checks (on copies: training is not touched)"
+        on = f" on {self._weights}" if self._weights else ""
+        box.border_title = f"Pre-flight checks{on} (copies: training is not touched)"
         box.border_subtitle = "esc closes"
         with box:
             yield Static(

@@ -186,6 +186,19 @@ def test_a_downsampled_export_keeps_whole_steps_used_lrs_and_every_validation(
     assert sum(r["val_loss"] != "" for r in rows) == len(stepper.epochs) == 4
 
 
+def test_the_initial_experiment_is_a_copy_at_step_0(make_stepper):
+    stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())  # buffers + momentum
+    assert stepper.initial_experiment() is stepper.experiment  # at step 0: itself
+    at_0 = _weights(stepper)  # parameters and running statistics
+    stepper.run(max_steps=40)
+    now = _weights(stepper)
+    initial = stepper.initial_experiment()
+    _same({k: v.copy() for k, v in initial.model.state_dict().items()}, at_0)
+    _same(_weights(stepper), now)  # the training state is untouched
+    assert initial.optimizer.step_count == 0 and stepper.experiment.optimizer.step_count == 40
+    assert initial.optimizer.params[0] is next(iter(initial.model.parameters()))
+
+
 def test_train_and_eval_modes_of_the_last_batch_side_by_side(make_stepper):
     stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())
     assert stepper.compare_modes() is None

@@ -80,6 +80,24 @@ async def test_c_shows_the_pre_flight_checks_and_esc_closes(app_for, wait_until)
         assert not isinstance(app.screen, CheckScreen)
 
 
+async def test_the_checks_after_training_judge_the_initial_weights(app_for, wait_until):
+    """'loss at init' after 300 steps is the untrained model's loss, not the trained one's."""
+    app = app_for("mlp")
+    async with app.run_test(size=WIDE) as pilot:
+        app.stepper.run(max_steps=300)
+        trained = app.stepper.last_step.loss
+        weights = app.stepper.model.state_dict()["0.W"].copy()
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CheckScreen)
+        await wait_until(pilot, lambda: screen.checklist is not None, timeout=30)
+        assert "on the initial weights" in str(screen.query_one("VerticalScroll").border_title)
+        init = next(r for r in screen.checklist.results if r.name == "loss at init")
+        at_init = float(init.measured.split()[1])
+        assert trained < 0.5 < 2.0 < at_init  # ln(10) = 2.3 for an unsure classifier
+        assert app.stepper.step == 300 and (app.stepper.model.state_dict()["0.W"] == weights).all()
+
+
 async def test_closing_the_checks_early_stops_them_and_training_goes_on(slow_app, wait_until):
     """The checks run the user's code as the app's job: esc before they end interrupts them
     (no thread keeps training copies behind the user's back) and the next step is the model's
