@@ -107,5 +107,9 @@ class BackwardChecks:
         if parked:
             raise RuntimeError("finish the pass in progress first (a layer is paused)")
         report = self.run(x if x is not None else peek_batch(self.experiment), paths)
-        self.monitor.warnings.extend(warnings_of(report, step))
+        # a check run again on the same step says nothing new: one warning, not a copy per run
+        said = {(w.rule, w.target, w.message) for w in self.monitor.warnings if w.step == step}
+        self.monitor.warnings.extend(
+            w for w in warnings_of(report, step) if (w.rule, w.target, w.message) not in said
+        )
         return report
