@@ -369,7 +369,11 @@ class ScratchApp(TravelKeys, App[None]):
 
         def checks() -> Checklist | None:
             try:
-                return run_checklist(stepper.initial_experiment(), on_result=screen.arrived)
+                try:
+                    experiment = stepper.initial_experiment()
+                except Exception:  # a model that cannot be copied: each check says so itself
+                    experiment = stepper.experiment
+                return run_checklist(experiment, on_result=screen.arrived)
             except KeyboardInterrupt:  # the screen was closed, or i pressed
                 return None
 

@@ -184,12 +184,14 @@ class Timeline:
         ``step``'s (the lr is the user's latest, as after a restore); training is untouched."""
         checkpoint = self.checkpoints[step]
         exp = self._experiment
-        model, loss, optimizer = copy.deepcopy((exp.model, exp.loss, exp.optimizer))
-        index = ModelIndex(model)  # the copy's arrays, in the order the checkpoint saved them
-        for (_, _, p), saved in zip(index.params, checkpoint.params, strict=True):
-            np.copyto(p.data, saved)
-        for (_, buf, _), saved in zip(index.buffers, checkpoint.light.buffers, strict=True):
-            np.copyto(buf, saved)
+        copies: dict[int, Any] = {}  # id of an original -> its copy (deepcopy's memo)
+        model, loss, optimizer = copy.deepcopy((exp.model, exp.loss, exp.optimizer), copies)
+        # through the memo, not a new index of the copy: a parameter created in a forward
+        # since (warned as late) would shift a positional pairing
+        for (_, _, p), saved in zip(self._index.params, checkpoint.params, strict=True):
+            np.copyto(copies[id(p)].data, saved)
+        for (_, buf, _), saved in zip(self._index.buffers, checkpoint.light.buffers, strict=True):
+            np.copyto(copies[id(buf)], saved)
         lr = optimizer.lr
         optimizer.load_state_dict(copy_tree(checkpoint.optimizer))
         optimizer.lr = lr

@@ -178,3 +178,17 @@ def test_interrupts_at_any_moment_never_hang_a_layer_step(closing):
         worker.join(5)
         assert not worker.is_alive(), "a layer step hung after an interrupt"
         assert outcome
+
+
+def test_the_initial_weights_copy_despite_a_parameter_created_in_the_forward(closing):
+    sa.manual_seed(0)
+    model = sa.Sequential(sa.Linear(8, 8), Lazy(), sa.Linear(8, 3))
+    data = make_clusters(n_samples=64, num_features=8, num_classes=3, seed=0)
+    experiment = Experiment(
+        model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1), sa.DataLoader(data, 16)
+    )
+    stepper = closing(Stepper(experiment))
+    first = model[0].W.data.copy()
+    stepper.run(max_steps=5)
+    initial = stepper.initial_experiment()  # the copy holds '1.W' too, the checkpoint does not
+    assert (initial.model[0].W.data == first).all() and not (model[0].W.data == first).all()
