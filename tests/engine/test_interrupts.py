@@ -142,14 +142,19 @@ class Lazy(sa.Module):
         return grad_output @ self.W.data.T
 
 
-def test_a_parameter_created_in_the_forward_is_reported(closing):
+def _lazy_stepper(closing) -> Stepper:
+    """Linear, Lazy, Linear on 64 clustered samples: '1.W' appears in the first forward."""
     sa.manual_seed(0)
     model = sa.Sequential(sa.Linear(8, 8), Lazy(), sa.Linear(8, 3))
     data = make_clusters(n_samples=64, num_features=8, num_classes=3, seed=0)
     experiment = Experiment(
         model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1), sa.DataLoader(data, 16)
     )
-    stepper = closing(Stepper(experiment))
+    return closing(Stepper(experiment))
+
+
+def test_a_parameter_created_in_the_forward_is_reported(closing):
+    stepper = _lazy_stepper(closing)
     advance = stepper.advance(Granularity.BATCH)
     (late,) = [w for w in advance.warnings if w.rule == "late_parameters"]
     assert late.target == "1.W" and "'1.W'" in late.message and "__init__" in late.remedies[0]
@@ -181,13 +186,8 @@ def test_interrupts_at_any_moment_never_hang_a_layer_step(closing):
 
 
 def test_the_initial_weights_copy_despite_a_parameter_created_in_the_forward(closing):
-    sa.manual_seed(0)
-    model = sa.Sequential(sa.Linear(8, 8), Lazy(), sa.Linear(8, 3))
-    data = make_clusters(n_samples=64, num_features=8, num_classes=3, seed=0)
-    experiment = Experiment(
-        model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1), sa.DataLoader(data, 16)
-    )
-    stepper = closing(Stepper(experiment))
+    stepper = _lazy_stepper(closing)
+    model = stepper.model
     first = model[0].W.data.copy()
     stepper.run(max_steps=5)
     initial = stepper.initial_experiment()  # the copy holds '1.W' too, the checkpoint does not
