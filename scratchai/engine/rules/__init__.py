@@ -5,7 +5,7 @@ A new rule is one file (a class following ``Rule``) plus one line in ``DEFAULT_R
 
 from __future__ import annotations
 
-from .base import Condition, Context, Rule
+from .base import Condition, Context, LayerRule, Rule
 from .book import RuleBook
 from .convergence import Convergence
 from .dead_relu import DeadReLU
@@ -57,6 +57,7 @@ __all__ = [
     "GradientFlow",
     "InitLoss",
     "InputScale",
+    "LayerRule",
     "LossExplosion",
     "LossTracker",
     "NonFinite",

@@ -9,7 +9,7 @@ A rule looks at each finished step (and, if it wants, each validation pass) and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..checks.data import InputSummary
@@ -113,7 +113,8 @@ class Rule(Protocol):
     def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
         """Whether this step's per-layer numbers must be measured for this rule (a run
         measures them only every few steps). Rules that read ``record.modules`` or
-        ``record.params`` say when here, and skip a record whose ``layers_fresh`` is False."""
+        ``record.params`` say when here, and subclass ``LayerRule`` (which keeps the last
+        verdict on the records in between)."""
         return False
 
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
@@ -126,3 +127,30 @@ class Rule(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned."""
+
+
+@dataclass
+class LayerRule(Rule):
+    """A rule about the per-layer numbers (``record.modules`` / ``record.params``).
+
+    A run measures them only every few steps: on the steps between, the verdict of the last
+    measurement holds (and is saved for rewind). Subclasses write ``check_layers``, and call
+    ``super()`` in ``state_dict`` / ``load_state_dict`` when they keep more state.
+    """
+
+    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        if record.layers_fresh:
+            self._held = tuple(self.check_layers(record, ctx))
+        return self._held
+
+    def check_layers(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
+        """Conditions on a record whose per-layer numbers were measured on its own step."""
+        return ()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"held": self._held}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._held = state["held"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from ..records import Severity, StepRecord
-from .base import Condition, Context, Rule
+from .base import Condition, Context, LayerRule
 from .remedies import FIX_INIT, REDUCE_LR, inputs_first
 
 
 @dataclass
-class DeadReLU(Rule):
+class DeadReLU(LayerRule):
     """More than ``threshold`` of a ReLU module's units output <= 0 for the whole batch
     (``dead_relu:<path>``, warning, one condition per module).
 
@@ -28,24 +26,11 @@ class DeadReLU(Rule):
 
     threshold: float = 0.9
     every: int = 10
-    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def needs_layers(self, step: int, loss: float, grad_norm: float) -> bool:
         return step % self.every == 0
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"held": self._held}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._held = state["held"]
-
-    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        if not record.layers_fresh:
-            return self._held
-        self._held = tuple(self._find(record, ctx))
-        return self._held
-
-    def _find(self, record: StepRecord, ctx: Context) -> list[Condition]:
+    def check_layers(self, record: StepRecord, ctx: Context) -> list[Condition]:
         found: list[Condition] = []
         for m in record.modules:
             if m.dead_fraction is not None and m.dead_fraction > self.threshold:

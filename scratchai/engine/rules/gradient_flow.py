@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import ModuleProbe, Severity, StepRecord
-from .base import Condition, Context, Rule
+from .base import Condition, Context, LayerRule
 from .remedies import (
     BETTER_ACTIVATION,
     BETTER_INIT,
@@ -20,7 +19,7 @@ from .remedies import (
 
 
 @dataclass
-class GradientFlow(Rule):
+class GradientFlow(LayerRule):
     """Per layer with parameters, its update:data ratio against the head's (the last such
     layer), for ``patience`` steps: ``factor`` times below it is
     ``vanishing_gradients`` (naming the first starving layer), ``factor`` times above it and
@@ -43,15 +42,8 @@ class GradientFlow(Rule):
     patience: int = 10
     # kind -> the step since which it has held at every measurement
     _since: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
-    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        if not record.layers_fresh:  # a run measures layers every few steps: keep the verdict
-            return self._held
-        self._held = tuple(self._find(record, ctx))
-        return self._held
-
-    def _find(self, record: StepRecord, ctx: Context) -> list[Condition]:
+    def check_layers(self, record: StepRecord, ctx: Context) -> list[Condition]:
         # one pass, no allocation beyond a short list: this runs on every measured step
         layers = [(m, r) for m in record.modules if (r := _ratio(m)) is not None]
         if len(layers) < 2:
@@ -108,11 +100,11 @@ class GradientFlow(Rule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"since": dict(self._since), "held": self._held}
+        return {**super().state_dict(), "since": dict(self._since)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
         self._since = dict(state["since"])
-        self._held = state["held"]
 
 
 def _ratio(m: ModuleProbe) -> float | None:

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import Severity, StepRecord
-from .base import Condition, Context, Rule
+from .base import Condition, Context, LayerRule
 from .remedies import NORMALISE_INPUTS, NORMALISE_LAYERS, REDUCE_LR, SMALLER_INIT, inputs_first
 
 
 @dataclass
-class Saturation(Rule):
+class Saturation(LayerRule):
     """More than ``threshold`` of a tanh/sigmoid module's outputs are in the flat tails
     (|tanh| > 0.97) for ``patience`` steps in a row (``saturation:<path>``, warning).
 
@@ -30,11 +30,8 @@ class Saturation(Rule):
     patience: int = 20
     # path -> the step since which it has been saturated at every measurement
     _since: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _held: tuple[Condition, ...] = field(default=(), init=False, repr=False, compare=False)
 
-    def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        if not record.layers_fresh:  # a run measures layers every few steps: keep the verdict
-            return self._held
+    def check_layers(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         found: list[Condition] = []
         for m in record.modules:
             if m.saturation is None:
@@ -73,12 +70,11 @@ class Saturation(Rule):
                     m.path,
                 )
             )
-        self._held = tuple(found)
         return found
 
     def state_dict(self) -> dict[str, Any]:
-        return {"since": dict(self._since), "held": self._held}
+        return {**super().state_dict(), "since": dict(self._since)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
         self._since = dict(state["since"])
-        self._held = state["held"]
