@@ -13,14 +13,8 @@ into the existing arrays, so after ``model.load_state_dict(load(path))`` the tie
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import json
-import math
 import os
-import secrets
 import stat
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,30 +22,15 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
+from .atomic_write import STALE_SECONDS, write_atomically
+from .checkpoint_header import DTYPES, MAX_HEADER_BYTES, check_layout, parse_header
 from .errors import CheckpointError
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["load", "load_metadata", "save"]
+__all__ = ["STALE_SECONDS", "load", "load_metadata", "save", "write_atomically"]
 
-# dtypes that safetensors.numpy reads back (name in the header -> numpy dtype).
-_DTYPES: dict[str, np.dtype] = {
-    "F64": np.dtype(np.float64),
-    "F32": np.dtype(np.float32),
-    "F16": np.dtype(np.float16),
-    "I64": np.dtype(np.int64),
-    "U64": np.dtype(np.uint64),
-    "I32": np.dtype(np.int32),
-    "U32": np.dtype(np.uint32),
-    "I16": np.dtype(np.int16),
-    "U16": np.dtype(np.uint16),
-    "I8": np.dtype(np.int8),
-    "U8": np.dtype(np.uint8),
-    "BOOL": np.dtype(np.bool_),
-}
-_SAVABLE = frozenset(_DTYPES.values())
-_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
-STALE_SECONDS = 600.0  # a temporary file untouched this long belongs to a save that died
+_SAVABLE = frozenset(DTYPES.values())
 DEFAULT_METADATA = {"format": "np", "producer": "scratchai"}
 
 
@@ -119,77 +98,65 @@ def save(
     write_atomically(Path(path), payload)
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete the temporary files that saves of ``path`` killed midway left behind (untouched
-    for STALE_SECONDS: a save in progress writes to its file all the time)."""
-    now = time.time()
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > STALE_SECONDS:
-                tmp.unlink()
+#: What ``stat`` says a path is, for the files ``load`` refuses to open.
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file next to ``path``, fsync it, rename it over."""
-    _remove_stale_temporaries(path)
-    directory = path.parent
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)  # the umask applies, as for an ordinary open()
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable where the OS allows it (POSIX); best effort."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _not_regular(mode: int) -> str | None:
+    """What a path of this ``st_mode`` is, if it is not a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def _open_checked(p: Path) -> tuple[Any, int]:
-    """Open ``p`` for reading; it must be a regular file. Returns (file, size in bytes)."""
+    """Open ``p`` for reading; it must be a regular file. Returns (file, size in bytes).
+
+    The kind is checked before opening (opening a FIFO for reading blocks until a writer
+    comes; opening a device can have effects), and again on the open descriptor, opened
+    non-blocking, in case the path was swapped in between.
+    """
     where = f"cannot load checkpoint '{p}'"
     try:
-        f = open(p, "rb")  # noqa: SIM115  # closed by the caller's with-block
+        kind = _not_regular(os.stat(p).st_mode)
     except FileNotFoundError:
         raise CheckpointError(f"{where}: the file does not exist") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{where}: it is a directory") from None
     except OSError as err:
         raise CheckpointError(f"{where}: {err.strerror or err}") from err
-    info = os.fstat(f.fileno())
-    if not stat.S_ISREG(info.st_mode):
-        f.close()
-        raise CheckpointError(f"{where}: it is not a regular file (a device, a pipe...)")
-    return f, info.st_size
+    if kind is not None:
+        raise CheckpointError(f"{where}: it is {kind}, not a regular file")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(p, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise CheckpointError(f"{where}: the file does not exist") from None
+    except OSError as err:
+        raise CheckpointError(f"{where}: {err.strerror or err}") from err
+    info = os.fstat(fd)
+    kind = _not_regular(info.st_mode)
+    if kind is not None:
+        os.close(fd)
+        raise CheckpointError(f"{where}: it is {kind}, not a regular file")
+    return os.fdopen(fd, "rb"), info.st_size
 
 
-def _read(path: str | os.PathLike[str], payload: bool) -> tuple[Path, dict[str, Any], bytes]:
-    """Read and check the header of a safetensors file, then (``payload``) only the bytes the
-    header declares: memory stays bounded by the checkpoint's real size, whatever the file.
+def _read(path: str | os.PathLike[str], payload: bool) -> tuple[Path, dict[str, Any], Any]:
+    """Read and check the header of a safetensors file; the file, positioned at the start of
+    the tensor data, is returned open when ``payload`` (the caller closes it).
 
     Returns:
-        (path, header, the file's bytes up to the end of its last tensor, or b"").
+        (path, header, the open file or None).
     """
     p = Path(path)
     where = f"cannot load checkpoint '{p}'"
     f, size = _open_checked(p)
-    with f:
+    try:
         head = f.read(8)
         if not head:
             raise CheckpointError(f"{where}: the file is empty")
@@ -198,26 +165,25 @@ def _read(path: str | os.PathLike[str], payload: bool) -> tuple[Path, dict[str, 
                 f"{where}: {len(head)} bytes is too short for a safetensors file (truncated?)"
             )
         n = int.from_bytes(head, "little")
-        if n > size - 8 or n > _MAX_HEADER:
+        if n > size - 8:
             raise CheckpointError(
                 f"{where}: {_not_safetensors_hint(head)} (header length {n} but the file has "
                 f"{size} bytes)"
             )
-        text = f.read(n)
-        header = _parse_header(p, head, text, size - 8 - n)
-        if not payload:
-            return p, header, b""
-        data_len = max(
-            (info["data_offsets"][1] for k, info in header.items() if k != "__metadata__"),
-            default=0,
-        )
-        try:
-            data = f.read(data_len)
-        except MemoryError:
+        if n > MAX_HEADER_BYTES:
             raise CheckpointError(
-                f"{where}: its {data_len} bytes of tensors do not fit in memory"
-            ) from None
-    return p, header, head + text + data
+                f"{where}: its header is {n:,} bytes, over the {MAX_HEADER_BYTES:,} that "
+                "scratchai reads (a model's header needs a few kB per 100 tensors)"
+            )
+        text = f.read(n)
+        header = parse_header(where, text, size - 8 - n, _not_safetensors_hint(head))
+    except BaseException:
+        f.close()
+        raise
+    if not payload:
+        f.close()
+        return p, header, None
+    return p, header, f
 
 
 def _not_safetensors_hint(raw: bytes) -> str:
@@ -234,72 +200,48 @@ def _not_safetensors_hint(raw: bytes) -> str:
     return "it is not a safetensors file, or it is truncated"
 
 
-def _parse_header(p: Path, head: bytes, text: bytes, data_len: int) -> dict[str, Any]:
-    """Check the JSON header of a safetensors file: every entry's dtype, shape and offsets,
-    against each other and against the ``data_len`` bytes that follow the header."""
-    where = f"cannot load checkpoint '{p}'"
-    try:
-        header = json.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(
-            f"{where}: {_not_safetensors_hint(head)} (header is not valid JSON: {err})"
-        ) from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{where}: the safetensors header is not a JSON object")
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
-            raise CheckpointError(f"{where}: tensor '{key}' has a malformed header entry")
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if not isinstance(dtype, str) or dtype not in _DTYPES:
-            raise CheckpointError(
-                f"{where}: tensor '{key}' has dtype {dtype!r}, which numpy cannot hold"
-            )
-        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
-            raise CheckpointError(f"{where}: tensor '{key}' has a malformed shape {shape!r}")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(_is_count(o) for o in offsets)
-            or offsets[0] > offsets[1]
-        ):
-            raise CheckpointError(f"{where}: tensor '{key}' has malformed data_offsets")
-        expected = math.prod(shape) * _DTYPES[dtype].itemsize
-        if offsets[1] - offsets[0] != expected:
-            raise CheckpointError(
-                f"{where}: corrupt safetensors: tensor '{key}' of shape {tuple(shape)} and "
-                f"dtype {dtype} needs "
-                f"{expected} bytes, its offsets give {offsets[1] - offsets[0]}"
-            )
-        if offsets[1] > data_len:
-            raise CheckpointError(
-                f"{where}: the file is truncated: tensor '{key}' needs data bytes up to "
-                f"{offsets[1]}, the file holds {data_len}"
-            )
-    return header
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read a safetensors checkpoint into ``{name: array}`` (writable arrays, any shape).
 
     Feed the result to ``model.load_state_dict(...)``, which copies the values into the
-    model's arrays (so weight ties survive).
+    model's arrays (so weight ties survive). Each tensor's bytes are read straight into its
+    array: memory peaks at the arrays' size plus the header, not at two or three copies.
 
     Raises:
-        CheckpointError: the file is missing, empty, truncated, corrupt, or not safetensors
-            (e.g. a pickle, which is never unpickled). The message names the path.
+        CheckpointError: the path is missing or not a regular file (a FIFO, a device, a
+            socket), or the file is empty, truncated, corrupt, or not safetensors (e.g. a
+            pickle, which is never unpickled). The message names the path.
     """
-    p, _, raw = _read(path, payload=True)
-    try:
-        arrays = safetensors.numpy.load(raw)
-    except Exception as err:  # SafetensorError and friends: the bytes do not add up
-        raise CheckpointError(f"cannot load checkpoint '{p}': corrupt safetensors ({err})") from err
-    return {key: np.array(value, copy=True) for key, value in arrays.items()}
+    p, header, f = _read(path, payload=True)
+    where = f"cannot load checkpoint '{p}'"
+    check_layout(where, header)
+    start = f.tell()
+    arrays: dict[str, np.ndarray] = {}
+    with f:
+        keys = [k for k in header if k != "__metadata__"]
+        for key in sorted(keys, key=lambda k: header[k]["data_offsets"][0]):  # file order
+            info = header[key]
+            first, last = info["data_offsets"]
+            try:
+                array = np.empty(info["shape"], dtype=DTYPES[info["dtype"]].newbyteorder("<"))
+            except (MemoryError, ValueError) as err:
+                raise CheckpointError(
+                    f"{where}: tensor '{key}' ({last - first:,} bytes) cannot be held: {err}"
+                ) from None
+            f.seek(start + first)
+            view = memoryview(array.reshape(-1).view(np.uint8))
+            got = 0
+            while got < len(view):
+                n = f.readinto(view[got:])
+                if not n:
+                    raise CheckpointError(
+                        f"{where}: the file is truncated: tensor '{key}' got {got} of "
+                        f"{len(view)} bytes (was it cut while being read?)"
+                    )
+                got += n
+            # little-endian on disk; a no-op on little-endian machines
+            arrays[key] = array.astype(array.dtype.newbyteorder("="), copy=False)
+    return arrays
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:

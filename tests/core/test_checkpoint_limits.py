@@ -82,15 +82,16 @@ def test_every_malformed_header_is_a_checkpoint_error(tmp_path, entry, match) ->
 
 def test_stale_temporaries_of_killed_saves_are_cleaned_by_the_next_save(tmp_path) -> None:
     target = tmp_path / "m.safetensors"
-    stale = tmp_path / ".m.safetensors.dead01.tmp"
-    fresh = tmp_path / ".m.safetensors.live02.tmp"  # a save in progress elsewhere
-    other = tmp_path / ".other.safetensors.dead03.tmp"
-    for path in (stale, fresh, other):
+    stale = tmp_path / ".m.safetensors.0123456789ab.tmp"  # an older save's name, no pid
+    fresh = tmp_path / ".m.safetensors.ba9876543210.tmp"  # a save in progress elsewhere
+    other = tmp_path / ".other.safetensors.00112233aabb.tmp"  # another file's, same folder
+    mine = tmp_path / ".notes.tmp"  # not a temporary of ours: never touched
+    for path in (stale, fresh, other, mine):
         path.write_bytes(b"x" * 1000)
     old = time.time() - STALE_SECONDS - 60
-    os.utime(stale, (old, old))
-    os.utime(other, (old, old))
+    for path in (stale, other, mine):
+        os.utime(path, (old, old))
     sa.save(sa.Linear(2, 2), target)
-    assert not stale.exists()
-    assert fresh.exists() and other.exists()  # in progress / another file's: left alone
+    assert not stale.exists() and not other.exists()
+    assert fresh.exists() and mine.exists()
     assert set(sa.load(target)) == {"W", "b"}
