@@ -33,7 +33,11 @@ from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 from .check import run_check
 from .flow_render import print_flow
 from .guard import os_exit_guarded
+from .exercise.command import add_parser as add_exercise_parser
+from .exercise.command import main as exercise_main
 from .headless import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
+from .lifeline import hold_on_to_server
+from .serve import DEFAULT_MAX_TABS
 
 #: The debugger itself crashed (a bug in scratchtui; Textual prints the traceback).
 EXIT_CRASH = 1
@@ -83,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the address learners open, when it differs from http://HOST:PORT "
         "(a proxy, or a bind to 0.0.0.0)",
     )
+    serve.add_argument(
+        "--max-tabs",
+        type=int,
+        default=DEFAULT_MAX_TABS,
+        help=f"browser tabs served at once, one app process each (default {DEFAULT_MAX_TABS})",
+    )
+    serve.add_argument(
+        "--no-token",
+        action="store_true",
+        help="serve without the random token in the URL (any local program can then open "
+        "a tab: only on a machine you trust)",
+    )
     for command in (demo, run, serve):
         if command is not serve:
             command.add_argument(
@@ -118,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
             help="print the forward pass as a flowchart (formulas, shapes, numbers) after one "
             "batch, and exit",
         )
+    add_exercise_parser(sub)  # scratchtui exercise start|check|hint|solution|run
     return parser
 
 
@@ -169,17 +186,34 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
     if not 0 < args.port < 65536:
         errors.print("[red]error:[/] --port must be in 1-65535")
         return EXIT_USAGE
+    if args.max_tabs < 1:
+        errors.print("[red]error:[/] --max-tabs must be at least 1")
+        return EXIT_USAGE
     command = app_command(demo, file, args.seed, args.checkpoint_names)
     title = f"ScratchAI: demo {demo}" if demo is not None else f"ScratchAI: {args.target}"
     url = public_url(args.host, args.port, args.public_url)
-    return serve(command, title, args.host, args.port, url, errors)
+    public = args.public_url.rstrip("/") if args.public_url else None
+    return serve(
+        command,
+        title,
+        args.host,
+        args.port,
+        url,
+        errors,
+        public=public,
+        max_tabs=args.max_tabs,
+        token=not args.no_token,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    hold_on_to_server()  # a served tab: end with the server, however it ends
     args = _parser().parse_args(argv)
     # soft_wrap: a path or a traceback line piped to a file or a pager is never cut in two
     console = Console(soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.command == "exercise":
+        return exercise_main(args, console, errors)
     if args.command == "check":
         return _check(args.target, args.seed, console, errors)
     if args.command == "serve":
@@ -288,16 +322,20 @@ def _not_a_file(path: Path) -> str:
 def _run_app(
     stepper: Stepper, errors: Console, model_file: Path | None = None, seed: int = 0
 ) -> int:
-    """Run the debugger; its exit status (0, or 1 if the app itself crashed: never 0 then).
+    """Run the debugger; its exit status (0, or 1 if the app itself crashed: never 0 then;
+    143 / 129 when SIGTERM / SIGHUP ended it).
 
     ``model_file``: what the reload key re-imports (None for a demo), built with ``seed``.
     """
     from .app import ScratchApp  # Textual loads only for the interactive app
     from .guard import REAL_OS_EXIT
+    from .signals import quit_on_signals
 
     app = ScratchApp(stepper, experiment_file=model_file, seed=seed)
-    app.run()  # the driver restores the terminal on every way out, a crash included
+    with quit_on_signals(app) as received:  # SIGTERM, SIGHUP: quit as q does
+        app.run()  # the driver restores the terminal on every way out, a crash included
     status = EXIT_OK if not app.return_code else EXIT_CRASH
+    status = received.exit_status or status
     if not app.trainer.wait_idle(0):
         # A step stuck where an interrupt cannot reach (a long C call): closing the stepper
         # would wait for it. The terminal is restored already; leave without it.

@@ -8,7 +8,6 @@ or textual-serve until the server starts, so the base install stays small.
 
 from __future__ import annotations
 
-import shlex
 import socket
 import sys
 from pathlib import Path
@@ -16,8 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-#: Hosts that mean "every interface": the page cannot tell a browser to connect back to them.
-WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+from .web_guard import WILDCARD_HOSTS
 
 INSTALL_HINT = (
     "scratchtui serve needs the optional web extra (textual-serve): "
@@ -64,6 +62,25 @@ def public_url(host: str, port: int, given: str | None) -> str | None:
     return None
 
 
+#: Tabs served at once unless --max-tabs says otherwise: a class of 30 with a few spare
+#: (each tab is a process of about 80-100 MiB; see the README's "In a browser").
+DEFAULT_MAX_TABS = 40
+
+NO_TOKEN_WARNING = (
+    "[bold red]WARNING: --no-token: this server has no token.[/] Any program on this machine "
+    "(and, with --host 0.0.0.0, anyone who reaches the port) can open a tab, which runs the "
+    "model file with your user's rights. Web pages from other sites are still refused by the "
+    "origin check. Use it only on a machine and network you trust."
+)
+
+
+def page_address(host: str, port: int, url: str | None, token: str | None) -> str:
+    """The address to open, token included (what the server prints)."""
+    if url is None:
+        url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    return f"{url}/" + ("" if token is None else f"?token={token}")
+
+
 def serve(
     command: list[str],
     title: str,
@@ -71,6 +88,10 @@ def serve(
     port: int,
     url: str | None,
     errors: Console,
+    *,
+    public: str | None = None,
+    max_tabs: int = DEFAULT_MAX_TABS,
+    token: bool = True,
 ) -> int:
     """Serve ``command`` as a web page until ctrl+c; returns the exit status.
 
@@ -79,14 +100,18 @@ def serve(
         title: shown on the page while the app starts.
         host: interface to bind (127.0.0.1: this machine only).
         port: TCP port to listen on.
-        url: the public URL (``public_url``), or None for ``http://host:port``.
+        url: the address printed for learners (``public_url``), or None for http://host:port.
         errors: where problems are printed.
+        public: ``--public-url`` as given (its origin is accepted; the page's websocket goes
+            there), or None.
+        max_tabs: tabs served at once.
+        token: require a random token in the URL (False: ``--no-token``, with a warning).
 
     Returns:
-        0 after ctrl+c (or SIGTERM), 2 when textual-serve is missing or the port is taken.
+        0 after ctrl+c, SIGTERM or SIGHUP, 2 when textual-serve is missing or the port is taken.
     """
     try:
-        from textual_serve.server import Server
+        from .web_server import GuardedServer
     except ImportError:
         errors.print(f"[red]error:[/] {escape(INSTALL_HINT)}")
         return 2
@@ -96,12 +121,19 @@ def serve(
     except OSError as error:
         errors.print(f"[red]error:[/] cannot listen on {escape(host)}:{port}: {escape(str(error))}")
         return 2
-    server = Server(shlex.join(command), host=host, port=port, title=title, public_url=url)
+    from .web_guard import Gate, new_token
+
+    gate = Gate(host, port, public_url=public, token=new_token() if token else None)
+    address = page_address(host, port, url, gate.token)
+    server = GuardedServer(command, gate, max_tabs, title, address, errors.print)
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
             f"[yellow]warning:[/] listening on {escape(host)}: anyone who can reach port "
-            f"{port} runs this model file on this machine, with your user's rights"
+            f"{port} and has the address with its token runs this model file on this machine, "
+            "with your user's rights"
         )
+    if not token:
+        errors.print(NO_TOKEN_WARNING)
     try:
         server.serve()
     except OSError as error:  # the port is taken, or the address is not this machine's

@@ -1,6 +1,7 @@
 """``scratchtui serve`` in a real browser: headless Chromium opens the page, the debugger draws,
 three presses of ``n`` train three batches, a second tab gets its own app, and ctrl+c stops
-the server and the tabs' apps.
+the server and the tabs' apps. A page from another origin that knows the token still cannot
+open a tab.
 
 Bounded in time: every wait has a deadline and the whole test a hard timeout. The server
 listens on 127.0.0.1 only, on a free port.
@@ -63,6 +64,17 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+def printed_token(log: Path, timeout: float = 10.0) -> str:
+    """The token of the address the server printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"\?token=([\w-]+)", log.read_text(errors="replace"))
+        if found:
+            return found[1]
+        time.sleep(0.1)
+    raise AssertionError(f"no token in the server's output: {log.read_text()}")
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
     """``scratchtui serve demo mlp`` on 127.0.0.1 in its own process group (the server and
@@ -104,9 +116,10 @@ async def wait_for_text(browser: Browser, pattern: str, timeout: float) -> str:
     raise AssertionError(f"{pattern!r} did not show within {timeout:.0f} s; the screen:\n{text}")
 
 
-async def drive(port: int, shot: Path, process: subprocess.Popen) -> str:
+async def drive(port: int, token: str, shot: Path, process: subprocess.Popen) -> str:
     assert CHROMIUM is not None
-    async with open_page(CHROMIUM, f"http://127.0.0.1:{port}/") as browser:
+    page = f"http://127.0.0.1:{port}/?token={token}"
+    async with open_page(CHROMIUM, page) as browser:
         await wait_for_text(browser, r"\bstep 0\b", timeout=60)  # the app process started
         await browser.focus_terminal()
         try:
@@ -116,7 +129,7 @@ async def drive(port: int, shot: Path, process: subprocess.Popen) -> str:
         finally:
             await browser.screenshot(shot)
         # A second tab is a second app process: it starts at step 0, the first stays at 3.
-        second = await browser.connection.open_tab(f"http://127.0.0.1:{port}/")
+        second = await browser.connection.open_tab(page)
         await wait_for_text(second, r"\bstep 0\b", timeout=60)
         assert re.search(r"\bstep 3\b", await browser.screen_text())
         # ctrl+c with a tab still connected: the server and the tab's app both stop
@@ -130,7 +143,8 @@ def test_served_debugger_trains_three_batches_in_chromium(
     process, port = server
     shot = tmp_path / "page.png"
     started = time.monotonic()
-    screen = asyncio.run(asyncio.wait_for(drive(port, shot, process), TEST_TIMEOUT))
+    token = printed_token(tmp_path / "server.log")
+    screen = asyncio.run(asyncio.wait_for(drive(port, token, shot, process), TEST_TIMEOUT))
     assert re.search(r"\bstep 3\b", screen) and "ScratchAI - mlp" in screen
     assert shot.stat().st_size > 10_000  # a drawn page, not a blank one
     assert process.wait(timeout=20) == 0, (tmp_path / "server.log").read_text()
@@ -139,3 +153,61 @@ def test_served_debugger_trains_three_batches_in_chromium(
         time.sleep(0.1)  # the tab's app process is told to quit and exits
     assert not group_alive(process.pid), "an app process outlived the server"
     print(f"browser session: {time.monotonic() - started:.1f} s")
+
+
+#: A page on another origin that knows the server's address and token, as a malicious site
+#: opened in the learner's (or the teacher's) browser would: it tries to open a tab and press
+#: keys in it. ``window.verdict`` records what the browser let it do.
+FOREIGN_PAGE = """<!doctype html><html><body><script>
+window.verdict = "pending";
+const ws = new WebSocket("WS_URL?width=80&height=24");
+ws.binaryType = "arraybuffer";
+ws.onopen = () => { window.verdict = "open"; ws.send(JSON.stringify(["stdin", "nw"])); };
+ws.onmessage = () => { window.verdict = "drawn"; };
+ws.onerror = () => { if (window.verdict === "pending") window.verdict = "refused"; };
+ws.onclose = () => { if (window.verdict === "pending") window.verdict = "refused"; };
+</script></body></html>"""
+
+
+async def foreign_origin(port: int, token: str) -> str:
+    """Serve FOREIGN_PAGE from another origin (another port), open it in Chromium, and
+    return its verdict."""
+    from aiohttp import web
+
+    assert CHROMIUM is not None
+    html = FOREIGN_PAGE.replace("WS_URL", f"ws://127.0.0.1:{port}/ws/{token}")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    other = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", other)
+    await site.start()
+    try:
+        async with open_page(CHROMIUM, f"http://127.0.0.1:{other}/") as browser:
+            deadline = time.monotonic() + 20
+            verdict = "pending"
+            while verdict == "pending" and time.monotonic() < deadline:
+                verdict = await browser.evaluate("window.verdict") or "pending"
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)  # had it opened, the app would start and draw meanwhile
+            return str(await browser.evaluate("window.verdict"))
+    finally:
+        await runner.cleanup()
+
+
+def test_a_page_from_another_origin_cannot_open_a_tab(
+    server: tuple[subprocess.Popen, int], tmp_path: Path
+) -> None:
+    process, port = server
+    token = printed_token(tmp_path / "server.log")
+    verdict = asyncio.run(asyncio.wait_for(foreign_origin(port, token), TEST_TIMEOUT))
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert verdict == "refused", f"the foreign page got {verdict!r}; server log:\n{log}"
+    assert "cross-origin" in log  # the server said why
+    assert not list(tmp_path.glob("checkpoints/*"))  # its n and w never reached an app
+    assert group_alive(process.pid) and process.poll() is None  # still serving

@@ -14,7 +14,7 @@ from rich.console import Console
 from textual.widgets import Static
 
 from scratchtui.cli import main
-from scratchtui.serve import INSTALL_HINT, app_command, public_url, serve
+from scratchtui.serve import DEFAULT_MAX_TABS, INSTALL_HINT, app_command, public_url, serve
 
 BROKEN = "def build():\n    raise RuntimeError('broken on purpose')\n"
 
@@ -62,6 +62,7 @@ def test_a_broken_model_file_fails_once_at_start(
 def test_missing_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "textual_serve", None)  # import raises ImportError
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)
+    monkeypatch.delitem(sys.modules, "scratchtui.web_server", raising=False)
     errors = Console(record=True, width=200)
     assert serve(["x"], "t", "127.0.0.1", 8000, None, errors) == 2
     text = errors.export_text()
@@ -69,35 +70,80 @@ def test_missing_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
 
 
 class FakeServer:
-    """Stands in for textual_serve.server.Server: records how it was made and served."""
+    """Stands in for scratchtui.web_server.GuardedServer: records how it was made and served."""
 
     made: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, command: str, **kwargs: Any) -> None:
-        FakeServer.made = {"command": command, **kwargs}
+    def __init__(
+        self, argv: list[str], gate: Any, max_tabs: int, title: str, page_url: str, report: Any
+    ) -> None:
+        FakeServer.made = {
+            "argv": argv,
+            "gate": gate,
+            "max_tabs": max_tabs,
+            "title": title,
+            "page_url": page_url,
+        }
 
     def serve(self) -> None:
         raise KeyboardInterrupt  # ctrl+c
 
 
+def _fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("textual_serve")
+    import scratchtui.web_server
+
+    FakeServer.made = {}
+    monkeypatch.setattr(scratchtui.web_server, "GuardedServer", FakeServer)
+
+
 def test_serve_passes_host_port_title_and_warns_on_a_public_bind(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pytest.importorskip("textual_serve")
-    import textual_serve.server
-
-    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    _fake(monkeypatch)
     errors = Console(record=True, width=200)
     command = app_command("mlp", None, seed=0)
     assert serve(command, "ScratchAI: demo mlp", "0.0.0.0", 8123, "http://h:8123", errors) == 0
     made = FakeServer.made
-    assert made["host"] == "0.0.0.0" and made["port"] == 8123
-    assert made["title"] == "ScratchAI: demo mlp" and made["public_url"] == "http://h:8123"
-    assert made["command"].endswith("-m scratchtui.cli demo mlp --seed 0")
-    assert "anyone who can reach port 8123 runs this model file" in errors.export_text()
+    gate = made["gate"]
+    assert gate.host == "0.0.0.0" and gate.port == 8123 and made["max_tabs"] == DEFAULT_MAX_TABS
+    assert made["title"] == "ScratchAI: demo mlp"
+    assert made["page_url"] == f"http://h:8123/?token={gate.token}" and len(gate.token) > 40
+    assert made["argv"][-4:] == ["demo", "mlp", "--seed", "0"]
+    assert "anyone who can reach port 8123" in errors.export_text()
     quiet = Console(record=True, width=200)
     assert serve(command, "t", "127.0.0.1", 8123, None, quiet) == 0
     assert quiet.export_text() == ""
+    assert FakeServer.made["page_url"].startswith("http://127.0.0.1:8123/?token=")
+
+
+def test_each_server_gets_its_own_token_and_no_token_is_loud(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake(monkeypatch)
+    command = app_command("mlp", None, seed=0)
+    quiet = Console(record=True, width=200)
+    serve(command, "t", "127.0.0.1", 8123, None, quiet)
+    first = FakeServer.made["gate"].token
+    serve(command, "t", "127.0.0.1", 8123, None, quiet)
+    assert FakeServer.made["gate"].token != first
+    loud = Console(record=True, width=200)
+    serve(command, "t", "127.0.0.1", 8123, None, loud, token=False, max_tabs=3)
+    assert FakeServer.made["gate"].token is None and FakeServer.made["max_tabs"] == 3
+    assert FakeServer.made["page_url"] == "http://127.0.0.1:8123/"
+    assert "WARNING: --no-token" in loud.export_text()
+
+
+def test_the_command_line_passes_max_tabs_public_url_and_no_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake(monkeypatch)
+    argv = ["serve", "demo", "mlp", "--port", "8124", "--max-tabs", "7", "--no-token"]
+    assert main([*argv, "--public-url", "https://lesson.example/"]) == 0
+    gate = FakeServer.made["gate"]
+    assert FakeServer.made["max_tabs"] == 7 and gate.token is None
+    assert gate.public_url == "https://lesson.example"
+    assert main(["serve", "demo", "mlp", "--max-tabs", "0"]) == 2
 
 
 def test_torch_names_for_a_model_torch_cannot_name_fail_at_start(
@@ -131,11 +177,7 @@ def build():
 
 
 def test_a_taken_port_is_said_before_any_banner(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("textual_serve")
-    import textual_serve.server
-
-    FakeServer.made = {}
-    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    _fake(monkeypatch)
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         errors = Console(record=True, width=200)
