@@ -1,0 +1,1 @@
+"""``scratchtui exercise``: the Net Architect lesson as graded exercises (build it yourself)."""
