@@ -6,6 +6,7 @@ import time
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from scratchai.engine import Experiment
 from scratchai.engine.checks import CheckResult, run_checklist
@@ -26,9 +27,11 @@ def print_result(console: Console, result: CheckResult) -> None:
 
 def run_check(experiment: Experiment, console: Console) -> int:
     """Run the checklist on copies of ``experiment``; 0 when every check passed, else 1."""
-    console.print(
-        f"[bold]{escape(experiment.name)}[/]: pre-flight checks (on copies: training is not "
-        "touched)",
+    console.print(  # Text, not markup: the name is the user's text, of any length
+        Text.assemble(
+            (experiment.name, "bold"),
+            ": pre-flight checks (on copies: training is not touched)",
+        ),
         soft_wrap=True,
     )
     start = time.perf_counter()

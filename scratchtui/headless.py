@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from scratchai.engine import Severity, State, StepFailed, StepInterrupted, Stepper, Warning
 
@@ -41,7 +42,8 @@ def layer_table(stepper: Stepper) -> Table:
     Nothing is cut at any width: a path stays on one line (the other columns give way first)
     and every other cell and header wraps, folding inside a word if it must.
     """
-    table = Table(title=f"{stepper.experiment.name}: layers after step {stepper.step}")
+    # Text, not markup: a name is the user's text (markup in it, any length: linear)
+    table = Table(title=Text(f"{stepper.experiment.name}: layers after step {stepper.step}"))
     for column in ("path", "type", "output", "params", "shared with", "grad norm", "update:data"):
         table.add_column(
             column,
@@ -80,8 +82,10 @@ def run_headless(
     dedup, naive = stepper.num_parameters
     sharing = f" ({naive:,} if each owner of a shared weight counted it)" if naive > dedup else ""
     console.print(
-        f"[bold]{stepper.experiment.name}[/]: {stepper.experiment.description}\n"
-        f"parameters: {dedup:,}{sharing}",
+        Text.assemble(
+            (stepper.experiment.name, "bold"),
+            f": {stepper.experiment.description}\nparameters: {dedup:,}{sharing}",
+        ),
         soft_wrap=True,
     )
     progress = Progress(

@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from scratchai.engine import Advance, Granularity, State, Stepper, reload_experiment_file
 from scratchai.engine.randomness import seed_everything
+from scratchai.file_names import safe_stem
 
 from .messages import Notice
 from .screens.modes import ModesScreen
@@ -323,7 +324,8 @@ class TravelKeys(App[None]):
         """Save an SVG of the screen to ``./screenshots/`` (Textual's own wants ~/Downloads)."""
         folder = Path(path) if path else SCREENSHOT_DIR
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = filename or f"{self.stepper.experiment.name}-step{self.stepper.step}-{stamp}.svg"
+        stem = safe_stem(self.stepper.experiment.name)  # the name is text, never a path
+        name = filename or f"{stem}-step{self.stepper.step}-{stamp}.svg"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             saved = Path(self.save_screenshot(name, str(folder)))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..file_names import safe_stem
 from ..interop.names import state_to_torch
 from .backward_checks import BackwardChecks
 from .checks.backward import BackwardReport
@@ -111,7 +112,8 @@ class Readouts:
         """Write the run's history (CSV or JSON by suffix; default
         ``exports/NAME-stepN.csv``); returns the path."""
         name = self.experiment.name
-        target = Path(path) if path is not None else Path("exports", f"{name}-step{self.step}.csv")
+        stem = f"{safe_stem(name)}-step{self.step}"  # the name is text, never a path
+        target = Path(path) if path is not None else Path("exports", f"{stem}.csv")
         with self._lock:
             table, epochs = self.history.table(), self.epochs
         return export_run(name, self.history.fields, table, epochs, target)
@@ -120,7 +122,7 @@ class Readouts:
         """``NAME-stepN.safetensors`` (``-torch`` before the suffix in PyTorch's names: the
         two namings of one step must not overwrite each other)."""
         names = "-torch" if self.checkpoint_names == "torch" else ""
-        return f"{self.experiment.name}-step{self.step}{names}.safetensors"
+        return f"{safe_stem(self.experiment.name)}-step{self.step}{names}.safetensors"
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
