@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -31,12 +32,13 @@ from scratchai.engine.randomness import seed_everything
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
-from .flow_render import print_flow
-from .guard import os_exit_guarded
 from .exercise.command import add_parser as add_exercise_parser
 from .exercise.command import main as exercise_main
+from .flow_render import print_flow
+from .guard import os_exit_guarded
 from .headless import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
 from .lifeline import hold_on_to_server
+from .registry_log import print_registry
 from .serve import DEFAULT_MAX_TABS
 
 #: The debugger itself crashed (a bug in scratchtui; Textual prints the traceback).
@@ -126,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
             default="scratchai",
             help="names in the checkpoints the w key saves: scratchai's (0.W, 0.b) or "
             "PyTorch's (0.weight, 0.bias: load them into scratchai.interop.to_torch(model))",
+        )
+    for command in (demo, run):  # the registry log of build()
+        command.add_argument(
+            "--registry",
+            action="store_true",
+            help="print every registration into _parameters, _modules, _buffers made "
+            "while build() ran, in order, with its source line, and exit",
         )
     for command in (demo, run):
         command.add_argument(
@@ -233,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.file.is_file():
         errors.print(f"[red]error:[/] {_not_a_file(args.file)}")
         return EXIT_USAGE
+    if args.registry:  # the registrations of build(), printed, then exit
+        demo = args.name if args.command == "demo" else None
+        file = args.file if args.command == "run" else None
+        return print_registry(demo, file, args.seed, console, errors)
     if not args.headless and (
         args.steps is not None or args.export is not None or args.no_breakpoints
     ):
@@ -314,9 +327,21 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
 
 def _not_a_file(path: Path) -> str:
     """Why a model file argument cannot be read, for an error line (markup escaped)."""
-    if path.is_dir():
-        return f"{escape(str(path))} is a directory, not a model file"
-    return f"no such file: {escape(str(path))}"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"no such file: {escape(str(path))}"
+    except OSError as error:
+        return f"cannot read {escape(str(path))}: {escape(error.strerror or str(error))}"
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"{escape(str(path))} is {kind}, not a model file"
 
 
 def _run_app(
