@@ -85,10 +85,14 @@ def summarize_inputs(data: Any) -> InputSummary | None:
     bad = int(flat.size - np.count_nonzero(finite))
     if bad:
         flat = np.where(finite, flat, np.nan)
+    # By hand, not np.nanmean/nanstd: an all-NaN feature made those warn (RuntimeWarning,
+    # through warnings.warn, which errstate does not silence) into the user's terminal.
+    count = np.maximum(finite.sum(axis=0), 1)
+    values = np.where(finite, flat, 0.0)
     with np.errstate(all="ignore"):
-        means = np.abs(np.nanmean(flat, axis=0))
-        stds = np.nanstd(flat, axis=0)
-    means, stds = np.nan_to_num(means), np.nan_to_num(stds)
+        centre = values.sum(axis=0) / count
+        spread = np.sqrt((np.where(finite, flat - centre, 0.0) ** 2).sum(axis=0) / count)
+    means, stds = np.nan_to_num(np.abs(centre)), np.nan_to_num(spread)
     counts: tuple[int, ...] = ()
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and y.size and y.min() >= 0:
         counts = tuple(int(c) for c in np.bincount(y))
