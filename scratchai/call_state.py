@@ -1,17 +1,12 @@
-"""The state of the module calls running in each thread: nesting depth, grad mode, and the
-numbering of outermost forwards that tells a forward's saves from a stale one's.
+"""What ``Module.__call__`` keeps between calls: how deeply calls are nested, which module
+returned last, which outermost forward runs now, and whether forwards save for backward.
 
-Per thread as in PyTorch: a ``no_grad`` or a forward in one thread (a check running on a copy of
-the model) must not change what a forward in another thread saves or counts. ``Module.__call__``
-and ``save_for_backward`` read it on every call, so it is one slotted object per thread reached
-with one ``threading.local`` lookup (the attributes of a ``threading.local`` subclass cost
-several times more).
+One model is trained by one loop at a time, so this is one object for the process, like
+micrograd's and minitorch's globals (PyTorch keeps its grad mode per thread).
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,49 +14,39 @@ if TYPE_CHECKING:
 
 
 class CallState:
-    """One thread's module calls: how deep, which outermost forward, grad mode."""
+    """The module calls in progress."""
 
-    __slots__ = ("depth", "generation", "grad_enabled", "last_finished")
+    __slots__ = ("depth", "forward_number", "grad_enabled", "last_finished")
 
     def __init__(self) -> None:
-        self.depth = 0
-        # this thread's outermost forward, numbered across threads (a layer-stepped forward
-        # and its backward run in different threads): saves from older forwards are dropped
-        self.generation = 0
+        self.depth = 0  # how many Module.__call__s are running now
+        # the outermost forward in progress: saves from an older one are stale (see Module)
+        self.forward_number = 0
         self.last_finished: Module | None = None  # the module whose forward returned last
         self.grad_enabled = True
 
 
-thread_local = threading.local()
-generations = itertools.count(1)  # next() on it is atomic: numbers unique across threads
-
-
-def new_state() -> CallState:
-    """The call state of a thread that has none yet."""
-    thread_local.state = state = CallState()
-    return state
-
-
-def current() -> CallState:
-    """This thread's call state."""
-    try:
-        return thread_local.state
-    except AttributeError:
-        return new_state()
+calls = CallState()
 
 
 class no_grad:
     """Context manager: forwards inside it save nothing for backward (evaluation, inference)."""
 
     def __enter__(self) -> None:
-        state = current()
-        self._previous = state.grad_enabled
-        state.grad_enabled = False
+        self._previous = calls.grad_enabled
+        calls.grad_enabled = False
 
     def __exit__(self, *exc: object) -> None:
-        current().grad_enabled = self._previous
+        calls.grad_enabled = self._previous
 
 
 def call_depth() -> int:
     """How many ``Module.__call__``s are running now (0 outside any forward)."""
-    return current().depth
+    return calls.depth
+
+
+def reset_calls() -> None:
+    """Forget the calls in progress: a forward abandoned by an exception that landed between
+    two lines of ``Module.__call__`` (an interrupt) may not have unwound its depth."""
+    calls.depth = 0
+    calls.last_finished = None

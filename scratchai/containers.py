@@ -6,6 +6,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
+import numpy as np
+
+from .errors import ReturnError
 from .module import Module
 
 
@@ -110,12 +113,29 @@ class Sequential(_IndexedModules):
         modules = tuple(self._modules.values())
         if not modules:
             return grad_output
-        for module in modules[:0:-1]:
-            grad_output = module.backward(grad_output)
-        first = modules[0]
-        if input_grad or not first.accepts_input_grad:
-            return first.backward(grad_output)
-        return first.backward(grad_output, input_grad=False)
+        try:
+            for module in modules[:0:-1]:
+                grad_output = _returned(module, module.backward(grad_output), grad_output)
+            first = modules[0]
+            if input_grad or not first.accepts_input_grad:
+                return _returned(first, first.backward(grad_output), grad_output)
+            return first.backward(grad_output, input_grad=False)  # None is what was asked
+        except ReturnError as err:
+            err.locate(self)  # each enclosing Sequential again: the outermost names the path
+            raise
+
+
+def _returned(module: Module, grad_input: Any, grad_output: Any) -> Any:
+    """What ``module.backward`` returned, refused when it is None (a forgotten ``return``
+    would hand None to the module before it, which fails far from the bug)."""
+    if grad_input is None:
+        raise ReturnError(
+            f"{type(module).__name__}.backward returned None instead of the gradient w.r.t. "
+            f"its input (grad_output has shape {np.shape(grad_output)}): end backward with "
+            "`return grad_input`",
+            module,
+        )
+    return grad_input
 
 
 class ModuleList(_IndexedModules):

@@ -7,14 +7,9 @@ the set of live handles, which tests read to prove that nothing was left behind.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import numpy as np
-
-from .errors import ReturnError
 
 _ids = itertools.count()
 _live: set[int] = set()  # ids of the handles not removed yet
@@ -29,13 +24,24 @@ class HookHandle:
     """Removes its hook from every module it was put on.
 
     ``remove()`` may be called any number of times; a handle is also a context manager.
+
+    Args:
+        registries: the hook dicts (handle id -> hook) of the modules watched.
+        hook: the function to put in each.
+        on_remove: called once after the hook was taken out again.
     """
 
-    __slots__ = ("_registries", "id")
+    __slots__ = ("_on_remove", "_registries", "id")
 
-    def __init__(self, registries: Iterable[dict[int, Any]], hook: Any) -> None:
+    def __init__(
+        self,
+        registries: Iterable[dict[int, Any]],
+        hook: Any,
+        on_remove: Callable[[], None] | None = None,
+    ) -> None:
         self.id = next(_ids)
         self._registries = list(registries)
+        self._on_remove = on_remove
         for registry in self._registries:
             registry[self.id] = hook
         _live.add(self.id)
@@ -48,7 +54,10 @@ class HookHandle:
         for registry in self._registries:
             registry.pop(self.id, None)
         self._registries = []
-        _live.discard(self.id)
+        if self.id in _live:
+            _live.discard(self.id)
+            if self._on_remove is not None:
+                self._on_remove()
 
     def __enter__(self) -> HookHandle:
         return self
@@ -57,40 +66,29 @@ class HookHandle:
         self.remove()
 
 
-def with_backward_hooks(backward: Callable) -> Callable:
-    """Wrap a Module subclass's ``backward`` so that it reports to the module's backward hooks,
-    refuses to return None (unless ``input_grad=False`` asked for that) and names the module
-    in a ``ReturnError`` raised below it."""
+def report_backward(module: Any, hooks: dict[int, Any]) -> None:
+    """Make ``module.backward`` call ``hooks`` after it returns.
 
-    @functools.wraps(backward)
-    def hooked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        # *args: a loss's backward takes no grad_output (``crit.backward()``).
-        try:
-            grad_input = backward(self, *args, **kwargs)
-        except ReturnError as err:
-            err.locate(self)  # each enclosing backward re-locates: the outermost names the path
-            raise
-        # None is allowed only when the caller asked for no input gradient (input_grad=False)
-        if (
-            grad_input is None
-            and args
-            and type(self).backward is hooked
-            and kwargs.get("input_grad", True) is not False
-        ):
-            raise ReturnError(
-                f"{type(self).__name__}.backward returned None instead of the gradient "
-                "w.r.t. its input "
-                f"(grad_output has shape {np.shape(args[0])}): end backward with "
-                "`return grad_input`",
-                self,
-            )
-        # Only the most-derived backward reports, so super().backward() does not report twice.
-        hooks = self.__dict__.get("_backward_hooks")
-        if hooks and type(self).backward is hooked:
-            grad_output = args[0] if args else kwargs.get("grad_output")
-            for hook in tuple(hooks.values()):
-                hook(self, grad_output, grad_input)
+    A module's backward is called by its parent's backward (``Sequential`` calls each child's),
+    not by the module itself, so there is no ``__call__`` to run the hooks in. Instead the
+    instance gets its own ``backward`` attribute that wraps the class's: the class stays as
+    written, and ``super().backward()`` inside it is not reported twice.
+    """
+    if "backward" in module.__dict__:
+        return  # already reporting
+    backward = module.backward  # the class's, bound to the module
+
+    def reporting_backward(*args: Any, **kwargs: Any) -> Any:
+        grad_input = backward(*args, **kwargs)
+        # *args: a loss's backward takes no grad_output (``criterion.backward()``)
+        grad_output = args[0] if args else kwargs.get("grad_output")
+        for hook in tuple(hooks.values()):
+            hook(module, grad_output, grad_input)
         return grad_input
 
-    hooked._reports_to_hooks = True  # type: ignore[attr-defined]
-    return hooked
+    module.__dict__["backward"] = reporting_backward
+
+
+def stop_reporting_backward(module: Any) -> None:
+    """Undo ``report_backward``: the class's ``backward`` is called directly again."""
+    module.__dict__.pop("backward", None)

@@ -8,6 +8,10 @@ Every layer writes its backward next to its forward. A forward that will need va
 backward saves them with ``self.save_for_backward(...)``; the backward takes them back with
 ``self.saved_for_backward()``. The saves form a stack, so a module used twice in one forward
 gets its two backwards in the right (reverse) order.
+
+Hooks (``register_forward_hook``, ``register_backward_hook``) let a tool watch the calls from
+outside: the debugger records, checks and interrupts a step through them, and nothing of it
+is written here.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .call_state import generations, new_state, thread_local
+from .call_state import calls
 from .errors import ReturnError, ShapeError, StateDictError
-from .hooks import HookHandle, with_backward_hooks
+from .hooks import HookHandle, report_backward, stop_reporting_backward
 from .parameter import Parameter
 from .state_check import check_state
 
@@ -44,17 +48,11 @@ class Module:
         d["_modules"] = {}
         d["_buffers"] = {}
         d["_non_persistent"] = set()
-        d["_saved"] = []
-        d["_saved_generation"] = -1
+        d["_saved"] = []  # what forwards saved for their backwards, a stack
+        d["_saved_in"] = -1  # the outermost forward those saves belong to
         d["_forward_hooks"] = {}  # handle id -> hook
         d["_backward_hooks"] = {}
         d["training"] = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        backward = cls.__dict__.get("backward")
-        if backward is not None and not getattr(backward, "_reports_to_hooks", False):
-            cls.backward = with_backward_hooks(backward)  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ registration
     def _registries(self, name: str, kind: str) -> tuple[dict, dict, dict]:
@@ -133,6 +131,7 @@ class Module:
         state = self.__dict__.copy()
         state["_forward_hooks"] = {}
         state["_backward_hooks"] = {}
+        state.pop("backward", None)  # the hooks' reporting wrapper (see hooks.report_backward)
         return state
 
     def __getattr__(self, name: str) -> Any:
@@ -298,8 +297,16 @@ class Module:
     def register_backward_hook(self, hook: BackwardHook, *, recurse: bool = False) -> HookHandle:
         """Call ``hook(module, grad_output, grad_input)`` after this module's backward; see
         ``register_forward_hook``."""
-        modules = self.modules() if recurse else (self,)
-        return HookHandle((m._backward_hooks for m in modules), hook)
+        modules = list(self.modules()) if recurse else [self]
+        for module in modules:
+            report_backward(module, module._backward_hooks)
+
+        def stop_reporting() -> None:
+            for module in modules:
+                if not module._backward_hooks:
+                    stop_reporting_backward(module)
+
+        return HookHandle((m._backward_hooks for m in modules), hook, stop_reporting)
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
@@ -376,36 +383,31 @@ class Module:
 
     # ------------------------------------------------------------------ forward / backward
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:  # inline, not call_state.current(): this runs for every module call
-            call = thread_local.state
-        except AttributeError:
-            call = new_state()
-        depth = call.depth
-        if not depth:  # the outermost call
-            call.generation = next(generations)
-            call.last_finished = None
-        call.depth = depth + 1
+        """Run ``forward``, check what it returned, then call the forward hooks."""
+        depth = calls.depth
+        if not depth:  # the outermost call: a new forward of the model begins
+            calls.forward_number += 1
+            calls.last_finished = None
+        calls.depth = depth + 1
         try:
             out = self.forward(*args, **kwargs)
-            if out is None:  # one comparison per call: a forward that forgot `return`
+            if out is None:
                 raise ReturnError(
                     f"{type(self).__name__}.forward returned None instead of its output: end "
                     "forward with `return out`",
                     self,
                 )
         except ShapeError as err:
-            if err.module is None:
-                err.module = self
-                err.producer = call.last_finished
-            if not depth:
+            if err.module is None:  # raised by this module's own forward
+                err.module, err.producer = self, calls.last_finished
+            if not depth:  # leaving the model: name the module by its path in it
                 err.locate(self)
             raise
         finally:
-            call.depth = depth
-        call.last_finished = self
-        hooks = self._forward_hooks
-        if hooks:
-            for hook in tuple(hooks.values()):
+            calls.depth = depth
+        calls.last_finished = self
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
                 hook(self, args, out)
         return out
 
@@ -418,18 +420,14 @@ class Module:
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what this forward's backward will need (nothing is kept under ``no_grad``)."""
-        try:
-            call = thread_local.state
-        except AttributeError:
-            call = new_state()
-        if not call.grad_enabled:
+        if not calls.grad_enabled:
             return
-        saved, generation = self._saved, call.generation
-        if self._saved_generation != generation:
-            # A new outermost forward began: saves that no backward consumed are stale.
-            saved.clear()
-            self.__dict__["_saved_generation"] = generation
-        saved.append(values)
+        if self._saved_in != calls.forward_number:
+            # A new forward of the model began: what an older one saved (a forward whose
+            # backward never ran) is stale, and would be taken back by the wrong backward.
+            self._saved.clear()
+            self.__dict__["_saved_in"] = calls.forward_number
+        self._saved.append(values)
 
     def saved_for_backward(self) -> tuple:
         """Take back what the matching forward saved (the most recent unconsumed one)."""

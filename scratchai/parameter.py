@@ -78,8 +78,8 @@ class Parameter:
 
     def peek_grad(self) -> np.ndarray | None:
         """The gradient, or None from ``zero_grad()`` until a backward adds into it (``.grad``
-        reads as zeros meanwhile). Unlike ``.grad`` it never allocates, so another thread
-        may call it while training adds into the gradient."""
+        reads as zeros meanwhile). Unlike ``.grad`` it never allocates, so reading it changes
+        nothing (a debugger looks at a gradient without making one)."""
         return self._grad
 
     def zero_grad(self) -> None:

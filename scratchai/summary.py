@@ -8,7 +8,6 @@ shared with which other owners. ``print()`` it for a table (``summary_table.Summ
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +110,10 @@ def summarize(
     owners = parameter_owner_modules(model)
     # (module, inputs' first shape, output shape, depth) in the order the calls *finished*.
     calls: list[tuple[Module, tuple[int, ...] | None, tuple[int, ...] | None, int]] = []
-    thread = threading.get_ident()
     base_depth = call_depth()
 
     def record(module: Module, inputs: tuple, output: Any) -> None:
-        if threading.get_ident() == thread:  # another thread may run the same model
-            calls.append((module, _first_shape(inputs), _shape(output), call_depth() - base_depth))
+        calls.append((module, _first_shape(inputs), _shape(output), call_depth() - base_depth))
 
     modes = [(m, m.training) for _, m in model.named_modules()]
     buffers = [(buf, buf.copy()) for _, buf in model.named_buffers()]

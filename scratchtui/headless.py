@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
@@ -98,7 +102,8 @@ def run_headless(
         transient=False,
     )
     try:
-        return _train(stepper, steps, console, errors, progress)
+        with _ctrl_c_interrupts(stepper) as ctrl_c:
+            return _train(stepper, steps, console, errors, progress, ctrl_c)
     except (KeyboardInterrupt, StepInterrupted):
         # ctrl+c between two steps, or inside one (undone): either way the model is at a step
         progress.stop()
@@ -110,8 +115,41 @@ def run_headless(
         return EXIT_INTERRUPTED
 
 
+class _CtrlC:
+    """Whether ctrl+c was pressed between two steps (the run stops at the next boundary)."""
+
+    pressed = False
+
+
+@contextmanager
+def _ctrl_c_interrupts(stepper: Stepper) -> Iterator[_CtrlC]:
+    """A ctrl+c interrupts the step in progress, as the app's ``i`` does (it is undone); the
+    user's code raising ``KeyboardInterrupt`` itself is a failed step, not an interrupt.
+
+    The handler raises nothing itself: it may run between any two lines of the stepper."""
+    ctrl_c = _CtrlC()
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        if not stepper.interrupt():  # between two steps: stop before the next one
+            ctrl_c.pressed = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield ctrl_c  # signals reach the main thread only
+        return
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _train(
-    stepper: Stepper, steps: int, console: Console, errors: Console, progress: Progress
+    stepper: Stepper,
+    steps: int,
+    console: Console,
+    errors: Console,
+    progress: Progress,
+    ctrl_c: _CtrlC,
 ) -> int:
     stopped_by: tuple[str, ...] = ()
     with progress:
@@ -120,9 +158,11 @@ def _train(
 
         def count_step() -> bool:  # between two batches: the bar never lags a slow step
             progress.update(task, completed=stepper.step - start)
-            return False
+            return ctrl_c.pressed
 
         while stepper.step - start < steps and not stopped_by:
+            if ctrl_c.pressed:
+                raise KeyboardInterrupt
             try:
                 chunk = min(_CHUNK, steps - (stepper.step - start))
                 advance = stepper.run(max_steps=chunk, should_stop=count_step)

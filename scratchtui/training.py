@@ -6,7 +6,8 @@ handles the result on the UI thread. Only one job exists at a time: ``running`` 
 until the app handled the end of the last one. While a job runs, the thread holds the stepper's
 lock; the UI thread only reads the stepper's records and talks to the thread through this
 object: ``request_stop`` (a run checks it between batches), ``interrupt`` (the user's code
-stops at its next instruction and the step is undone), ``defer`` (work the thread does between
+stops at the next module boundary, or after a grace time wherever it is, and the step is
+undone), ``defer`` (work the thread does between
 batches, e.g. an lr change). The thread is a daemon with ``os._exit`` guarded
 (``guard.py``): a step that never returns cannot keep the process alive or the terminal dirty.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from textual.app import App
 
 from scratchai.engine import Stepper
-from scratchai.engine.failures import clear_pending_interrupt, raise_in_thread
+from scratchai.engine.interrupts import Interrupts
 
 from .guard import os_exit_guarded
 from .messages import TrainingStopped
@@ -61,10 +62,9 @@ class Trainer:
         # thread itself, which already holds the stepper's lock.
         self._pending: deque[Callable[[], None]] = deque()
         self._thread: threading.Thread | None = None
-        # Set while the thread runs the job's work (not its own tail, which must post the
-        # end of the job): an interrupt of a job outside the steps is sent only then.
-        self._in_work = False
-        self._work_lock = threading.Lock()
+        # The jobs outside the stepper's steps run the user's code too (a reload builds the
+        # model, a check runs it): they are interrupted the way a step is, from the engine.
+        self._outside = Interrupts()
 
     @property
     def elapsed(self) -> float:
@@ -106,12 +106,7 @@ class Trainer:
         self.interrupting = self.running
         if self._stepper.interrupt():
             return True
-        thread = self._thread
-        with self._work_lock:
-            if self.job in OUTSIDE_STEPS and self._in_work and thread and thread.ident:
-                # these run the user's code outside any step: interrupt their thread itself
-                return raise_in_thread(thread.ident, KeyboardInterrupt)
-        return False
+        return self._outside.request()  # False unless a job outside the steps runs
 
     def stopped(self) -> Then | None:
         """The app is handling ``TrainingStopped``: returns the job's result handler, and keys
@@ -154,14 +149,15 @@ class Trainer:
         error: BaseException | None = None
         try:
             with os_exit_guarded():
-                with self._work_lock:
-                    self._in_work = True
+                outside = job in OUTSIDE_STEPS
+                if outside:
+                    self._outside.enter()
+                    self._outside.in_user_code = True  # nothing of the engine's to protect
                 try:
                     result = work()
                 finally:
-                    with self._work_lock:
-                        self._in_work = False
-                        clear_pending_interrupt(threading.get_ident())  # too late for it
+                    if outside:
+                        self._outside.leave()  # from here on no interrupt reaches the thread
         except BaseException as exc:  # StepFailed, a late interrupt, or a bug
             error = exc
         try:

@@ -95,17 +95,13 @@ class BackwardChecks:
         self.monitor.note(warnings_of(self.run(x), 1))
 
     def on_demand(
-        self, x: np.ndarray | None, paths: Iterable[str] | None, parked: bool, step: int
+        self, x: np.ndarray | None, paths: Iterable[str] | None, step: int
     ) -> BackwardReport:
         """Check the modules at ``paths`` on the batch ``x`` (None before the first step: the
         next batch, read without moving the loader); failures join the warnings at once.
 
-        Raises:
-            RuntimeError: ``parked``, a layer-by-layer pass is paused in the middle (its
-                thread is inside the model: finish the pass first).
-        """
-        if parked:
-            raise RuntimeError("finish the pass in progress first (a layer is paused)")
+        The check runs on a copy of the model, so it may run in the middle of a batch: the
+        forward's saves wait for their backward untouched."""
         report = self.run(x if x is not None else peek_batch(self.experiment), paths)
         # a check run again on the same step says nothing new: one warning, not a copy per run
         said = {(w.rule, w.target, w.message) for w in self.monitor.warnings if w.step == step}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
+from ..errors import ShapeError
+from .interrupts import Interrupted
 from .model_index import ModelIndex
 
 
@@ -44,8 +46,8 @@ class StepFailed(Exception):
 
 
 class StepInterrupted(StepFailed):
-    """The step was interrupted (ctrl+c, or ``Stepper.interrupt()`` from another thread) and
-    undone like a failed one: training is back at the last good step."""
+    """The step was interrupted (``Stepper.interrupt()``: the app's ``i`` or ctrl+c, a
+    headless ctrl+c) and undone like a failed one: training is back at the last good step."""
 
     verb = "was interrupted"
 
@@ -54,42 +56,31 @@ def describe(exc: BaseException) -> str:
     """One line for what user code raised; exits and interrupts are never mistaken for success."""
     if isinstance(exc, SystemExit):  # a front end may raise one for os._exit: ``called``
         return f"the code called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, Interrupted):
         return "interrupted"
+    if isinstance(exc, KeyboardInterrupt):  # raised by the code itself, not by a ctrl+c
+        return f"the code raised KeyboardInterrupt({', '.join(map(repr, exc.args))})"
     return f"{type(exc).__name__}: {exc}"
 
 
 def step_failed(phase: str, exc: BaseException, index: ModelIndex) -> StepFailed:
     """The report of ``exc``, raised during ``phase``, naming the module that raised it.
 
-    Any ``BaseException`` is a failure of the step: a ``sys.exit()`` in a user's forward is
-    not the end of training, and KeyboardInterrupt becomes a ``StepInterrupted``.
+    Any ``BaseException`` is a failure of the step: a ``sys.exit()`` or a ``KeyboardInterrupt``
+    raised by a user's forward is not the end of training. Only an interrupt the user asked
+    for (``Interrupted``) becomes a ``StepInterrupted``.
     """
-    kind = StepInterrupted if isinstance(exc, KeyboardInterrupt) else StepFailed
+    kind = StepInterrupted if isinstance(exc, Interrupted) else StepFailed
     return kind(phase, exc, traceback_without_engine(exc), failing_module(exc, index))
 
 
-def raise_in_thread(ident: int, exc_type: type[BaseException]) -> bool:
-    """Raise ``exc_type`` in the thread ``ident`` at its next Python instruction (a pure-Python
-    loop is interrupted; a long NumPy call finishes first). Returns whether it was delivered."""
-    import ctypes
-
-    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(ident), ctypes.py_object(exc_type)
-    )
-    return done == 1
-
-
-def clear_pending_interrupt(ident: int) -> None:
-    """Drop an exception ``raise_in_thread`` sent to thread ``ident`` that has not landed yet
-    (the thread left the user's code first: it must not land in the engine's own code)."""
-    import ctypes
-
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
-
-
 def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | None:
-    """(path, type name) of the innermost model module on the traceback, if any."""
+    """(path, type name) of the module the error names (a ``ShapeError`` or ``ReturnError``:
+    the module that refused or returned a value), else of the innermost model module on the
+    traceback, if any."""
+    named = getattr(exc, "module", None) if isinstance(exc, ShapeError) else None
+    if named is not None and index.path_of(named) is not None:
+        return index.path_of(named) or "", type(named).__name__
     found = None
     tb = exc.__traceback__
     while tb is not None:

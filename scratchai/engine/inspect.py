@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..parameter import Parameter
 from .model_index import ModelIndex
 from .probes import array_stats
 from .records import GradShare, ModuleProbe, Stats
@@ -109,20 +111,22 @@ def inspect_path(
     bins: int,
     heatmap_shape: tuple[int, int],
     shares: tuple[GradShare, ...] = (),
+    grad_of: Callable[[Parameter], np.ndarray | None] = Parameter.peek_grad,
 ) -> Inspection:
     """Details of a parameter (any owner's name), buffer or module path of an indexed model.
 
     Args:
         probe: the module's probe from the last step, when ``path`` is a module.
         shares: the last step's gradient contributions of shared parameters.
+        grad_of: a parameter's gradient as it should be shown (stepping layers through a
+            backward: as it was at the layer shown); by default its gradient now.
 
     Raises:
         KeyError: no such path, with the valid kinds of path in the message.
     """
     param = index.parameter(path)
     if param is not None:
-        # peek_grad never allocates: the training thread may be adding into the gradient
-        grad = param.peek_grad()
+        grad = grad_of(param)
         owners = index.owners[id(param)]
         found = inspect_array("parameter", path, owners, param.data, grad, bins, heatmap_shape)
         mine = tuple(share for share in shares if share.param == owners[0])

@@ -1,10 +1,14 @@
 """How the forward and backward passes of one batch run, and what they leave behind.
 
-A pass runs whole (training at full speed), whole with an event per layer (stepping one phase),
-or paused after every layer (stepping one layer, in a ``PausablePass`` thread). Every forward
-call is kept on a ``Tape``, because the step's probes describe each layer call; what is worked
-out from it (the layers' calls, the input shapes a backward must return) is worked out only
-when something asks.
+A pass always runs whole, in the stepper's thread. Every forward call is kept on a ``Tape``,
+because the step's probes describe each layer call; what is worked out from it (the layers'
+calls, the input shapes a backward must return) is worked out only when something asks.
+
+Stepping phases or layers, the pass also records a ``LayerEvent`` per layer call (and, stepping
+layers through a backward, each parameter's gradient after each call). Stepping layers then
+*reveals* the recorded events one at a time: every view reads the events shown so far, and the
+gradients as they were at that point, so a reveal shows what a pause in the middle of the pass
+would have shown. A pass that raised is revealed up to the module that raised, then fails.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ import numpy as np
 from ..errors import ReturnError
 from ..hooks import HookHandle
 from ..module import Module
+from ..parameter import Parameter
 from .checks.backward import is_library_module
 from .checks.diagnose import shape_problem
 from .contributions import GradShares
-from .failures import raise_in_thread
-from .layerwise import PausablePass
+from .interrupts import Interrupted, Interrupts
 from .model_index import ModelIndex
 from .probes import array_stats, squared_norm
 from .records import Granularity, LayerEvent
@@ -62,24 +66,28 @@ class Tape:
 
 
 class Passes:
-    """Runs one batch's passes over an indexed model and keeps their layer calls and events.
+    """Runs one batch's passes over an indexed model and keeps their calls and layer events.
 
     Attributes:
         tape: the forward calls of the batch in progress.
-        events: the layer events of the batch in progress (stepping layers or phases).
-        active_path: the layer a layer-by-layer pass is paused after, else None.
+        last_event: the last layer event shown (None after a rewind).
     """
 
-    def __init__(self, index: ModelIndex) -> None:
+    def __init__(self, index: ModelIndex, interrupts: Interrupts) -> None:
         self.index = index
+        self.interrupts = interrupts
         self.tape = Tape(index)
-        self.events: list[LayerEvent] = []
-        self.active_path: str | None = None
         self.last_event: LayerEvent | None = None
+        self._events: list[LayerEvent] = []  # recorded in this batch
+        self._shown = 0  # how many of them the views see (fewer while revealing)
+        self._revealing = False
+        # stepping layers through a backward: (events recorded before, {id(p): p's gradient})
+        # after each call that added to a parameter's gradient, to show the partial gradients
+        self._grads: list[tuple[int, dict[int, np.ndarray]]] = []
         self._recording = False
-        self._forward_events = False  # stepping phases: every forward call becomes an event
+        self._forward_events = False  # stepping: every forward call of a layer is an event
+        self._keep_grads = False
         self._calls: Counter[int] | None = None  # calls per module in this batch's forward
-        self._parked: PausablePass | None = None
         # The input shapes of the batch's calls of each module, in call order (from the tape,
         # at the first backward that is checked): a backward must return that shape.
         self._input_shapes: dict[int, list[tuple[int, ...] | None]] | None = None
@@ -94,26 +102,39 @@ class Passes:
             if not is_library_module(module)
         ]
 
-    # ------------------------------------------------------------------ lifetime
+    # ------------------------------------------------------------------ what the views read
     @property
-    def parked(self) -> bool:
-        """A layer-by-layer pass is paused in the middle."""
-        return self._parked is not None
+    def events(self) -> list[LayerEvent]:
+        """The layer events of the batch in progress shown so far."""
+        return self._events[: self._shown]
 
-    def interrupt(self, stepper_thread: int) -> bool:
-        """Raise ``KeyboardInterrupt`` in the thread that runs the user's code now: a
-        layer-by-layer pass thread, or else ``stepper_thread``."""
-        parked = self._parked
-        if parked is not None:
-            return parked.interrupt(stepper_thread)
-        return raise_in_thread(stepper_thread, KeyboardInterrupt)
+    @property
+    def revealing(self) -> bool:
+        """Stepping layers: a pass has run, and its events are being shown one by one."""
+        return self._revealing
 
+    @property
+    def active_path(self) -> str | None:
+        """The layer the reveal is at (a paused pass would be paused after it), else None."""
+        return self._events[self._shown - 1].path if self._revealing else None
+
+    def grad_of(self, param: Parameter) -> np.ndarray | None:
+        """``param``'s gradient as the views should show it: while a backward is revealed,
+        what it was after the call shown last (None: no call shown added to it yet)."""
+        if not (self._revealing and self._grads):
+            return param.peek_grad()
+        if self._shown >= len(self._events):
+            return param.peek_grad()
+        found = None
+        for recorded_before, grads in self._grads:
+            if recorded_before >= self._shown:
+                break
+            found = grads.get(id(param), found)
+        return found
+
+    # ------------------------------------------------------------------ lifetime
     def cancel(self) -> None:
-        """Abandon a parked pass (its thread unwinds) and forget the batch in progress."""
-        if self._parked is not None:
-            self._parked.cancel()
-            self._parked = None
-        self.active_path = None
+        """Forget the batch in progress (a rewind, or a failed step)."""
         self.start_batch()
 
     def close(self) -> None:
@@ -127,50 +148,57 @@ class Passes:
         self.tape = Tape(self.index)
         self._input_shapes = None
         self.shares.start_batch()
-        self.events = []
+        self._events, self._shown, self._grads = [], 0, []
+        self._revealing = False
         self._calls = None
-        self._recording = self._forward_events = False
+        self._recording = self._forward_events = self._keep_grads = False
 
     # ------------------------------------------------------------------ running a pass
     def run(
         self, direction: str, fn: Callable[[], Any], granularity: Granularity
     ) -> Generator[Granularity, None, Any]:
-        """Run ``fn`` (a forward or backward pass); when stepping layers, yield after each."""
+        """Run ``fn`` (a forward or backward pass) whole; stepping layers, then yield once per
+        layer event it recorded."""
         forward = direction == "forward"
+        stepping = granularity <= Granularity.PHASE
+        first = len(self._events)
         self._recording = forward
-        self._forward_events = forward and granularity is Granularity.PHASE
+        self._forward_events = forward and stepping
+        self._keep_grads = granularity is Granularity.LAYER and not forward
+        failure: BaseException | None = None
         try:
-            if granularity is Granularity.LAYER:
-                result = yield from self._run_paused(direction, fn)
-            elif granularity is Granularity.PHASE and not forward:
+            if stepping and not forward:
                 with self.index.model.register_backward_hook(self._on_backward, recurse=True):
                     result = fn()
             else:
                 result = fn()
+        except Interrupted:
+            raise  # stopped on request: nothing to show
+        except BaseException as exc:
+            if granularity is not Granularity.LAYER:
+                raise
+            failure = exc  # shown once the calls before it were
         finally:
-            self._recording = self._forward_events = False
+            self._recording = self._forward_events = self._keep_grads = False
+        if granularity is Granularity.LAYER:
+            self._revealing = True
+            for shown in range(first + 1, len(self._events) + 1):
+                self._shown = shown
+                self.last_event = self._events[shown - 1]
+                yield Granularity.LAYER
+            self._revealing = False
+            if failure is not None:
+                raise failure
+        self._shown = len(self._events)
+        if self._events and stepping:
+            self.last_event = self._events[-1]
         if forward:
             self.shares.learn(self.tape)  # once: which modules the model reuses
         return result
 
-    def _run_paused(
-        self, direction: str, fn: Callable[[], Any]
-    ) -> Generator[Granularity, None, Any]:
-        self._parked = stepping = PausablePass(fn, direction, self.index)
-        try:
-            while (event := stepping.resume()) is not None:
-                module, args = event
-                self.active_path = self.index.path_of(module)
-                self._add_event(direction, module, args)
-                yield Granularity.LAYER
-            return stepping.result()
-        finally:
-            stepping.cancel()  # no-op when finished; unblocks the thread when abandoned
-            if self._parked is stepping:
-                self._parked = None
-                self.active_path = None
-
     def _on_forward(self, module: Module, inputs: tuple, output: Any) -> None:
+        if self.interrupts.requested:  # a module boundary: where an interrupt stops a step
+            raise Interrupted
         if self._recording:
             self.tape.calls.append((module, inputs, output))
             if self._forward_events and self.index.is_layer(module):
@@ -179,6 +207,8 @@ class Passes:
     def _check_return(self, module: Module, grad_output: Any, grad_input: Any) -> None:
         """A backward must return a gradient shaped like its call's input (a wrong shape that
         broadcasts would corrupt every gradient before it without an error)."""
+        if self.interrupts.requested:
+            raise Interrupted
         if self._input_shapes is None:
             self._input_shapes = {}
             for called, inputs, _ in self.tape.calls:
@@ -189,12 +219,23 @@ class Passes:
         if not shapes:
             return  # a backward with no recorded forward (called by hand)
         expected = shapes.pop()  # calls are back-propagated in reverse order
-        if expected is None or grad_input is None or np.shape(grad_input) == expected:
-            return  # None: the core refuses it unless input_grad=False asked for it
-        who = f"{type(module).__name__}.backward"
-        raise ReturnError(shape_problem(grad_input, expected, who), module)
+        if grad_input is None and not module.accepts_input_grad:
+            who = f"{type(module).__name__}.backward returned None"
+            problem = f"{who} instead of the gradient w.r.t. its input: end it with `return`"
+        elif expected is None or grad_input is None or np.shape(grad_input) == expected:
+            return
+        else:
+            problem = shape_problem(grad_input, expected, f"{type(module).__name__}.backward")
+        error = ReturnError(problem, module)
+        error.locate(self.index.model)
+        raise error
 
     def _on_backward(self, module: Module, grad_output: Any, grad_input: Any) -> None:
+        if self._keep_grads:
+            own = self.index.own_parameters(module)
+            grads = {id(p): g.copy() for p in own if (g := p.peek_grad()) is not None}
+            if grads:
+                self._grads.append((len(self._events), grads))
         if self.index.is_layer(module):
             self._add_event("backward", module, (grad_output, grad_input))
 
@@ -206,7 +247,7 @@ class Passes:
             first = first[0] if first else None
         else:
             grad_norm = self._final_grad_norm(module)
-        self.last_event = LayerEvent(
+        event = LayerEvent(
             direction,
             self.index.path_of(module) or "",
             type(module).__name__,
@@ -215,7 +256,7 @@ class Passes:
             array_stats(np.asarray(second)),
             grad_norm,
         )
-        self.events.append(self.last_event)
+        self._events.append(event)
 
     def _final_grad_norm(self, module: Module) -> float | None:
         """Norm of the gradient of ``module``'s own parameters, right after its backward.

@@ -67,7 +67,7 @@ class Readouts:
         """Check the backward of the modules at ``paths`` (default all), each alone, on the
         current batch; see ``BackwardChecks.on_demand``. Training is not touched."""
         with self._lock, np.errstate(all="ignore"):
-            return self._checks.on_demand(self._last_batch, paths, self._passes.parked, self.step)
+            return self._checks.on_demand(self._last_batch, paths, self.step)
 
     # ------------------------------------------------------------------ inspection, checkpoints
     def inspect(self, path: str, call: int = 1) -> Inspection:
@@ -80,7 +80,9 @@ class Readouts:
         s = self.settings
         probe = self.module_probe(path, call)
         shares = self.last_step.grad_shares if self.last_step else ()
-        return inspect_path(self.index, path, probe, s.histogram_bins, s.heatmap_shape, shares)
+        return inspect_path(
+            self.index, path, probe, s.histogram_bins, s.heatmap_shape, shares, self._passes.grad_of
+        )
 
     def module_probe(self, path: str, call: int = 1) -> ModuleProbe | None:
         """The last step's probe of the ``call``-th call (1-based) of the module ``path``."""

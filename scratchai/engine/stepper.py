@@ -19,19 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from ..call_state import reset_calls
 from ..interop.names import CHECKPOINT_NAMES, torch_key_layout
 from ..module import Module
 from .backward_checks import BackwardChecks
 from .checks.data import summarize_inputs
 from .experiment import Experiment
-from .failures import (
-    StepFailed,
-    StepInterrupted,
-    clear_pending_interrupt,
-    step_failed,
-)
+from .failures import StepFailed, StepInterrupted, step_failed
 from .flow import FlowBuilder
 from .history import History
+from .interrupts import Interrupted, Interrupts
 from .model_index import ModelIndex
 from .monitor import Monitor
 from .passes import Passes, Tape
@@ -99,7 +96,8 @@ class Stepper(TimeTravel, Readouts):
             budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
             self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
         self._travelling = False  # replaying steps to reach an earlier one
-        self._passes = Passes(self.index)
+        self._interrupts = Interrupts()
+        self._passes = Passes(self.index, self._interrupts)
         inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
         self._monitor = Monitor(Probes(self.index), s, breakpoints or Breakpoints(), inputs)
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
@@ -115,9 +113,6 @@ class Stepper(TimeTravel, Readouts):
         self._granularity = Granularity.BATCH
         self._phase = "registration"
         self._running = False  # inside run(): see mid_batch
-        self._busy_thread: int | None = None  # the thread inside a step (see interrupt)
-        self._interrupted = False  # an interrupt was sent to the step in progress
-        self._interrupt_lock = threading.Lock()
         self._new_steps: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._new_epochs: list[EpochRecord] = []
         self._new_warnings: list[Warning] = []
@@ -130,8 +125,7 @@ class Stepper(TimeTravel, Readouts):
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
-        """Cancel a pass parked in the middle (stepping layers) and take the stepper's hooks
-        off the model. The records can still be read afterwards."""
+        """Take the stepper's hooks off the model. The records can still be read afterwards."""
         with self._lock:
             self._passes.close()
 
@@ -170,12 +164,12 @@ class Stepper(TimeTravel, Readouts):
 
     @property
     def layer_events(self) -> tuple[LayerEvent, ...]:
-        """The layer events of the batch in progress (stepping layers or phases)."""
+        """The layer events of the batch in progress shown so far (stepping layers or phases)."""
         return tuple(self._passes.events)
 
     @property
     def active_path(self) -> str | None:
-        """The layer a layer-by-layer pass is paused after, else None."""
+        """The layer that stepping layers is at (the last one shown), else None."""
         return self._passes.active_path
 
     @property
@@ -192,7 +186,7 @@ class Stepper(TimeTravel, Readouts):
         inside some batch most of the time: a display would flicker between the two."""
         if self._running:
             return False
-        return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.parked
+        return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.revealing
 
     def set_lr(self, value: float) -> None:
         """Change the learning rate for the next updates; the change is recorded in the history.
@@ -291,38 +285,27 @@ class Stepper(TimeTravel, Readouts):
         )
 
     def _next(self) -> Granularity:
-        with self._interrupt_lock:
-            self._busy_thread, self._interrupted = threading.get_ident(), False
+        interrupts = self._interrupts
+        interrupts.enter()
         try:
-            return next(self._gen)
+            try:
+                return next(self._gen)
+            finally:
+                interrupts.leave()  # from here on no interrupt can reach this thread
         except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
-            self._leave_step()  # no interrupt may land while the batch is undone
+            interrupts.in_user_code = False
+            if isinstance(exc, Interrupted):
+                reset_calls()  # a hard stop may have left Module.__call__ mid-way
             failure = step_failed(self._phase, exc, self.index)
             self._abandon_batch()
             raise failure from exc
-        finally:
-            self._leave_step()
-
-    def _leave_step(self) -> None:
-        """No thread runs the step any more: an interrupt sent too late is dropped."""
-        with self._interrupt_lock:
-            if self._busy_thread is not None and self._interrupted:
-                clear_pending_interrupt(self._busy_thread)
-            self._busy_thread = None
 
     def interrupt(self) -> bool:
-        """Interrupt the step running in another thread: it is undone like a failed one and
-        ``advance``/``run`` raise ``StepInterrupted``. Returns False when no step is running.
-
-        The user's code stops at its next Python instruction (a long NumPy call ends first).
-        Calling it again before that changes nothing: one step is interrupted once.
-        """
-        with self._interrupt_lock:
-            if self._busy_thread is None:
-                return False
-            if not self._interrupted:
-                self._interrupted = self._passes.interrupt(self._busy_thread)
-            return self._interrupted
+        """Interrupt the step running in another thread: it stops at the next module boundary
+        (or, stuck inside one module, after a short grace time; a long NumPy call ends first),
+        is undone like a failed one, and ``advance``/``run`` raise ``StepInterrupted``.
+        Returns False when no step is running; calling it again changes nothing."""
+        return self._interrupts.request()
 
     # ------------------------------------------------------------------ the state machine
     def _training(self) -> Generator[Granularity, None, None]:
@@ -333,7 +316,8 @@ class Stepper(TimeTravel, Readouts):
             yield from self._batch()
 
     def _batch(self) -> Generator[Granularity, None, None]:
-        exp, passes = self.experiment, self._passes
+        exp, passes, interrupts = self.experiment, self._passes, self._interrupts
+        interrupts.in_user_code = False
         if self._timeline is not None:
             self._phase = "snapshot"  # an interrupt here finds the last step complete
             # the monitor's state (rules, conditions) only where a checkpoint keeps it, or
@@ -342,6 +326,7 @@ class Stepper(TimeTravel, Readouts):
             full = self._travelling or timeline.checkpoint_due(self.step)
             timeline.before_batch(self.step, self._counters(monitor=full))
         self._phase = "data"
+        interrupts.in_user_code = True  # until the update: only here may a hard stop land
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
         self._last_batch = xb
         if self._checks.pending:  # the user's own modules: check their backward first
@@ -358,12 +343,14 @@ class Stepper(TimeTravel, Readouts):
         if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
             yield Granularity.PHASE
 
+        interrupts.check()  # between phases too: a pass may end on a module without a hook
         self._phase = "loss"
         loss = self.batch_loss = float(exp.loss(output, yb))
         self.state = State.LOSS
         if self._granularity <= Granularity.PHASE:
             yield Granularity.PHASE
 
+        interrupts.check()
         self._phase, self.state = "backward", State.BACKWARD
         grad_output = exp.loss.backward()  # type: ignore[call-arg]  # a loss needs no grad
         # The data needs no gradient: skip the first layer's input gradient where supported
@@ -376,11 +363,13 @@ class Stepper(TimeTravel, Readouts):
         if self._granularity <= Granularity.PHASE:
             yield Granularity.PHASE
 
+        interrupts.check()
         self._phase = "update"
         # .grad, not peek_grad: a parameter no backward reached shows a zero gradient
         grad_sq = [squared_norm(p.grad) for _, _, p in self.index.params]
         lr = self.lr
         exp.optimizer.step()
+        interrupts.in_user_code = False
         self._phase = "probes"
         record = self._record(loss, output, yb, grad_sq, lr)
         ended_epoch = self.batch == len(exp.train_loader) - 1
@@ -389,7 +378,9 @@ class Stepper(TimeTravel, Readouts):
             self._new_warnings.extend(late)
         if ended_epoch:
             self._phase = "validation"
+            interrupts.in_user_code = True
             self._validate(record)
+            interrupts.in_user_code = False
         yield Granularity.EPOCH if ended_epoch else Granularity.BATCH
 
     # ------------------------------------------------------------------ records and rules

@@ -142,7 +142,7 @@ class TimeTravel:
 
     # ------------------------------------------------------------------ the moves themselves
     def _in_batch(self) -> bool:
-        return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.parked
+        return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.revealing
 
     def _counters(self, monitor: bool = True) -> Counters:
         """The stepper's state; ``monitor=False`` leaves the monitor's out (None): a batch

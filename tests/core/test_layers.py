@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -196,45 +195,26 @@ def test_no_grad_saves_nothing() -> None:
         layer.backward(np.ones((2, 2), np.float32))
 
 
-def test_no_grad_in_another_thread_changes_nothing_here() -> None:
-    """Grad mode is per thread (as in PyTorch): a check running under ``no_grad`` in a worker
-    thread must not stop the training thread's forward from saving for its backward."""
-    inside, leave = threading.Event(), threading.Event()
-
-    def evaluate_elsewhere() -> None:
-        with sa.no_grad():
-            inside.set()
-            leave.wait(5)
-
-    worker = threading.Thread(target=evaluate_elsewhere)
-    worker.start()
-    try:
-        assert inside.wait(5)
-        layer = Linear(3, 2)
-        layer(np.ones((2, 3), np.float32))
-        layer.backward(np.ones((2, 2), np.float32))  # saved: no error
-        assert layer.W.grad is not None
-    finally:
-        leave.set()
-        worker.join()
-
-
-def test_a_forward_in_a_new_thread_drops_the_saves_of_an_abandoned_one() -> None:
-    """Forwards are numbered across threads (layer stepping runs each pass in its own thread):
-    a forward whose backward never ran leaves nothing behind for a later one."""
-    layer = Linear(3, 2)
+def test_a_forward_whose_backward_never_ran_leaves_nothing_for_a_later_one() -> None:
+    """The saves of an abandoned forward are dropped when the next forward of the model
+    begins: each backward takes back its own forward's values, and only those."""
+    model = sa.Sequential(Linear(3, 2))
     x = np.ones((2, 3), np.float32)
-
-    def forward_only() -> None:
-        layer(x)
-
-    for _ in range(2):  # two fresh threads: each one's first forward
-        worker = threading.Thread(target=forward_only)
-        worker.start()
-        worker.join()
-    layer.backward(np.ones((2, 2), np.float32))
+    for _ in range(3):  # three forwards, no backward (e.g. evaluation with grad on)
+        model(x)
+    model.backward(np.ones((2, 2), np.float32))
     with pytest.raises(RuntimeError, match="no saved forward"):
-        layer.backward(np.ones((2, 2), np.float32))
+        model.backward(np.ones((2, 2), np.float32))
+
+
+def test_a_module_called_twice_in_one_forward_keeps_both_saves() -> None:
+    """Inside one forward the saves form a stack: the second call's backward runs first."""
+    layer = Linear(2, 2)
+    twice = sa.Sequential(layer, sa.ReLU(), layer)
+    twice(np.ones((1, 2), np.float32))
+    twice.backward(np.ones((1, 2), np.float32))  # two saves, two backwards: no error
+    with pytest.raises(RuntimeError, match="no saved forward"):
+        layer.backward(np.ones((1, 2), np.float32))
 
 
 def test_backward_can_skip_the_gradient_wrt_the_data():

@@ -1,17 +1,11 @@
-"""A stepper's hooks and pass threads live exactly as long as the stepper."""
+"""A stepper's hooks live exactly as long as the stepper, and stepping starts no thread."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import numpy as np
 
 import scratchai as sa
 from scratchai.engine import Granularity, Stepper, load_demo
-from scratchai.engine.failures import raise_in_thread
-from scratchai.engine.layerwise import PausablePass
-from scratchai.engine.model_index import ModelIndex
 from scratchai.hooks import live_hook_handles
 
 
@@ -19,7 +13,7 @@ def _abandoned_mid_layer() -> Stepper:
     sa.manual_seed(0)
     stepper = Stepper(load_demo("mlp"))
     stepper.advance(Granularity.PHASE)  # registered
-    stepper.advance(Granularity.LAYER)  # parked after layer '0', in a pass thread
+    stepper.advance(Granularity.LAYER)  # the forward ran whole: layer '0' is shown
     assert stepper.active_path == "0" and stepper.mid_batch
     return stepper
 
@@ -27,8 +21,8 @@ def _abandoned_mid_layer() -> Stepper:
 def test_abandoned_steppers_leave_nothing_once_closed(pass_threads) -> None:
     hooks, threads = live_hook_handles(), pass_threads()
     steppers = [_abandoned_mid_layer() for _ in range(5)]
-    assert len(pass_threads() - threads) == 5  # each parks a pass thread...
-    assert live_hook_handles() > hooks  # ...and watches its model
+    assert not pass_threads() - threads  # stepping layers runs in the caller's thread
+    assert live_hook_handles() > hooks  # each watches its model
     for stepper in steppers:
         stepper.close()
     assert not pass_threads() - threads
@@ -50,47 +44,14 @@ def test_a_stepper_never_watches_another_model() -> None:
         assert stepper.last_step.step == calls_before
 
 
-def test_context_manager_closes_a_parked_pass(pass_threads) -> None:
-    threads = pass_threads()
-    with _abandoned_mid_layer():
-        assert pass_threads() - threads
-    assert not pass_threads() - threads
-
-
-def _one_layer_pass() -> PausablePass:
-    model = sa.Sequential(sa.Linear(2, 2))
-    return PausablePass(lambda: model(np.ones((1, 2))), "forward", ModelIndex(model))
-
-
-def test_a_pass_thread_that_dies_unannounced_does_not_hang_the_stepper() -> None:
-    stepping = _one_layer_pass()
-    stepping._thread = threading.Thread(target=lambda: None, daemon=True)  # dies at once
-    assert stepping.resume() is None and stepping.done  # noticed, not waited for forever
-
-
-def test_an_interrupt_while_the_pass_thread_starts_is_an_interrupt() -> None:
-    """It lands in Thread.start() (the stepper's thread waited for the pass's lock while the
-    interrupt was sent): a KeyboardInterrupt, and cancelling the pass raises nothing."""
-    stepping = _one_layer_pass()
-    outcome: list[str] = []
-
-    def step() -> None:
-        try:
-            stepping.resume()
-            outcome.append("no interrupt")
-        except KeyboardInterrupt:
-            outcome.append("interrupted")
-        stepping.cancel()
-        outcome.append("cancelled")
-
-    stepping._state.acquire()  # as PausablePass.interrupt holds it while sending
-    stepper = threading.Thread(target=step)
-    stepper.start()
-    time.sleep(0.05)  # the stepper now waits for the lock in resume()
-    raise_in_thread(stepper.ident, KeyboardInterrupt)
-    stepping._state.release()
-    stepper.join(10)
-    assert outcome == ["interrupted", "cancelled"]
+def test_context_manager_takes_the_hooks_off_mid_batch() -> None:
+    hooks = live_hook_handles()
+    with _abandoned_mid_layer() as stepper:
+        model = stepper.model
+        stepper.advance(Granularity.PHASE)  # into the backward: its hooks wrap each backward
+        assert live_hook_handles() > hooks
+    assert live_hook_handles() == hooks
+    assert not any("backward" in m.__dict__ for m in model.modules())  # the classes' again
 
 
 class _Double(sa.Module):

@@ -206,17 +206,19 @@ async def test_q_quits_while_running(slow_app, wait_until):
 
 
 def engine_threads() -> set[threading.Thread]:
-    """The engine's helper threads still alive (a layer pass parks in one)."""
+    """The engine's helper threads still alive (an interrupt's timer, while it waits)."""
     return {t for t in threading.enumerate() if t.name.startswith("scratchai-") and t.is_alive()}
 
 
-async def test_quitting_closes_a_layer_pass_parked_mid_batch(app_for):
-    before = engine_threads()  # other tests' steppers are not this app's to close
+async def test_quitting_mid_layer_leaves_nothing_behind(app_for):
+    before = engine_threads()
     app = app_for("mlp")
     async with app.run_test(size=NARROW) as pilot:
-        await pilot.press("l", "l")  # registered, then the forward of module 0: parked
+        await pilot.press("l", "l")  # registered, then the forward of module 0 is shown
         await pilot.pause()
-        assert app.stepper.mid_batch and engine_threads() - before
+        # the pass ran whole in the job thread and is revealed a layer at a time: no thread
+        assert app.stepper.mid_batch and app.stepper.active_path == "0"
+        assert not engine_threads() - before
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
