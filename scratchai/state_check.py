@@ -13,16 +13,28 @@ from typing import Any
 
 import numpy as np
 
+from .parameter import Parameter
+
 
 def _cast(key: str, value: Any, target: np.ndarray, allow_nonfinite: bool) -> np.ndarray | str:
-    """``value`` as an array of ``target``'s shape and dtype, or what is wrong with it."""
+    """``value`` as an array of ``target``'s shape and dtype, or what is wrong with it.
+
+    A ``Parameter`` loads as its ``.data``, as PyTorch loads an ``nn.Parameter`` (a state
+    built from ``named_parameters()`` loads).
+    """
+    given = type(value).__name__
+    if isinstance(value, Parameter):
+        value = value.data
     try:
         value = np.asarray(value)
     except Exception as err:  # ragged lists and other things NumPy cannot make an array of
         return f"'{key}': not an array ({err})"
     kind, want = value.dtype.kind, target.dtype
     if kind not in "biufc":
-        return f"'{key}': expected a numeric array, got dtype {value.dtype}"
+        return (
+            f"'{key}': expected a numeric numpy array (or a Parameter) of shape "
+            f"{target.shape}, got {given} (dtype {value.dtype})"
+        )
     if value.shape != target.shape:
         return f"'{key}': expected shape {target.shape}, got {value.shape} in the state"
     if kind == "c" and want.kind != "c":
