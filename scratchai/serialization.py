@@ -229,7 +229,7 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     f"{where}: tensor '{key}' ({last - first:,} bytes) cannot be held: {err}"
                 ) from None
             f.seek(start + first)
-            view = memoryview(array.reshape(-1).view(np.uint8))
+            view = array.reshape(-1).view(np.uint8).data  # a writable memoryview
             got = 0
             while got < len(view):
                 n = f.readinto(view[got:])
