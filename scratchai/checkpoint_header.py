@@ -47,13 +47,14 @@ MAX_DIGITS = 20
 MAX_DIMS = 64
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_LONG_NUMBER = re.compile(rb"[0-9]{%d,}" % (MAX_DIGITS + 1))
 
 
-def _depth(text: bytes) -> int:
-    """How deep ``[`` and ``{`` nest in ``text`` outside strings (linear, in C)."""
-    bare = np.frombuffer(_STRING.sub(b'""', text), dtype=np.uint8)
-    opens = (bare == ord("[")) | (bare == ord("{"))
-    closes = (bare == ord("]")) | (bare == ord("}"))
+def _depth(bare: bytes) -> int:
+    """How deep ``[`` and ``{`` nest in ``bare`` (a header without its strings), in C."""
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    opens = (codes == ord("[")) | (codes == ord("{"))
+    closes = (codes == ord("]")) | (codes == ord("}"))
     if not opens.any():
         return 0
     return int(np.cumsum(opens.astype(np.int64) - closes).max())
@@ -64,14 +65,6 @@ def _refuse_number(kind: str) -> Any:
         raise CheckpointError(f"a safetensors header holds no {kind} ({text[:20]!r})")
 
     return refuse
-
-
-def _int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise CheckpointError(
-            f"a number of {len(text)} digits in the header (at most {MAX_DIGITS} fit in 64 bits)"
-        )
-    return int(text)
 
 
 def parse_header(where: str, text: bytes, data_len: int, hint: str) -> dict[str, Any]:
@@ -89,7 +82,15 @@ def parse_header(where: str, text: bytes, data_len: int, hint: str) -> dict[str,
     """
     if text.count(b'"data_offsets"') > MAX_ENTRIES:
         raise CheckpointError(f"{where}: the header lists over {MAX_ENTRIES:,} tensors")
-    depth = _depth(text)
+    bare = _STRING.sub(b'""', text)  # the structure: brackets and numbers outside strings
+    long_number = _LONG_NUMBER.search(bare)
+    if long_number is not None:
+        digits = len(long_number[0])
+        raise CheckpointError(
+            f"{where}: a number of {digits} digits in the header (at most {MAX_DIGITS} fit "
+            "in 64 bits)"
+        )
+    depth = _depth(bare)
     if depth > MAX_DEPTH:
         raise CheckpointError(
             f"{where}: the header nests {depth} deep; a safetensors header nests 3 deep"
@@ -97,7 +98,6 @@ def parse_header(where: str, text: bytes, data_len: int, hint: str) -> dict[str,
     try:
         header = json.loads(
             text.decode("utf-8"),
-            parse_int=_int,
             parse_float=_refuse_number("fractions"),
             parse_constant=_refuse_number("NaN or Infinity"),
         )
