@@ -252,8 +252,8 @@ ACTIONS: tuple[Action, ...] = (
         "help",
         label="help",
         tooltip="list every key",
-        help="this help (esc closes) / quit",
-        help_keys="? / q",
+        help="this help (esc closes) / quit / registry: build() replayed",
+        help_keys="? / q / a",
         palette="Help",
         palette_help="every key",
     ),
@@ -266,6 +266,16 @@ ACTIONS: tuple[Action, ...] = (
         help="",  # the flow panel's line in the help says it (the help fits 80x24)
         palette="Flow",
         palette_help="the forward pass drawn as the lesson's flowchart",
+        footer=False,
+    ),
+    Action(
+        ("a",),
+        "registry",
+        label="registry",
+        tooltip="how build() registered the model, replayed",
+        help="",  # on the line of ? (the help fits 80x24)
+        palette="Registry",
+        palette_help="replay build(): each registration, its dictionary and source line",
         footer=False,
     ),
     # time travel, reload, exact settings, saving what is seen (travel_keys.py)

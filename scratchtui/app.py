@@ -396,6 +396,12 @@ class ScratchApp(TravelKeys, App[None]):
         """Show and focus the flow panel."""
         self.main.show_view("flow")
 
+    def action_registry(self) -> None:
+        """The registry view: build()'s registrations replayed one by one."""
+        from .screens.registry import RegistryScreen
+
+        self.push_screen(RegistryScreen(self.stepper))
+
     def action_wide_only(self, action: str) -> None:
         """The footer key of an action the narrow footer has no room for (``Action.narrow``)."""
         getattr(self, f"action_{action}")()

@@ -29,6 +29,7 @@ from scratchai.engine import (
 )
 from scratchai.engine.experiment import demos_dir
 from scratchai.engine.randomness import seed_everything
+from scratchai.engine.views import recording_registrations
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
 from .check import run_check
@@ -266,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     seed_everything(args.seed)
     try:
-        with os_exit_guarded():  # an os._exit in the file is reported like a sys.exit
+        # an os._exit in the file is reported like a sys.exit; the registrations of build()
+        # are kept for the registry view (a)
+        with os_exit_guarded(), recording_registrations() as registrations:
             experiment = (
                 load_demo(args.name) if args.command == "demo" else load_experiment_file(args.file)
             )
@@ -277,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
             LoadErrorApp(str(error)).run()
         return EXIT_USER_ERROR
+    registrations.keep(experiment.model, experiment.loss)
     try:
         stepper = Stepper(experiment, checkpoint_names=args.checkpoint_names)
     except InteropError as error:

@@ -167,6 +167,7 @@ def _summary(results: dict[int, list[Outcome]]) -> str:
 def run(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """The lesson's MLP from the learner's layers, in the debugger (or headless, or its flow)."""
     from scratchai.engine import Stepper
+    from scratchai.engine.views import recording_registrations
 
     from ..flow_render import print_flow
     from ..guard import os_exit_guarded
@@ -186,7 +187,8 @@ def run(args: argparse.Namespace, console: Console, errors: Console) -> int:
     random.seed(args.seed)
     sa.manual_seed(args.seed)
     try:
-        experiment = lesson_mlp(learner, args.seed)  # type: ignore[arg-type]
+        with recording_registrations() as registrations:  # for the registry view (a)
+            experiment = lesson_mlp(learner, args.seed)  # type: ignore[arg-type]
     except Exception as error:
         errors.print(
             f"[red]error:[/] building the lesson's MLP from {escape(str(args.file))} raised "
@@ -194,6 +196,7 @@ def run(args: argparse.Namespace, console: Console, errors: Console) -> int:
             "say what to fix"
         )
         return EXIT_IMPORT
+    registrations.keep(experiment.model, experiment.loss)
     with Stepper(experiment) as stepper, os_exit_guarded():
         if args.flow:
             return print_flow(stepper, console, errors)

@@ -2,9 +2,10 @@
 
 The reference is a learner's file (``data/mynn_reference.txt``: text, not a module of
 scratchtui; it reads its own Module's registries as the lesson does). Every function of it
-whose docstring starts with ``Exercise N:`` belongs to exercise N. The stub file is the reference with each such body replaced by
-``raise NotImplementedError("exercise N: ...")``, so the contracts (docstrings, shapes) are
-written once; ``solution N`` prints those functions as the reference writes them.
+whose docstring starts with ``Exercise N:`` belongs to exercise N. The stub file is the
+reference with each such body replaced by ``raise NotImplementedError("exercise N: ...")``, so
+the contracts (docstrings, shapes) are written once; ``solution N`` prints those functions
+as the reference writes them.
 """
 
 from __future__ import annotations

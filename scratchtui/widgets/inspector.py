@@ -9,6 +9,7 @@ selected: stepping layers marks the active module in the tree and the table, not
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from rich.color import Color
@@ -24,6 +25,7 @@ from scratchai.engine import Histogram, Inspection, LayerEvent, ModuleInfo, Stat
 from scratchai.engine.checks import ModuleCheck
 
 from .format import SHARED_MARK, count, num, percent, ratio_style, sci, shape
+from .registries import registry_parts
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 HIST_ROWS = 4
@@ -133,7 +135,8 @@ class Inspector(VerticalScroll):
             header.append(f"  call {self.call} of {calls}", style="bold magenta")
         parts: list[RenderableType] = [header]
         if ins.kind == "module":
-            parts += _module_parts(ins, self._modules.get(ins.path), batch, self._stepper.step)
+            info = self._modules.get(ins.path)
+            parts += _module_parts(ins, info, batch, self._stepper.step, self._modules.values())
             check = self._stepper.backward_checks.get(ins.path)
             if check is not None:
                 parts += [Text(), *_check_parts(check)]
@@ -240,6 +243,7 @@ def _module_parts(
     info: ModuleInfo | None,
     batch: tuple[LayerEvent | None, LayerEvent | None] = (None, None),
     step: int = 0,
+    modules: Iterable[ModuleInfo] = (),
 ) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if info is not None:
@@ -272,17 +276,8 @@ def _module_parts(
             extra.append(sci(probe.update_ratio), style=ratio_style(probe.update_ratio))
         if extra:
             parts.append(extra)
-    if info is not None and (info.params or info.buffers):
-        parts.append(Text())
-        for p in info.params:
-            line = Text(f"  {p.name} {shape(p.shape)} {count(p.size)} {p.dtype}")
-            if p.shared:
-                line.append(f"  {SHARED_MARK} " + ", ".join(p.owners), style="cyan")
-            parts.append(line)
-        for b in info.buffers:
-            line = Text(f"  {b.name} {shape(b.shape)} ")
-            line.append("buffer" if b.persistent else "buffer non-persistent", style="yellow")
-            parts.append(line)
+    if info is not None:  # the module's three dictionaries, by their real names
+        parts += [Text(), *registry_parts(info, modules)]
     return parts
 
 

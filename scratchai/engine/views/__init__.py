@@ -1,5 +1,5 @@
 """Views of a model for the front ends: plain data computed by the engine, drawn by the TUI."""
 
-from .registry import Registration, RegistryLog, recording_registrations
+from .registry import Registration, RegistryLog, recorded, recording_registrations
 
-__all__ = ["Registration", "RegistryLog", "recording_registrations"]
+__all__ = ["Registration", "RegistryLog", "recorded", "recording_registrations"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import linecache
 import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +122,13 @@ class RegistryLog:
                 via = f"{_short(outer.f_code.co_filename)}:{outer.f_lineno}"
         self._raw.append(_Raw(owner, registry, name, value, file, line, via))
 
+    def keep(self, model: Module, loss: Module | None = None) -> list[Registration]:
+        """``resolve`` and remember the result for ``model`` (``recorded(model)`` returns it),
+        for a view opened later; kept as long as the model lives."""
+        entries = self.resolve(model, loss)
+        _KEPT[model] = entries
+        return entries
+
     def resolve(self, model: Module, loss: Module | None = None) -> list[Registration]:
         """The registrations, owners named by their first path in ``model`` (or ``loss``)."""
         paths: dict[int, str] = {}
@@ -169,6 +177,14 @@ class RegistryLog:
                 )
             )
         return out
+
+
+_KEPT: weakref.WeakKeyDictionary[Module, list[Registration]] = weakref.WeakKeyDictionary()
+
+
+def recorded(model: Module) -> list[Registration] | None:
+    """The registrations ``RegistryLog.keep`` remembered for ``model``, or None."""
+    return _KEPT.get(model)
 
 
 def _describe(value: Any, registry: str) -> tuple[str, tuple[int, ...] | None, str]:
