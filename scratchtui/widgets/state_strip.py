@@ -125,6 +125,8 @@ class StateStrip(Static):
             line.append(f"in {s.state.value}", style="magenta")
             line.append(gap)
         line.append_text(self._mode(tight))
+        if not started and not tight:  # "registered" is real: the registry view replays it
+            line.append("  a: registry", style="dim")
         return line
 
     def _mode(self, tight: bool) -> Text:

@@ -13,6 +13,7 @@ from scratchai.engine import Stepper, load_demo
 from scratchai.engine.views import recording_registrations
 from scratchtui.screens.registry import NONE_RECORDED, RegistryScreen
 from scratchtui.widgets import Inspector
+from scratchtui.widgets.state_strip import StateStrip
 
 
 def plain(renderable, width: int = 120) -> str:
@@ -38,6 +39,8 @@ def shown(screen: RegistryScreen) -> tuple[str, str, str]:
 async def test_a_replays_the_shared_demo_and_shows_the_tie(app_on):
     app = app_on(recorded_stepper("shared"))
     async with app.run_test(size=(100, 30)) as pilot:
+        strip = app.query_one(StateStrip).render_strip().plain
+        assert "registered" in strip and "a: registry" in strip  # before the first batch
         await pilot.press("a")
         screen = app.screen
         assert isinstance(screen, RegistryScreen)
@@ -69,6 +72,8 @@ async def test_a_replays_the_shared_demo_and_shows_the_tie(app_on):
         assert "'act': ReLU, 'head': Linear}" in tree and "head (Linear)" in tree
         await pilot.press("escape")
         assert not isinstance(app.screen, RegistryScreen)
+        await pilot.press("n")
+        assert "a: registry" not in app.query_one(StateStrip).render_strip().plain
 
 
 async def test_a_model_without_a_recording_says_so(app_on):
