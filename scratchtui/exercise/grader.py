@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import signal
 import sys
+import threading
 import traceback
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,9 +144,39 @@ def is_stub(exercise: Exercise, learner: types.ModuleType) -> bool:
     return True
 
 
+#: Seconds a graded test may take: the lesson's tests take milliseconds; more is a loop.
+TIME_LIMIT = 10.0
+
+
+class TookTooLong(Exception):
+    """A graded test ran past ``TIME_LIMIT``."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``TookTooLong`` in the code under test after ``seconds`` (main thread only: a
+    grader run from another thread just waits)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TookTooLong(f"took over {seconds:g} s: an endless loop?")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_test(test: GradedTest, learner: types.ModuleType) -> Outcome:
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), time_limit(TIME_LIMIT):
             test.run(learner)
     except Fail as failure:
         return Outcome(test.exercise, test.label, FAIL, str(failure))

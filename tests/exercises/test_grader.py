@@ -59,6 +59,23 @@ def test_a_later_exercise_on_an_unwritten_one_says_which_comes_first(tmp_path):
     assert all("needs exercise 2 first" in o.message for o in outcomes)
 
 
+def test_an_endless_loop_fails_its_test_instead_of_hanging(tmp_path, monkeypatch):
+    monkeypatch.setattr("scratchtui.exercise.grader.TIME_LIMIT", 0.5)
+    source = reference_source().replace(
+        "        return self.data.shape\n", "        while True:\n            pass\n"
+    )
+    outcomes = grade(all_exercises()[1], learner(tmp_path, source))
+    assert outcomes[0].status == FAIL and "took over 0.5 s: an endless loop?" in outcomes[0].message
+    assert [o.status for o in outcomes[1:]] == [PASS, PASS]
+
+
+def test_the_reference_ships_inside_the_package():
+    from importlib.resources import files
+
+    shipped = files("scratchtui.exercise") / "data" / "mynn_reference.txt"
+    assert shipped.is_file() and "class Parameter" in shipped.read_text()
+
+
 # (exercise, text of the reference, the mistake, words the failure must say)
 MISTAKES = [
     (
