@@ -86,3 +86,15 @@ def test_a_failed_build_and_a_refused_assignment_leave_module_as_it_was():
     assert [e.name for e in log.resolve(layer)] == ["W", "b"]
     layer.W = sa.Parameter(np.zeros((2, 2), np.float32))  # no recording any more
     assert len(log) == 2
+
+
+def test_a_nested_recording_is_refused_instead_of_waiting_forever():
+    with (
+        recording_registrations(),
+        pytest.raises(RuntimeError, match="already recording"),
+        recording_registrations(),
+    ):
+        pass
+    with recording_registrations() as log:  # and the next one works
+        sa.Linear(1, 1)
+    assert len(log) == 2

@@ -268,8 +268,11 @@ def recording_registrations() -> Iterator[RegistryLog]:
             experiment = build()
         for entry in log.resolve(experiment.model, experiment.loss): ...
     """
+    if getattr(_state, "recording", False):
+        raise RuntimeError("recording_registrations() is already recording in this thread")
     log = RegistryLog()
     with _lock:  # one recording at a time: the wrappers are process-wide while it lasts
+        _state.recording = True
         saved = {name: Module.__dict__.get(name) for name in _WRAPPED}
         try:
             for name in _WRAPPED:
@@ -281,3 +284,4 @@ def recording_registrations() -> Iterator[RegistryLog]:
                     delattr(Module, name)
                 else:
                     setattr(Module, name, original)
+            _state.recording = False
