@@ -37,6 +37,9 @@ class Settings:
     # Check every module's backward on the first batch when the model holds modules the user
     # wrote (it runs their forward a few dozen extra times on a copy of the model).
     backward_check_first: bool = True
+    # seconds an interrupted step may take to reach a module boundary before it is stopped
+    # where it is (a runaway loop inside one module)
+    interrupt_grace: float = 0.3
 
 
 #: Breakpoints that pause when a rule (or the backward check) warns: the Breakpoints field

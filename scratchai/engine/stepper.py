@@ -96,7 +96,7 @@ class Stepper(TimeTravel, Readouts):
             budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
             self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
         self._travelling = False  # replaying steps to reach an earlier one
-        self._interrupts = Interrupts()
+        self._interrupts = Interrupts(s.interrupt_grace)
         self._passes = Passes(self.index, self._interrupts)
         inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
         self._monitor = Monitor(Probes(self.index), s, breakpoints or Breakpoints(), inputs)

@@ -201,10 +201,12 @@ class TimeTravel:
             return
         if self.state is not State.DEFINED and timeline is not None and timeline.light:
             before_update = self._phase in ("data", "backward check", "forward", "loss", "backward")
-            # never a replay inside a replay; else replay when the light snapshot cannot give
-            # back the batch's draws from NumPy's or Python's generator (a learner's Dropout)
+            # the light snapshot holds no weights: after the update, replay from a checkpoint
+            # (also when the step failed inside a replay: that replay is abandoned); before it,
+            # replay only when the snapshot cannot give back the batch's draws from NumPy's or
+            # Python's generator (a learner's Dropout), and never inside a replay
             exact = self._travelling or timeline.undo_is_exact()
-            if (before_update and exact) or self._travelling:
+            if before_update and exact:
                 self._restore(timeline.undo_batch())
             else:
                 self._travel(timeline.light.step)
