@@ -93,7 +93,7 @@ def run(demos: list[str], rounds: int, per_block: int, out=sys.stdout) -> dict[s
     found: dict[str, float] = {}
     for demo in demos:
         plain, checked, bare = stepper(demo), stepper(demo), without_diagnostics(demo)
-        checked.check_backward()
+        checked.views.check_backward()
         steps = {
             "engine step": lambda s=plain: s.advance(Granularity.BATCH),
             "after a check": lambda s=checked: s.advance(Granularity.BATCH),

@@ -15,7 +15,7 @@
    settings (rewind checkpoints within ``Settings.rewind_budget_mb``) holds after 60 and 600
    steps, minus what the same stepper with ``Settings(rewind=False)`` holds (tracemalloc),
    against the size of the weights (aim: at most 4x). Also the checkpoints' own count
-   (``Stepper._timeline.nbytes``) and the growth of the resident set.
+   (``stepper.travel.timeline.nbytes``) and the growth of the resident set.
 
     python benchmarks/memory.py [--quick] [--steps 200,20000,100000] [--stepper-steps 100000]
 """
@@ -149,7 +149,7 @@ def stepper(steps: int, out) -> None:
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    budget = s._timeline.budget if s._timeline else 0
+    budget = s.travel.timeline.budget if s.travel.timeline else 0
     print(
         f"\nA `Stepper` on the `mlp` demo (rewind checkpoints within {budget / 2**20:.0f} MiB, "
         "validation each epoch), "
@@ -203,7 +203,7 @@ def time_travel(checkpoints: list[int], out) -> dict[int | str, float]:
                     held[name][target] = tracemalloc.get_traced_memory()[0] - base
                     if name == "rewind":
                         rss[target] = _rss_mib() - rss0
-                        line = getattr(s, "_timeline", None)
+                        line = s.travel.timeline
                         if line is not None:
                             timeline[target] = (line.nbytes, len(line.checkpoints))
                             budget = line.budget
@@ -218,7 +218,7 @@ def time_travel(checkpoints: list[int], out) -> dict[int | str, float]:
     )
     print(
         "| steps | held with rewind | held without | time travel | / weights | "
-        "checkpoints (`_timeline.nbytes`) | RSS growth with rewind |",
+        "checkpoints (`travel.timeline.nbytes`) | RSS growth with rewind |",
         file=out,
     )
     print("|---:|---:|---:|---:|---:|---:|---:|", file=out)

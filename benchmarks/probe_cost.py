@@ -196,7 +196,7 @@ def breakdown(steps: int, bare: float, out) -> None:
     monitor = getattr(stepper, "_monitor", None)
     owners = {
         "module": stepper_module,
-        "timeline": getattr(stepper, "_timeline", None),
+        "timeline": stepper.travel.timeline,
         "monitor": monitor,
         "probes": getattr(monitor, "probes", None),
         "history": getattr(stepper, "history", None),

@@ -234,9 +234,9 @@ class ScratchApp(TravelKeys, App[None]):
             return
         target = None
         if self.checkpoint_dir is not None:
-            target = self.checkpoint_dir / self.stepper.checkpoint_name()
+            target = self.checkpoint_dir / self.stepper.views.checkpoint_name()
         try:
-            path = self.stepper.save_checkpoint(target)
+            path = self.stepper.views.save_checkpoint(target)
         except OSError as error:
             self.board.say(f"could not save the checkpoint: {error}", severity="error", timeout=8)
             return
@@ -335,7 +335,7 @@ class ScratchApp(TravelKeys, App[None]):
 
         def check() -> object:
             try:
-                return self.stepper.check_backward(paths)
+                return self.stepper.views.check_backward(paths)
             except RuntimeError as error:  # a layer is paused mid-pass
                 return error
 
@@ -370,7 +370,7 @@ class ScratchApp(TravelKeys, App[None]):
         def checks() -> Checklist | None:
             try:
                 try:
-                    experiment = stepper.initial_experiment()
+                    experiment = stepper.travel.initial_experiment()
                 except Exception:  # a model that cannot be copied: each check says so itself
                     experiment = stepper.experiment
                 return run_checklist(experiment, on_result=screen.arrived)

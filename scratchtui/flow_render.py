@@ -270,5 +270,5 @@ def print_flow(stepper: Stepper, console: Console, errors: Console) -> int:
         errors.print(f"[red]step 1 failed during {escape(error.place)}:[/] {escape(error.summary)}")
         errors.print(escape(error.traceback_text), highlight=False)
         return EXIT_USER_ERROR
-    console.print(render_flow(stepper.flow()))
+    console.print(render_flow(stepper.views.flow()))
     return EXIT_OK

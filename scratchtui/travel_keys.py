@@ -119,7 +119,7 @@ class TravelKeys(App[None]):
         if self._refuse_while_running("rewinding"):
             return
         stepper = self.stepper
-        depth = stepper.rewind_depth
+        depth = stepper.travel.depth
         if depth == 0:
             self.board.say(
                 "nothing left to rewind: this is step 0"
@@ -131,7 +131,7 @@ class TravelKeys(App[None]):
         steps = min(steps, depth)
         target = stepper.step - steps + (1 if stepper.mid_batch else 0)
         self._rewinding = self._travel(
-            lambda: stepper.goto(target), "rewound to step {step}", job="rewind"
+            lambda: stepper.travel.goto(target), "rewound to step {step}", job="rewind"
         )
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
@@ -155,7 +155,7 @@ class TravelKeys(App[None]):
                 title="paused: still diverged",
             )
         pending, self._back_pending = self._back_pending, 0
-        if pending and not self.running and self.stepper.rewind_depth:
+        if pending and not self.running and self.stepper.travel.depth:
             self._go_back(pending)
 
     def _can_go_back(self) -> bool:
@@ -180,7 +180,9 @@ class TravelKeys(App[None]):
                     "trained to step {step}",
                 )
             elif self._can_go_back():
-                self._travel(lambda: stepper.goto(target), "went back to step {step} (replayed)")
+                self._travel(
+                    lambda: stepper.travel.goto(target), "went back to step {step} (replayed)"
+                )
 
         note = (
             f"now at step {self.stepper.step}. Back: the checkpoint before it is restored and "
@@ -196,7 +198,9 @@ class TravelKeys(App[None]):
             self.board.say("already at step 0")
             return
         stepper = self.stepper
-        self._travel(stepper.restart, "restarted: step {step}, the initial weights, same seed")
+        self._travel(
+            stepper.travel.restart, "restarted: step {step}, the initial weights, same seed"
+        )
 
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:
@@ -284,7 +288,7 @@ class TravelKeys(App[None]):
             if values is None or self._refuse_while_running("changing the rewind settings"):
                 return
             every, budget = values["every"], values["budget"]
-            self.stepper.configure_rewind(every, budget)
+            self.stepper.travel.configure(every, budget)
             memory = "auto" if budget is None else f"{budget:g} MiB"
             self.board.say(
                 f"checkpoints every {every} steps, budget {memory}: from the next checkpoint on",
@@ -317,7 +321,7 @@ class TravelKeys(App[None]):
         def show(result: object) -> None:
             self.push_screen(ModesScreen(result, self.stepper.step))  # type: ignore[arg-type]
 
-        self.start_job("modes", self.stepper.compare_modes, show, "comparing train and eval")
+        self.start_job("modes", self.stepper.views.compare_modes, show, "comparing train and eval")
 
     # ------------------------------------------------------------------ saving what is seen
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
@@ -338,7 +342,7 @@ class TravelKeys(App[None]):
         if self._refuse_while_running("exporting the history"):
             return
         try:
-            path = self.stepper.export()
+            path = self.stepper.views.export()
         except (OSError, ValueError) as error:
             self.board.say(f"could not export: {error}", severity="error", timeout=8)
             return

@@ -1,73 +1,48 @@
 """What a stepper can be asked without stepping: inspect a path, the flowchart, train vs eval
 mode, the backward check, and writing the model or the run to a file.
 
-A part of ``Stepper`` (a mixin), in its own file so that the state machine's file stays about
-the state machine.
+``stepper.views`` answers them from the stepper's records (immutable: the app may read them
+while a job runs); what runs the model (the backward check, train vs eval) takes the stepper's
+lock.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..file_names import safe_stem
 from ..interop.names import state_to_torch
-from .backward_checks import BackwardChecks
 from .checks.backward import BackwardReport
 from .export import export_run
-from .flow import Flow, FlowBuilder
-from .history import History
+from .flow import Flow
 from .inspect import Inspection, inspect_path
-from .model_index import ModelIndex
 from .modes import compare_modes
-from .monitor import Monitor
-from .passes import Passes
-from .records import LayerEvent, ModuleProbe, StepRecord
-from .settings import Settings
+from .records import ModuleProbe
+
+if TYPE_CHECKING:
+    from .stepper import Stepper
 
 
 class Readouts:
-    """The stepper's read-outs. The attributes are the stepper's own (see ``Stepper``)."""
+    """A stepper's read-outs (``stepper.views``).
 
-    settings: Settings
-    index: ModelIndex
-    history: History
-    experiment: Any
-    model: Any
-    step: int
-    last_step: StepRecord | None
-    batch_loss: float | None
-    checkpoint_names: str
-    _lock: threading.RLock
-    _checks: BackwardChecks
-    _passes: Passes
-    _monitor: Monitor
-    _flow: FlowBuilder
-    _model_shapes: Any
-    _last_batch: Any
+    Args:
+        stepper: the stepper read (it owns this object).
+    """
 
-    if TYPE_CHECKING:  # provided by Stepper
-
-        @property
-        def layer_events(self) -> tuple[LayerEvent, ...]: ...
-        @property
-        def mid_batch(self) -> bool: ...
-        @property
-        def active_path(self) -> str | None: ...
-        @property
-        def last_layer(self) -> LayerEvent | None: ...
-        @property
-        def epochs(self) -> tuple: ...
+    def __init__(self, stepper: Stepper) -> None:
+        self._stepper = stepper
 
     def check_backward(self, paths: Iterable[str] | None = None) -> BackwardReport:
         """Check the backward of the modules at ``paths`` (default all), each alone, on the
         current batch; see ``BackwardChecks.on_demand``. Training is not touched."""
-        with self._lock, np.errstate(all="ignore"):
-            return self._checks.on_demand(self._last_batch, paths, self.step)
+        st = self._stepper
+        with st._lock, np.errstate(all="ignore"):
+            return st._checks.on_demand(st._last_batch, paths, st.step)
 
     # ------------------------------------------------------------------ inspection, checkpoints
     def inspect(self, path: str, call: int = 1) -> Inspection:
@@ -77,66 +52,73 @@ class Readouts:
         Raises:
             KeyError: no such path, with the valid kinds of path in the message.
         """
-        s = self.settings
+        st = self._stepper
+        s = st.settings
         probe = self.module_probe(path, call)
-        shares = self.last_step.grad_shares if self.last_step else ()
+        shares = st.last_step.grad_shares if st.last_step else ()
         return inspect_path(
-            self.index, path, probe, s.histogram_bins, s.heatmap_shape, shares, self._passes.grad_of
+            st.index, path, probe, s.histogram_bins, s.heatmap_shape, shares, st._passes.grad_of
         )
 
     def module_probe(self, path: str, call: int = 1) -> ModuleProbe | None:
         """The last step's probe of the ``call``-th call (1-based) of the module ``path``."""
-        if self.last_step is None:
+        st = self._stepper
+        if st.last_step is None:
             return None
-        calls = [m for m in self.last_step.modules if m.path == path]
+        calls = [m for m in st.last_step.modules if m.path == path]
         return calls[call - 1] if 0 < call <= len(calls) else None
 
     def flow(self) -> Flow:
         """The forward pass as the lesson's flowchart: one node per module call of the last
         step (or of the batch in progress before the first), with its numbers and this
         batch's events (see ``flow.Flow``)."""
+        st = self._stepper
         # No lock: the app reads this while a run holds it (every record read is immutable).
-        events = self.layer_events if self.mid_batch else ()
-        active = self.last_layer if self.active_path is not None else None
-        return self._flow.build_for(
-            self.last_step, events, self._model_shapes, self.batch_loss, self.step, active
+        events = st.layer_events if st.mid_batch else ()
+        active = st.last_layer if st.active_path is not None else None
+        return st._flow.build_for(
+            st.last_step, events, st._model_shapes, st.batch_loss, st.step, active
         )
 
     def compare_modes(self) -> tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None:
         """The last trained batch through the model in train mode and in eval mode, probed
         layer by layer, changing nothing (see ``modes.compare_modes``); None before a batch."""
-        with self._lock:
-            if self._last_batch is None:
+        st = self._stepper
+        with st._lock:
+            if st._last_batch is None:
                 return None
-            return compare_modes(self.index, self._monitor.probes, self._last_batch)
+            return compare_modes(st.index, st._monitor.probes, st._last_batch)
 
     def export(self, path: str | Path | None = None) -> Path:
         """Write the run's history (CSV or JSON by suffix; default
         ``exports/NAME-stepN.csv``); returns the path."""
-        name = self.experiment.name
-        stem = f"{safe_stem(name)}-step{self.step}"  # the name is text, never a path
+        st = self._stepper
+        name = st.experiment.name
+        stem = f"{safe_stem(name)}-step{st.step}"  # the name is text, never a path
         target = Path(path) if path is not None else Path("exports", f"{stem}.csv")
-        with self._lock:
-            table, epochs = self.history.table(), self.epochs
-        return export_run(name, self.history.fields, table, epochs, target)
+        with st._lock:
+            table, epochs = st.history.table(), st.epochs
+        return export_run(name, st.history.fields, table, epochs, target)
 
     def checkpoint_name(self) -> str:
         """``NAME-stepN.safetensors`` (``-torch`` before the suffix in PyTorch's names: the
         two namings of one step must not overwrite each other)."""
-        names = "-torch" if self.checkpoint_names == "torch" else ""
-        return f"{safe_stem(self.experiment.name)}-step{self.step}{names}.safetensors"
+        st = self._stepper
+        names = "-torch" if st.checkpoint_names == "torch" else ""
+        return f"{safe_stem(st.experiment.name)}-step{st.step}{names}.safetensors"
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
         by ``checkpoint_names``; returns the path."""
+        st = self._stepper
         from ..serialization import save
 
         target = Path(path) if path is not None else Path("checkpoints", self.checkpoint_name())
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            if self.checkpoint_names == "torch":
+        with st._lock:
+            if st.checkpoint_names == "torch":
                 # "pt": the format tag PyTorch-side loaders of safetensors files expect
-                save(state_to_torch(self.model), target, metadata={"format": "pt"})
+                save(state_to_torch(st.model), target, metadata={"format": "pt"})
             else:
-                save(self.model, target)
+                save(st.model, target)
         return target.resolve()

@@ -43,7 +43,6 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .rewind import MIB, Timeline
 from .settings import Breakpoints, Settings
 from .structure import ModuleInfo
 from .travel import TimeTravel
@@ -54,7 +53,7 @@ __all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 _RECENT_RECORDS = 16  # StepRecords an Advance carries back from a long run
 
 
-class Stepper(TimeTravel, Readouts):
+class Stepper:
     """Steps an ``Experiment``'s training and records what every step did.
 
     Args:
@@ -91,11 +90,10 @@ class Stepper(TimeTravel, Readouts):
         grad_fields = [f"grad_norm:{path}" for path, _, _ in self.index.params]
         self.history = History(self.settings.history_capacity, grad_fields)
         s = self.settings
-        self._timeline: Timeline | None = None
-        if s.rewind:
-            budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
-            self._timeline = Timeline(self.index, experiment, s.checkpoint_every, budget)
-        self._travelling = False  # replaying steps to reach an earlier one
+        #: the moves in time (rewind, goto, restart) and the checkpoints they restore
+        self.travel = TimeTravel(self)
+        #: what can be asked without stepping (inspect, flow, export, checks...)
+        self.views = Readouts(self)
         self._interrupts = Interrupts(s.interrupt_grace)
         self._passes = Passes(self.index, self._interrupts)
         inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
@@ -297,7 +295,7 @@ class Stepper(TimeTravel, Readouts):
             if isinstance(exc, Interrupted):
                 reset_calls()  # a hard stop may have left Module.__call__ mid-way
             failure = step_failed(self._phase, exc, self.index)
-            self._abandon_batch()
+            self.travel.undo_batch()
             raise failure from exc
 
     def interrupt(self) -> bool:
@@ -318,13 +316,13 @@ class Stepper(TimeTravel, Readouts):
     def _batch(self) -> Generator[Granularity, None, None]:
         exp, passes, interrupts = self.experiment, self._passes, self._interrupts
         interrupts.in_user_code = False
-        if self._timeline is not None:
+        timeline = self.travel.timeline
+        if timeline is not None:
             self._phase = "snapshot"  # an interrupt here finds the last step complete
             # the monitor's state (rules, conditions) only where a checkpoint keeps it, or
             # where a replay may fail after its update and be undone from the snapshot
-            timeline = self._timeline
-            full = self._travelling or timeline.checkpoint_due(self.step)
-            timeline.before_batch(self.step, self._counters(monitor=full))
+            full = self.travel.travelling or timeline.checkpoint_due(self.step)
+            timeline.before_batch(self.step, self.travel.counters(monitor=full))
         self._phase = "data"
         interrupts.in_user_code = True  # until the update: only here may a hard stop land
         xb, yb, self.epoch, self.batch = exp.train_loader.next_batch()
@@ -399,8 +397,8 @@ class Stepper(TimeTravel, Readouts):
         self._new_warnings.extend(record.warnings)
         grads = [math.sqrt(g_sq) for g_sq in grad_sq]
         self.history.append(record.step, record.loss, record.accuracy, record.grad_norm, lr, grads)
-        if self._timeline is not None:
-            self._timeline.record_lr(record.step, lr)
+        if self.travel.timeline is not None:
+            self.travel.timeline.record_lr(record.step, lr)
         self.last_step = record
         self._recent_records.append(record)
         self._new_steps.append(record)

@@ -1,23 +1,20 @@
 """Going back and forth in a run: rewind, go to any step, restart, undo a failed batch.
 
-A part of ``Stepper`` (a mixin): it moves the stepper along its ``Timeline`` (see
-``rewind.py``): back by restoring the checkpoint before the target and replaying to it, forward
-by training. Replayed steps use the learning rates they used the first time; afterwards the lr
-is the one the user set last ("rewind, lower the lr, go on").
+``stepper.travel`` moves its stepper along the stepper's ``Timeline`` (see ``rewind.py``):
+back by restoring the checkpoint before the target and replaying to it, forward by training.
+Replayed steps use the learning rates they used the first time; afterwards the lr is the one
+the user set last ("rewind, lower the lr, go on").
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .history import History
-from .monitor import Monitor
-from .passes import Passes
-from .records import Advance, Granularity, State, StepRecord
+from .records import Advance, Granularity, State
 from .rewind import MIB, Timeline
+
+if TYPE_CHECKING:
+    from .stepper import Stepper
 
 
 class Counters(NamedTuple):
@@ -31,46 +28,29 @@ class Counters(NamedTuple):
 
 
 class TimeTravel:
-    """The stepper's moves in time. The attributes are the stepper's own (see ``Stepper``)."""
+    """A stepper's moves in time, and the checkpoints they restore (``timeline``).
 
-    step: int
-    epoch: int
-    batch: int
-    state: State
-    last_step: StepRecord | None
-    batch_loss: float | None
-    history: History
-    experiment: Any
-    settings: Any
-    index: Any
-    _timeline: Timeline | None
-    _monitor: Monitor
-    _passes: Passes
-    _lock: threading.RLock
-    _recent_records: deque[StepRecord]
-    _phase: str
-    _granularity: Granularity
-    _gen: Generator[Granularity, None, None]
-    _new_steps: deque[StepRecord]
-    _travelling: bool
-    _running: bool
+    Args:
+        stepper: the stepper it moves (it owns this object: ``stepper.travel``).
+    """
 
-    if TYPE_CHECKING:  # provided by Stepper
-
-        def _training(self) -> Generator[Granularity, None, None]: ...
-        def _next(self) -> Granularity: ...
-        def _begin(self, granularity: Granularity) -> None: ...
-        def _finish(self, granularity: Granularity) -> Advance: ...
-        def run(self, max_steps: int | None = None, should_stop: Any = None) -> Advance: ...
-        def _complete_last(self) -> None: ...
+    def __init__(self, stepper: Stepper) -> None:
+        self._stepper = stepper
+        s = stepper.settings
+        self.timeline: Timeline | None = None
+        if s.rewind:
+            budget = None if s.rewind_budget_mb is None else int(s.rewind_budget_mb * MIB)
+            self.timeline = Timeline(stepper.index, stepper.experiment, s.checkpoint_every, budget)
+        self.travelling = False  # replaying steps to reach an earlier one
 
     # ------------------------------------------------------------------ public moves
     @property
-    def rewind_depth(self) -> int:
+    def depth(self) -> int:
         """How many steps ``rewind`` can undo now (every one back to step 0)."""
-        if self._timeline is None:
+        st = self._stepper
+        if self.timeline is None:
             return 0
-        return self.step + (1 if self._in_batch() else 0)
+        return st.step + (1 if self.in_batch() else 0)
 
     def rewind(self, k: int = 1) -> int:
         """Undo the last ``k`` steps (a batch in progress counts as one); returns how many.
@@ -79,34 +59,36 @@ class TimeTravel:
         exactly, so running the same steps again reproduces the same losses bit for bit. The
         learning rate the user set last is kept.
         """
-        with self._lock:
-            k = min(k, self.rewind_depth)
-            if k > 0 and self._in_batch():
-                self._abandon_batch()
+        st = self._stepper
+        with st._lock:
+            k = min(k, self.depth)
+            if k > 0 and self.in_batch():
+                self.undo_batch()
                 left = k - 1
             else:
                 left = k
             if left > 0:
-                self._travel(self.step - left)
+                self._replay_to(st.step - left)
             return max(k, 0)
 
     def goto(self, step: int) -> Advance:
         """Go to the end of step ``step``: back by replay (bit for bit what it was), forward
         by training (a breakpoint may stop it first). A batch in progress is abandoned."""
+        st = self._stepper
         if step < 0:
             raise ValueError(f"there is no step {step}: steps count from 0 (before training)")
-        with self._lock:
-            if step < self.step or self._in_batch():
-                if self._timeline is None:
+        with st._lock:
+            if step < st.step or self.in_batch():
+                if self.timeline is None:
                     raise RuntimeError("rewind is off (Settings(rewind=False))")
-                if self._in_batch():
-                    self._abandon_batch()
-                if step < self.step:
-                    self._travel(step)
-            if step <= self.step:
-                self._begin(Granularity.BATCH)
-                return self._finish(Granularity.BATCH)
-            return self.run(max_steps=step - self.step)
+                if self.in_batch():
+                    self.undo_batch()
+                if step < st.step:
+                    self._replay_to(step)
+            if step <= st.step:
+                st._begin(Granularity.BATCH)
+                return st._finish(Granularity.BATCH)
+            return st.run(max_steps=step - st.step)
 
     def restart(self) -> Advance:
         """Back to step 0: the initial weights, data order and random numbers (same seed)."""
@@ -115,78 +97,84 @@ class TimeTravel:
     def initial_experiment(self) -> Any:
         """The experiment as it was at step 0, as a copy (the pre-flight checks judge the
         init, not a trained model); the experiment itself at step 0 or without rewind."""
-        with self._lock:
-            timeline = self._timeline
-            if self.step == 0 or timeline is None or 0 not in timeline.checkpoints:
-                return self.experiment
+        st = self._stepper
+        with st._lock:
+            timeline = self.timeline
+            if st.step == 0 or timeline is None or 0 not in timeline.checkpoints:
+                return st.experiment
             return timeline.copy_at(0)
 
-    def configure_rewind(self, checkpoint_every: int, budget_mb: float | None) -> None:
+    def configure(self, checkpoint_every: int, budget_mb: float | None) -> None:
         """Change the steps between checkpoints and their memory budget (None: 4 weight
         copies, at least 16 MiB). Checkpoints already saved stay; the new values apply to the
         next ones (a smaller budget thins the old ones when the next one is saved)."""
+        st = self._stepper
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
         if budget_mb is not None and not budget_mb > 0:
             raise ValueError(f"the rewind budget must be > 0 MiB, got {budget_mb}")
-        with self._lock:
-            self.settings.checkpoint_every = checkpoint_every
-            self.settings.rewind_budget_mb = budget_mb
-            timeline = self._timeline
+        with st._lock:
+            st.settings.checkpoint_every = checkpoint_every
+            st.settings.rewind_budget_mb = budget_mb
+            timeline = self.timeline
             if timeline is None:
                 return
             timeline.every = checkpoint_every
-            weights = sum(p.data.nbytes for _, _, p in self.index.params)
+            weights = sum(p.data.nbytes for _, _, p in st.index.params)
             auto = max(4 * weights, 16 * MIB)
             timeline.budget = auto if budget_mb is None else int(budget_mb * MIB)
 
     # ------------------------------------------------------------------ the moves themselves
-    def _in_batch(self) -> bool:
-        return self.state in (State.FORWARD, State.LOSS, State.BACKWARD) or self._passes.revealing
+    def in_batch(self) -> bool:
+        st = self._stepper
+        return st.state in (State.FORWARD, State.LOSS, State.BACKWARD) or st._passes.revealing
 
-    def _counters(self, monitor: bool = True) -> Counters:
+    def counters(self, monitor: bool = True) -> Counters:
         """The stepper's state; ``monitor=False`` leaves the monitor's out (None): a batch
         changes it only after its update, so undoing a batch before that needs none."""
-        judged = self._monitor.state_dict() if monitor else None
-        return Counters(self.step, self.epoch, self.batch, self.state, judged)
+        st = self._stepper
+        judged = st._monitor.state_dict() if monitor else None
+        return Counters(st.step, st.epoch, st.batch, st.state, judged)
 
     def _restore(self, saved: Counters) -> None:
         """Take back the stepper's own state once the timeline restored the model's."""
-        self.step, self.epoch, self.batch, self.state = saved[:4]
+        st = self._stepper
+        st.step, st.epoch, st.batch, st.state = saved[:4]
         if saved.monitor is not None:  # None: the monitor has not changed since (see above)
-            self._monitor.load_state_dict(saved.monitor, saved.step)
-        self.history.truncate_after(saved.step)
-        while self._recent_records and self._recent_records[-1].step > saved.step:
-            self._recent_records.pop()
-        self.last_step = self._recent_records[-1] if self._recent_records else None
-        self._passes.last_event = None
-        self.batch_loss = None
-        self._gen = self._training()
+            st._monitor.load_state_dict(saved.monitor, saved.step)
+        st.history.truncate_after(saved.step)
+        while st._recent_records and st._recent_records[-1].step > saved.step:
+            st._recent_records.pop()
+        st.last_step = st._recent_records[-1] if st._recent_records else None
+        st._passes.last_event = None
+        st.batch_loss = None
+        st._gen = st._training()
 
-    def _travel(self, target: int) -> None:
+    def _replay_to(self, target: int) -> None:
         """Restore the checkpoint before ``target`` and replay up to it (one step at least, so
         that the record of ``target`` is there to show, unless the target is step 0)."""
-        timeline = self._timeline
+        st = self._stepper
+        timeline = self.timeline
         assert timeline is not None
-        self._passes.cancel()
+        st._passes.cancel()
         _, saved = timeline.restore(max(target - 1, 0))
         self._restore(saved)
-        optimizer = self.experiment.optimizer
-        user_lr, granularity, running = optimizer.lr, self._granularity, self._running
+        optimizer = st.experiment.optimizer
+        user_lr, granularity, running = optimizer.lr, st._granularity, st._running
         # a replay is a run: per-layer statistics only where the rules need them, and at the end
-        self._granularity, self._travelling, self._running = Granularity.BATCH, True, True
+        st._granularity, self.travelling, st._running = Granularity.BATCH, True, True
         try:
-            while self.step < target:
-                optimizer.lr = timeline.lrs[self.step]  # what this step used the first time
-                while self._next() < Granularity.BATCH:
+            while st.step < target:
+                optimizer.lr = timeline.lrs[st.step]  # what this step used the first time
+                while st._next() < Granularity.BATCH:
                     pass
         finally:
-            optimizer.lr, self._granularity, self._travelling = user_lr, granularity, False
-            self._running = running
-            timeline.forget_after(self.step)  # what lies ahead is no longer this run's past
-        self._complete_last()
+            optimizer.lr, st._granularity, self.travelling = user_lr, granularity, False
+            st._running = running
+            timeline.forget_after(st.step)  # what lies ahead is no longer this run's past
+        st._complete_last()
 
-    def _abandon_batch(self) -> None:
+    def undo_batch(self) -> None:
         """Put everything back as it was before the batch in progress (after a failure).
 
         A batch that had not reached its update is undone from the light snapshot; a later
@@ -194,24 +182,25 @@ class TimeTravel:
         the batch is abandoned: a failure in the optimizer's step may leave some parameters
         updated.
         """
-        self._passes.cancel()
-        timeline = self._timeline
-        if self._phase == "snapshot":  # stopped while saving: nothing of the batch ran yet
-            self._gen = self._training()
+        st = self._stepper
+        st._passes.cancel()
+        timeline = self.timeline
+        if st._phase == "snapshot":  # stopped while saving: nothing of the batch ran yet
+            st._gen = st._training()
             return
-        if self.state is not State.DEFINED and timeline is not None and timeline.light:
-            before_update = self._phase in ("data", "backward check", "forward", "loss", "backward")
+        if st.state is not State.DEFINED and timeline is not None and timeline.light:
+            before_update = st._phase in ("data", "backward check", "forward", "loss", "backward")
             # the light snapshot holds no weights: after the update, replay from a checkpoint
             # (also when the step failed inside a replay: that replay is abandoned); before it,
             # replay only when the snapshot cannot give back the batch's draws from NumPy's or
             # Python's generator (a learner's Dropout), and never inside a replay
-            exact = self._travelling or timeline.undo_is_exact()
+            exact = self.travelling or timeline.undo_is_exact()
             if before_update and exact:
                 self._restore(timeline.undo_batch())
             else:
-                self._travel(timeline.light.step)
+                self._replay_to(timeline.light.step)
             return
-        self._gen = self._training()
-        self.batch_loss = None
-        if self.state is not State.DEFINED:
-            self.state = State.UPDATED if self.step else State.REGISTERED
+        st._gen = st._training()
+        st.batch_loss = None
+        if st.state is not State.DEFINED:
+            st.state = State.UPDATED if st.step else State.REGISTERED

@@ -2,7 +2,7 @@
 
 BatchNorm normalises with the batch's statistics while training and with its running ones in
 eval mode; Dropout drops units only while training. The engine runs the batch both ways without
-changing anything (``Stepper.compare_modes``); this screen only shows the two sets of probes,
+changing anything (``stepper.views.compare_modes``); this screen only shows the two sets of probes,
 one row per layer call, and marks where the two modes differ.
 """
 
@@ -41,7 +41,8 @@ class ModesScreen(Dialog[None]):
     """Per layer: output mean and std and the dead/saturated fraction, train vs eval.
 
     Args:
-        modes: ``Stepper.compare_modes()``: (train probes, eval probes), or None before a batch.
+        modes: ``stepper.views.compare_modes()``: (train probes, eval probes), or None before
+            a batch.
         step: the step whose batch this is.
     """
 

@@ -89,7 +89,7 @@ class FlowPanel(OptionList):
         if self._drawn and all(a is b for a, b in zip(key, self._drawn, strict=True)):
             return
         self._drawn = key
-        flow = self.flow = stepper.flow()
+        flow = self.flow = stepper.views.flow()
         previous = self.active
         self.active = next((n.index for n in flow.nodes if n.active), None)
         if not flow.nodes:

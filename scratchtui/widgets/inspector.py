@@ -1,9 +1,10 @@
 """Details of one parameter, buffer or module: summary, histograms, heatmap, owners, probes.
 
-Everything shown comes from ``stepper.inspect(path)`` and, while a batch is stepped by layers or
-phases, from ``stepper.layer_events``; the widget only lays it out and colours it (the heatmap's
-colour scale is taken from the engine's downsampled matrix). It keeps showing what the user
-selected: stepping layers marks the active module in the tree and the table, not here.
+Everything shown comes from ``stepper.views.inspect(path)`` and, while a batch is stepped by
+layers or phases, from ``stepper.layer_events``; the widget only lays it out and colours it
+(the heatmap's colour scale is taken from the engine's downsampled matrix). It keeps showing
+what the user selected: stepping layers marks the active module in the tree and the table,
+not here.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Inspector(VerticalScroll):
     def _draw(self) -> None:
         assert self.path is not None
         try:
-            inspection = self._stepper.inspect(self.path, self.call)
+            inspection = self._stepper.views.inspect(self.path, self.call)
         except KeyError as exc:
             self.body.update(Text(str(exc.args[0] if exc.args else exc), style="red"))
             return

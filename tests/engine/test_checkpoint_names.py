@@ -16,7 +16,7 @@ from scratchai.serialization import load_metadata
 def test_torch_names_transposed_weights_and_the_pt_format_tag(tmp_path: Path) -> None:
     sa.manual_seed(0)
     with Stepper(load_demo("batchnorm"), checkpoint_names="torch") as stepper:
-        path = stepper.save_checkpoint(tmp_path / "bn.safetensors")
+        path = stepper.views.save_checkpoint(tmp_path / "bn.safetensors")
         state = sa.load(path)
         model = stepper.model
     where, first = next((p, m) for p, m in model.named_modules() if isinstance(m, sa.Linear))
@@ -28,7 +28,7 @@ def test_torch_names_transposed_weights_and_the_pt_format_tag(tmp_path: Path) ->
 
 def test_scratchai_names_stay_the_default(tmp_path: Path) -> None:
     with Stepper(load_demo("mlp")) as stepper:
-        state = sa.load(stepper.save_checkpoint(tmp_path / "m.safetensors"))
+        state = sa.load(stepper.views.save_checkpoint(tmp_path / "m.safetensors"))
     assert set(state) == {"0.W", "0.b", "2.W", "2.b"}
 
 
@@ -37,8 +37,8 @@ def test_the_two_namings_of_one_step_get_different_files() -> None:
         Stepper(load_demo("mlp")) as plain,
         Stepper(load_demo("mlp"), checkpoint_names="torch") as torch_named,
     ):
-        assert plain.checkpoint_name() == "mlp-step0.safetensors"
-        assert torch_named.checkpoint_name() == "mlp-step0-torch.safetensors"
+        assert plain.views.checkpoint_name() == "mlp-step0.safetensors"
+        assert torch_named.views.checkpoint_name() == "mlp-step0-torch.safetensors"
 
 
 def test_a_model_torch_cannot_name_is_refused_when_the_stepper_is_made() -> None:

@@ -16,11 +16,11 @@ def test_check_on_demand_leaves_training_exactly_as_it_was(make_stepper):
     plain.run(max_steps=5)
     expected = plain.history.arrays()["loss"]
     checked = make_stepper("mlp")  # seeded again: the same run unless the check disturbs it
-    report = checked.check_backward()  # before the first step: on the next batch
+    report = checked.views.check_backward()  # before the first step: on the next batch
     assert report.passed and [m.path for m in report.modules] == ["0", "1", "2"]
     assert set(checked.backward_checks) == {"0", "1", "2"}
     checked.run(max_steps=3)
-    checked.check_backward(["2"])  # between steps: on the last batch
+    checked.views.check_backward(["2"])  # between steps: on the last batch
     checked.run(max_steps=2)
     assert np.array_equal(checked.history.arrays()["loss"], expected)
 
@@ -28,7 +28,7 @@ def test_check_on_demand_leaves_training_exactly_as_it_was(make_stepper):
 def test_shared_weight_shows_each_owners_contribution(make_stepper):
     stepper = make_stepper("shared")
     stepper.run(max_steps=2)
-    inspection = stepper.inspect("branch_b.W")
+    inspection = stepper.views.inspect("branch_b.W")
     owners = [(c.owner, c.call, c.calls) for c in inspection.contributions]
     assert sorted(owners) == [("branch_a", 1, 1), ("branch_b", 1, 1)]
     # the contributions sum to the gradient (the means add up; the norms do not)
@@ -36,7 +36,7 @@ def test_shared_weight_shows_each_owners_contribution(make_stepper):
     assert inspection.grad_summary is not None
     assert np.isclose(total, inspection.grad_summary.mean, rtol=1e-4, atol=1e-9)
     assert all(c.norm > 0 for c in inspection.contributions)
-    assert stepper.inspect("head.W").contributions == ()  # not shared: nothing extra
+    assert stepper.views.inspect("head.W").contributions == ()  # not shared: nothing extra
 
 
 class Reuse(sa.Module):
@@ -67,7 +67,7 @@ def test_a_module_called_twice_shows_each_calls_contribution(closing):
     sa.manual_seed(0)
     stepper = closing(Stepper(reuse_experiment()))
     stepper.run(max_steps=3)  # the first forward shows the reuse; later steps measure it
-    shares = stepper.inspect("block.W").contributions
+    shares = stepper.views.inspect("block.W").contributions
     assert sorted((c.owner, c.call, c.calls) for c in shares) == [("block", 1, 2), ("block", 2, 2)]
     assert not [w for w in stepper.warnings if w.rule == "backward_check"]  # Reuse is correct
 

@@ -28,9 +28,9 @@ def stepper_for(name: str, closing) -> Stepper:
 
 def test_the_lesson_mlp_reads_like_the_lessons_flowchart(closing):
     stepper = stepper_for("mlp", closing)
-    assert stepper.flow().nodes == ()  # nothing recorded yet
+    assert stepper.views.flow().nodes == ()  # nothing recorded yet
     stepper.advance()
-    flow = stepper.flow()
+    flow = stepper.views.flow()
     assert flow.input_shape == ("batch", 128) and flow.output_shape == ("batch", 10)
     first, relu, last = flow.nodes
     assert first.title == "Linear(128 → 64)" and first.formula == "X @ W + b"
@@ -56,27 +56,27 @@ def test_formulas_are_declared_on_the_classes():
 def test_a_module_called_twice_is_two_nodes_each_with_its_own_numbers(closing):
     stepper = stepper_for("twice", closing)
     stepper.advance()
-    nodes = [n for n in stepper.flow().nodes if n.path == "block"]
+    nodes = [n for n in stepper.views.flow().nodes if n.path == "block"]
     assert [(n.call, n.calls) for n in nodes] == [(1, 2), (2, 2)]
-    first, second = (stepper.module_probe("block", k) for k in (1, 2))
+    first, second = (stepper.views.module_probe("block", k) for k in (1, 2))
     assert first is not None and second is not None and first != second
     assert (nodes[0].probe, nodes[1].probe) == (first, second)
-    assert stepper.inspect("block", 2).module == second
-    assert stepper.module_probe("block", 3) is None
+    assert stepper.views.inspect("block", 2).module == second
+    assert stepper.views.module_probe("block", 3) is None
     # one gradient for both calls: each call carries its own part, and the parts add up
-    inspection = stepper.inspect("block.W")
+    inspection = stepper.views.inspect("block.W")
     parts = {c.call: c.norm for c in inspection.contributions if c.owner == "block"}
     assert nodes[0].call_grad is not None and nodes[1].call_grad is not None
     assert nodes[0].call_grad >= parts[1] and nodes[1].call_grad >= parts[2]  # W's and b's
     assert nodes[0].call_grad != nodes[1].call_grad
-    scale = next(n for n in stepper.flow().nodes if n.path == "scale")
+    scale = next(n for n in stepper.views.flow().nodes if n.path == "scale")
     assert scale.formula is None and scale.title == "Scale"  # no formula: class and shapes
 
 
 def test_a_residual_block_is_a_group_with_its_formula(closing):
     stepper = stepper_for("residual", closing)
     stepper.advance()
-    inner = [n for n in stepper.flow().nodes if n.path.startswith("block.")]
+    inner = [n for n in stepper.views.flow().nodes if n.path.startswith("block.")]
     assert [n.path for n in inner] == ["block.f.0", "block.f.1"]
     groups = inner[0].groups
     assert [(g.path, g.type_name, g.formula) for g in groups] == [
@@ -89,7 +89,7 @@ def test_a_residual_block_is_a_group_with_its_formula(closing):
 def test_a_tied_weight_is_drawn_once_and_marked_on_each_user(closing):
     stepper = stepper_for("tied", closing)
     stepper.advance()
-    nodes = {n.path: n for n in stepper.flow().nodes}
+    nodes = {n.path: n for n in stepper.views.flow().nodes}
     owner_w, user_w = nodes["2"].params[0], nodes["4"].params[0]
     assert owner_w.drawn_here and owner_w.shared_with == ("4.W",)
     assert not user_w.drawn_here and user_w.shared_with == ("2.W",)
@@ -102,7 +102,7 @@ def test_stepping_layers_marks_each_call_in_turn_then_the_gradient_flows_back(cl
     active = []
     for _ in range(6):
         stepper.advance(Granularity.LAYER)
-        flow = stepper.flow()
+        flow = stepper.views.flow()
         active.append([(n.path, n.call) for n in flow.nodes if n.active])
         assert flow.direction == "forward"
     assert active == [
@@ -116,7 +116,7 @@ def test_stepping_layers_marks_each_call_in_turn_then_the_gradient_flows_back(cl
     stepper.advance(Granularity.PHASE)  # the rest of the forward
     stepper.advance(Granularity.PHASE)  # the loss
     stepper.advance(Granularity.LAYER)  # the backward of 'out'
-    flow = stepper.flow()
+    flow = stepper.views.flow()
     assert flow.direction == "backward"
     assert [n.path for n in flow.nodes if n.backward is not None] == ["out"]
     assert [n.path for n in flow.nodes if n.active] == ["out"]
@@ -127,7 +127,7 @@ def test_stepping_layers_marks_each_call_in_turn_then_the_gradient_flows_back(cl
     assert out.input_grad_norm > 0 and flow.nodes[0].input_grad_norm is None
     for _ in range(2):  # scale, then the second call of block: backward runs in reverse
         stepper.advance(Granularity.LAYER)
-    assert [(n.path, n.call) for n in stepper.flow().nodes if n.active] == [("block", 2)]
+    assert [(n.path, n.call) for n in stepper.views.flow().nodes if n.active] == [("block", 2)]
 
 
 def test_each_call_knows_whose_output_it_read(closing):
@@ -139,7 +139,7 @@ def test_each_call_knows_whose_output_it_read(closing):
     assert [m.source for m in stepper.last_step.modules] == [None, None, None, 2]
     stepper = stepper_for("residual", closing)
     stepper.advance()
-    flow = stepper.flow()
+    flow = stepper.views.flow()
     assert flow.sources and [n.source for n in flow.nodes] == [None, 0, 1, None]
 
 
@@ -160,4 +160,4 @@ def test_two_calls_reading_one_output_are_branches(closing):
     sa.manual_seed(0)
     stepper = closing(Stepper(models._experiment(Fork(), "fork")))
     stepper.advance()
-    assert [n.source for n in stepper.flow().nodes] == [None, 0, 0]  # right reads stem too
+    assert [n.source for n in stepper.views.flow().nodes] == [None, 0, 0]  # right reads stem too

@@ -60,7 +60,7 @@ def _assert_same(a: object, b: object, where: str) -> None:
             _assert_same(a[key], b[key], f"{where}.{key}")
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where  # type: ignore[arg-type]
-        for i, (x, y) in enumerate(zip(a, b)):  # type: ignore[call-overload]
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):  # type: ignore[call-overload]
             _assert_same(x, y, f"{where}[{i}]")
     elif isinstance(a, np.ndarray):
         np.testing.assert_array_equal(a, b, err_msg=where)
@@ -74,7 +74,7 @@ MOVES = {
     "batch": lambda s: s.advance(Granularity.BATCH),
     "epoch": lambda s: s.advance(Granularity.EPOCH),
     "run": lambda s: s.run(max_steps=3),
-    "rewind": lambda s: s.goto(max(s.step - 2, 0)),
+    "rewind": lambda s: s.travel.goto(max(s.step - 2, 0)),
 }
 
 

@@ -198,5 +198,7 @@ def test_the_initial_weights_copy_despite_a_parameter_created_in_the_forward(clo
     model = stepper.model
     first = model[0].W.data.copy()
     stepper.run(max_steps=5)
-    initial = stepper.initial_experiment()  # the copy holds '1.W' too, the checkpoint does not
+    initial = (
+        stepper.travel.initial_experiment()
+    )  # the copy holds '1.W' too, the checkpoint does not
     assert (initial.model[0].W.data == first).all() and not (model[0].W.data == first).all()

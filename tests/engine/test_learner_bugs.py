@@ -123,7 +123,7 @@ def test_healthy_demos_raise_none_of_these_warnings(name, make_stepper):
     assert not [w.message for w in stepper.warnings if w.rule in new_rules]
     # converged, not "overfitting: a gap" (mlp's slow validation rise is a real, mild overfit)
     assert not [w for w in stepper.warnings if "a gap of" in w.message]
-    assert all(check.passed for check in stepper.check_backward().modules)
+    assert all(check.passed for check in stepper.views.check_backward().modules)
 
 
 def test_a_check_run_again_on_the_same_step_adds_no_copy_of_its_warning(closing):
@@ -133,7 +133,7 @@ def test_a_check_run_again_on_the_same_step_adds_no_copy_of_its_warning(closing)
         return sum(w.rule == "backward_check" for w in stepper.warnings)
 
     before = count()
-    stepper.check_backward()
+    stepper.views.check_backward()
     once = count()
-    stepper.check_backward()  # G pressed again: the same finding
+    stepper.views.check_backward()  # G pressed again: the same finding
     assert before >= 1 and once <= before + 1 and count() == once

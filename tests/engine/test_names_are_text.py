@@ -24,8 +24,8 @@ def test_files_named_after_the_experiment_stay_in_their_folders(
     experiment = load_demo("mlp")
     experiment.name = name
     with Stepper(experiment) as stepper:
-        checkpoint = stepper.save_checkpoint()
-        export = stepper.export()
+        checkpoint = stepper.views.save_checkpoint()
+        export = stepper.views.export()
     assert checkpoint.parent == (work / "checkpoints").resolve()
     assert export.parent == (work / "exports").resolve()
     for path in (checkpoint, export):

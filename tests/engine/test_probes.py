@@ -66,13 +66,13 @@ def test_batchnorm_buffers_are_probed_and_change(make_stepper):
 def test_inspect_parameter_buffer_and_module(make_stepper):
     stepper = make_stepper("shared")
     stepper.advance(Granularity.BATCH)
-    info = stepper.inspect("branch_b.W")
+    info = stepper.views.inspect("branch_b.W")
     assert info.kind == "parameter" and info.owners == ("branch_a.W", "branch_b.W")
     assert sum(info.value_hist.counts) == 64 * 32
     assert info.heatmap.shape[0] <= stepper.settings.heatmap_shape[0]
     assert info.heatmap.shape[1] <= stepper.settings.heatmap_shape[1]
     assert info.grad_summary.nonfinite == 0
-    module = stepper.inspect("head")
+    module = stepper.views.inspect("head")
     assert module.kind == "module" and module.module.output_shape == (32, 10)
 
 

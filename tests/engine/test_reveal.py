@@ -12,7 +12,7 @@ from scratchai.engine import Experiment, Granularity, Settings, StepFailed, Step
 
 
 def _grad_std(stepper: Stepper, path: str) -> float | None:
-    summary = stepper.inspect(path).grad_summary
+    summary = stepper.views.inspect(path).grad_summary
     return None if summary is None else summary.std
 
 

@@ -25,7 +25,7 @@ def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
     stepper.run(max_steps=5)
     weights = {p: v.copy() for p, v in stepper.model.state_dict().items()}
     losses = [stepper.advance(Granularity.BATCH).last_step.loss for _ in range(10)]
-    assert stepper.rewind(10) == 10
+    assert stepper.travel.rewind(10) == 10
     assert stepper.step == 5
     for key, value in stepper.model.state_dict().items():
         np.testing.assert_array_equal(value, weights[key])
@@ -38,19 +38,19 @@ def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):
 def test_inspect_tells_a_cleared_gradient_from_a_computed_one(make_stepper):
     stepper = make_stepper()
     stepper.advance(Granularity.BATCH)
-    first = stepper.inspect("0.W").grad_summary
+    first = stepper.views.inspect("0.W").grad_summary
     stepper.advance(Granularity.BATCH)
-    assert stepper.inspect("0.W").grad_summary.std > 0
-    stepper.rewind(1)  # back at the end of step 1, replayed: step 1's gradient, bit for bit
-    assert stepper.inspect("0.W").grad_summary == first
+    assert stepper.views.inspect("0.W").grad_summary.std > 0
+    stepper.travel.rewind(1)  # back at the end of step 1, replayed: step 1's gradient, bit for bit
+    assert stepper.views.inspect("0.W").grad_summary == first
     stepper.advance(Granularity.PHASE)  # a new batch: zero_grad, then the forward
-    assert stepper.inspect("0.W").grad_summary is None
-    stepper.rewind(1)  # the batch in progress undone: its gradient was never computed
-    assert stepper.inspect("0.W").grad_summary is None
+    assert stepper.views.inspect("0.W").grad_summary is None
+    stepper.travel.rewind(1)  # the batch in progress undone: its gradient was never computed
+    assert stepper.views.inspect("0.W").grad_summary is None
     stepper.advance(Granularity.PHASE)
-    assert stepper.inspect("0.W").grad_summary is None
+    assert stepper.views.inspect("0.W").grad_summary is None
     stepper.advance(Granularity.BATCH)
-    assert stepper.inspect("0.W").grad_summary.std > 0
+    assert stepper.views.inspect("0.W").grad_summary.std > 0
 
 
 def test_rewind_mid_batch_returns_to_the_batch_start(make_stepper):
@@ -59,28 +59,28 @@ def test_rewind_mid_batch_returns_to_the_batch_start(make_stepper):
     loss = stepper.last_step.loss
     stepper.advance(Granularity.PHASE)
     stepper.advance(Granularity.LAYER)  # inside the loss phase or backward
-    assert stepper.rewind(1) == 1
+    assert stepper.travel.rewind(1) == 1
     assert stepper.step == 1 and stepper.state is State.UPDATED
     assert stepper.last_step.loss == loss
     stepper.advance(Granularity.LAYER)
     assert stepper.active_path == "0"  # a fresh forward, one layer in
-    stepper.rewind(1)
+    stepper.travel.rewind(1)
     assert stepper.active_path is None and stepper.step == 1
 
 
 def test_rewind_reaches_every_step_back_to_the_start(make_stepper):
     stepper = make_stepper(settings=Settings(checkpoint_every=4))
     stepper.run(max_steps=60)
-    assert stepper.rewind_depth == 60
-    assert stepper.rewind(10) == 10 and stepper.step == 50
-    assert stepper.rewind(100) == 50 and stepper.step == 0
-    assert stepper.rewind(1) == 0
+    assert stepper.travel.depth == 60
+    assert stepper.travel.rewind(10) == 10 and stepper.step == 50
+    assert stepper.travel.rewind(100) == 50 and stepper.step == 0
+    assert stepper.travel.rewind(1) == 0
 
 
 def test_no_rewind_when_switched_off(make_stepper):
     stepper = make_stepper(settings=Settings(rewind=False))
     stepper.run(max_steps=6)
-    assert stepper.rewind_depth == 0 and stepper.rewind(1) == 0 and stepper.step == 6
+    assert stepper.travel.depth == 0 and stepper.travel.rewind(1) == 0 and stepper.step == 6
 
 
 def test_lr_change_is_recorded_and_kept_across_rewind(make_stepper):
@@ -91,7 +91,7 @@ def test_lr_change_is_recorded_and_kept_across_rewind(make_stepper):
     stepper.advance(Granularity.BATCH)
     assert stepper.last_step.lr == pytest.approx(0.05)
     assert stepper.history.lr_changes == [(3, 0.1, 0.05)]
-    stepper.rewind(2)
+    stepper.travel.rewind(2)
     assert stepper.lr == pytest.approx(0.05)
 
 
@@ -121,7 +121,7 @@ def test_diverge_demo_recovers_after_rewind_and_lower_lr(make_stepper):
     stepper = make_stepper("diverge")
     stepper.run(max_steps=200)
     assert stepper.state is State.DIVERGED
-    stepper.rewind(stepper.rewind_depth)
+    stepper.travel.rewind(stepper.travel.depth)
     for _ in range(7):
         stepper.scale_lr(0.5)
     advance = stepper.run(max_steps=100)
@@ -263,7 +263,7 @@ def test_a_model_that_memorises_random_labels_is_told_it_overfits(closing):
     advance = stepper.run(max_steps=40)
     overfitting = [w for w in stepper.warnings if w.rule == "overfitting"]
     assert len(overfitting) == 1 and overfitting[0] in advance.warnings
-    stepper.rewind(stepper.rewind_depth)  # back before it: the warning and its state go too
+    stepper.travel.rewind(stepper.travel.depth)  # back before it: the warning and its state go too
     assert not any(w.rule == "overfitting" for w in stepper.warnings)
     stepper.run(max_steps=40 - stepper.step)
     assert [w.rule for w in stepper.warnings].count("overfitting") == 1

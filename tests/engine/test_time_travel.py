@@ -27,7 +27,7 @@ def test_goto_an_earlier_step_equals_the_original_bit_for_bit(make_stepper):
     at_137, loss_137 = _weights(stepper), stepper.last_step.loss
     optimizer_137 = stepper.experiment.optimizer.state_dict()
     stepper.run(max_steps=200)
-    stepper.goto(137)
+    stepper.travel.goto(137)
     assert stepper.step == 137 and stepper.last_step.step == 137
     _same(_weights(stepper), at_137)
     assert stepper.last_step.loss == loss_137
@@ -43,9 +43,9 @@ def test_goto_an_earlier_step_equals_the_original_bit_for_bit(make_stepper):
 
 def test_goto_forward_trains_and_stops_at_a_breakpoint(make_stepper):
     stepper = make_stepper("mlp", breakpoints=Breakpoints(at_step=30))
-    advance = stepper.goto(50)
+    advance = stepper.travel.goto(50)
     assert stepper.step == 30 and advance.stopped_by
-    stepper.goto(50)
+    stepper.travel.goto(50)
     assert stepper.step == 50
 
 
@@ -54,7 +54,7 @@ def test_restart_equals_a_fresh_start(make_stepper):
     fresh = _weights(stepper)
     first = [stepper.advance(Granularity.BATCH).last_step.loss for _ in range(30)]
     stepper.run(max_steps=70)
-    stepper.restart()
+    stepper.travel.restart()
     assert stepper.step == 0 and stepper.last_step is None and stepper.warnings == ()
     _same(_weights(stepper), fresh)
     again = [stepper.advance(Granularity.BATCH).last_step.loss for _ in range(30)]
@@ -69,7 +69,7 @@ def test_diverge_go_back_to_step_0_lower_lr_and_recover(make_stepper):
     assert stepper.state is State.DIVERGED or not np.isfinite(stepper.last_step.loss)
     advice = [w for w in stepper.warnings if w.remedies and w.remedies[0].action == "rewind"]
     assert advice and advice[0].remedies[0].startswith("rewind to step 0")
-    stepper.goto(0)
+    stepper.travel.goto(0)
     for _ in range(6):
         stepper.scale_lr(0.5)  # 8.0 -> 0.125
     stepper.run(max_steps=300)
@@ -85,7 +85,7 @@ def test_replay_uses_the_learning_rates_of_the_time(make_stepper):
     at_20 = _weights(stepper)
     stepper.scale_lr(4.0)  # the user's latest lr: kept after going back, not used by replay
     stepper.run(max_steps=5)
-    stepper.goto(20)
+    stepper.travel.goto(20)
     _same(_weights(stepper), at_20)
     assert stepper.lr == pytest.approx(0.2)
     assert stepper.advance(Granularity.BATCH).last_step.lr == pytest.approx(0.2)
@@ -95,15 +95,15 @@ def test_checkpoints_stay_within_their_budget(make_stepper):
     stepper = make_stepper("mlp", settings=Settings(checkpoint_every=1, rewind_budget_mb=0.5))
     stepper.breakpoints = Breakpoints.none()
     stepper.run(max_steps=400)
-    timeline = stepper._timeline
+    timeline = stepper.travel.timeline
     assert timeline is not None and timeline.nbytes <= 0.5 * 2**20
     assert timeline.every > 1 and 0 in timeline.checkpoints  # thinned, the start kept
     assert timeline.nbytes == sum(c.nbytes for c in timeline.checkpoints.values())
     before = _weights(stepper)
-    stepper.goto(399)
-    stepper.goto(400)
+    stepper.travel.goto(399)
+    stepper.travel.goto(400)
     _same(_weights(stepper), before)
-    stepper.goto(100)
+    stepper.travel.goto(100)
     stepper.advance(Granularity.BATCH)  # a new timeline from step 100: later checkpoints go
     assert max(timeline.checkpoints) <= 100
     assert timeline.nbytes == sum(c.nbytes for c in timeline.checkpoints.values())
@@ -115,7 +115,7 @@ def test_the_checkpoint_budget_counts_what_checkpoints_really_hold(make_stepper)
     settings = Settings(checkpoint_every=1, rewind_budget_mb=64)
     stepper = make_stepper("mlp", settings=settings, breakpoints=Breakpoints.none())
     stepper.run(max_steps=5)
-    timeline = stepper._timeline
+    timeline = stepper.travel.timeline
     tracemalloc.start()
     try:
         before, counted = tracemalloc.get_traced_memory()[0], timeline.nbytes
@@ -153,20 +153,20 @@ def test_export_writes_a_history_that_parses_back(make_stepper, tmp_path):
 
     stepper = make_stepper("mlp", breakpoints=Breakpoints.none())
     stepper.run(max_steps=120)  # 50 batches an epoch: two validations
-    path = stepper.export(tmp_path / "run.json")
+    path = stepper.views.export(tmp_path / "run.json")
     document = json.loads(path.read_text())
     steps = document["steps"]
     assert steps["step"] == list(range(1, 121))
     assert steps["loss"][-1] == pytest.approx(stepper.last_step.loss)
     assert steps["grad_norm:0.W"][-1] == pytest.approx(stepper.last_step.params[0].grad_norm)
     assert [e["step"] for e in document["epochs"]] == [50, 100]
-    rows = list(csv.DictReader(stepper.export(tmp_path / "run.csv").open()))
+    rows = list(csv.DictReader(stepper.views.export(tmp_path / "run.csv").open()))
     assert len(rows) == 120 and float(rows[49]["val_loss"]) == pytest.approx(
         stepper.epochs[0].val_loss
     )
     assert rows[48]["val_loss"] == "" and float(rows[-1]["lr"]) == pytest.approx(0.1)
     with pytest.raises(ValueError, match=r"\.csv or \.json"):
-        stepper.export(tmp_path / "run.txt")
+        stepper.views.export(tmp_path / "run.txt")
 
 
 def test_a_downsampled_export_keeps_whole_steps_used_lrs_and_every_validation(
@@ -179,7 +179,7 @@ def test_a_downsampled_export_keeps_whole_steps_used_lrs_and_every_validation(
     stepper.run(max_steps=75)
     stepper.set_lr(0.2)
     stepper.run(max_steps=125)  # 200 steps in 8 + 8 rows: groups of many steps
-    rows = list(csv.DictReader(stepper.export(tmp_path / "run.csv").open()))
+    rows = list(csv.DictReader(stepper.views.export(tmp_path / "run.csv").open()))
     steps = [float(r["step"]) for r in rows]
     assert len(rows) < 40 and all(s.is_integer() for s in steps) and steps[-1] == 200
     assert {float(r["lr"]) for r in rows} <= {0.1, 0.2}  # never an average of the two
@@ -188,11 +188,11 @@ def test_a_downsampled_export_keeps_whole_steps_used_lrs_and_every_validation(
 
 def test_the_initial_experiment_is_a_copy_at_step_0(make_stepper):
     stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())  # buffers + momentum
-    assert stepper.initial_experiment() is stepper.experiment  # at step 0: itself
+    assert stepper.travel.initial_experiment() is stepper.experiment  # at step 0: itself
     at_0 = _weights(stepper)  # parameters and running statistics
     stepper.run(max_steps=40)
     now = _weights(stepper)
-    initial = stepper.initial_experiment()
+    initial = stepper.travel.initial_experiment()
     _same({k: v.copy() for k, v in initial.model.state_dict().items()}, at_0)
     _same(_weights(stepper), now)  # the training state is untouched
     assert initial.optimizer.step_count == 0 and stepper.experiment.optimizer.step_count == 40
@@ -201,12 +201,12 @@ def test_the_initial_experiment_is_a_copy_at_step_0(make_stepper):
 
 def test_train_and_eval_modes_of_the_last_batch_side_by_side(make_stepper):
     stepper = make_stepper("batchnorm", breakpoints=Breakpoints.none())
-    assert stepper.compare_modes() is None
+    assert stepper.views.compare_modes() is None
     stepper.run(max_steps=5)
     before = _weights(stepper)
     buffers = {k: v.copy() for k, v in stepper.model.named_buffers()}
     rng = sa.get_rng().bit_generator.state
-    train, evaluation = stepper.compare_modes()
+    train, evaluation = stepper.views.compare_modes()
     assert [p.path for p in train] == [p.path for p in evaluation]
     norm = next(i for i, p in enumerate(train) if p.type_name == "BatchNorm1d")
     # with the batch's own statistics the output is standardised; with the running ones not
@@ -268,7 +268,7 @@ def test_replay_repeats_draws_from_numpys_global_generator(closing):
     stepper.run(max_steps=37)
     at_37 = _weights(stepper)
     stepper.run(max_steps=20)
-    stepper.goto(37)
+    stepper.travel.goto(37)
     _same(_weights(stepper), at_37)
 
 
@@ -280,10 +280,10 @@ def test_a_batch_taken_back_mid_forward_gives_back_numpys_draws(closing):
     stepper.run(max_steps=12)
     for _ in range(4):  # into the next batch's forward, past the Dropout
         stepper.advance(Granularity.LAYER)
-    stepper.rewind(1)  # the batch in progress
+    stepper.travel.rewind(1)  # the batch in progress
     assert stepper.step == 12
     stepper.run(max_steps=3)
     at_15 = _weights(stepper)
-    stepper.goto(12)
-    stepper.goto(15)
+    stepper.travel.goto(12)
+    stepper.travel.goto(15)
     _same(_weights(stepper), at_15)

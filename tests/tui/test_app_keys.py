@@ -40,7 +40,7 @@ async def test_n_and_space_train_one_batch_each(app_for):
         await pilot.pause()
         record = app.stepper.last_step
         assert "|g|" in tree.nodes["0.W"].label.plain
-        assert app.stepper.module_probe("0") == record.modules[0]
+        assert app.stepper.views.module_probe("0") == record.modules[0]
 
 
 async def test_p_walks_the_state_machine(app_for):

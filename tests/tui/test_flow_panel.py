@@ -138,7 +138,7 @@ async def test_enter_on_the_second_call_inspects_the_second_call(tmp_path):
         inspector = app.query_one(Inspector)
         assert (inspector.path, inspector.call) == ("block", 2)
         assert panel.highlighted == second.index + 1  # the cursor stays on the second call
-        probe = app.stepper.module_probe("block", 2)
+        probe = app.stepper.views.module_probe("block", 2)
         shown = plain(inspector.body.content)
         assert "call 2 of 2" in shown
         assert probe is not None and f"{probe.output.std:.4g}"[:5] in shown

@@ -258,7 +258,7 @@ async def test_layer_table_returns_to_the_hint_after_rewinding_to_the_start():
     async with app.run_test() as pilot:
         table = app.query_one(LayerTable)
         app.advance()
-        app.stepper.rewind(1)
+        app.stepper.travel.rewind(1)
         table.refresh_from(app.stepper)
         await pilot.pause()
         assert [k.value for k in table.rows] == [HINT_KEY]
@@ -350,7 +350,7 @@ async def test_inspector_shows_a_parameter_with_histograms_and_heatmap():
         inspector.show("0.W")
         await pilot.pause()
         text = plain(inspector.body.content)
-        ins = app.stepper.inspect("0.W")
+        ins = app.stepper.views.inspect("0.W")
         assert "0.W  parameter  (128, 64)  8,192  float32" in text
         assert f"mean {num(ins.summary.mean, 7)}" in text and "nan/inf 0" in text
         assert "values  (peak" in text and "grads  (peak" in text
@@ -385,7 +385,7 @@ async def test_inspector_shows_modules_buffers_and_unknown_paths():
 
         app.advance()
         await pilot.pause()
-        probe = app.stepper.module_probe(module)
+        probe = app.stepper.views.module_probe(module)
         text = plain(inspector.body.content)
         assert "input (" in text and f"output {shape(probe.output_shape)}" in text
         assert "buffer" in text
