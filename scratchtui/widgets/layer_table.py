@@ -297,9 +297,11 @@ class LayerTable(DataTable):
             self.highlight(self._highlighted)
 
     def _show_hint(self) -> None:
-        self.clear()
+        # forget the rows first: clear() scrolls to the top, and drawing the visible rows then
+        # must find none (it found the old keys of rows already gone: CellDoesNotExist)
         self.row_keys, self._paths, self._drawn, self._rows_of = (), (), [], {}
         self.forward_events, self.backward_events = [], []
+        self.clear()
         # The columns touch (no cell padding): the hint reads on across them.
         hint, cells = " no step yet: n trains a batch, l steps into it layer by layer", []
         for key, _, _ in COLUMNS:
