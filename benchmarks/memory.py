@@ -93,7 +93,7 @@ def headless(steps_list: list[int], out) -> None:
 
 def history(steps: int, out) -> None:
     from scratchai.engine import Settings
-    from scratchai.engine.history import History
+    from scratchai.engine.timeline.history import History
 
     capacity = Settings().history_capacity
     checkpoints = sorted({1_000, 10_000, steps // 2, steps})

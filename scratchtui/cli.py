@@ -28,7 +28,7 @@ from scratchai.engine import (
     load_experiment_file,
 )
 from scratchai.engine.experiment import demos_dir
-from scratchai.engine.randomness import seed_everything
+from scratchai.engine.timeline.randomness import seed_everything
 from scratchai.engine.views import recording_registrations
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 

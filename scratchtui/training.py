@@ -22,7 +22,7 @@ from collections.abc import Callable
 from textual.app import App
 
 from scratchai.engine import Stepper
-from scratchai.engine.interrupts import Interrupts
+from scratchai.engine.stepping.interrupts import Interrupts
 
 from .guard import os_exit_guarded
 from .messages import TrainingStopped

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from scratchai.engine import Advance, Granularity, State, Stepper, reload_experiment_file
-from scratchai.engine.randomness import seed_everything
+from scratchai.engine.timeline.randomness import seed_everything
 from scratchai.file_names import safe_stem
 
 from .messages import Notice

@@ -3,7 +3,7 @@
 NumPy only, like the rest of scratchai: the headless runner and the TUI both drive it.
 """
 
-from .experiment import (
+from scratchai.engine.experiment import (
     Experiment,
     ExperimentError,
     list_demos,
@@ -11,9 +11,7 @@ from .experiment import (
     load_experiment_file,
     reload_experiment_file,
 )
-from .flow import Flow, FlowGroup, FlowLoss, FlowNode, FlowParam
-from .inspect import Histogram, Inspection
-from .records import (
+from scratchai.engine.observe.records import (
     BATCH_PHASES,
     REMEDY_ACTIONS,
     Advance,
@@ -31,9 +29,11 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .settings import RULE_BREAKPOINTS, Breakpoints, Settings
-from .stepper import StepFailed, StepInterrupted, Stepper
-from .structure import BufferInfo, ModuleInfo, ParamInfo
+from scratchai.engine.settings import RULE_BREAKPOINTS, Breakpoints, Settings
+from scratchai.engine.stepper import StepFailed, StepInterrupted, Stepper
+from scratchai.engine.views.flow import Flow, FlowGroup, FlowLoss, FlowNode, FlowParam
+from scratchai.engine.views.inspect import Histogram, Inspection
+from scratchai.engine.views.module_info import BufferInfo, ModuleInfo, ParamInfo
 
 __all__ = [
     "BATCH_PHASES",

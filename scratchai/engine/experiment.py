@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..module import Module
+from scratchai.module import Module
 
 
 @dataclass

@@ -10,8 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .records import StepRecord, Warning
-from .rules import Rule, default_rules
+from scratchai.engine.observe.records import StepRecord, Warning
+from scratchai.engine.rules import Rule, default_rules
 
 
 @dataclass

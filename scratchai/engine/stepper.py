@@ -19,22 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ..call_state import reset_calls
-from ..interop.names import CHECKPOINT_NAMES, torch_key_layout
-from ..module import Module
-from .backward_checks import BackwardChecks
-from .checks.data import summarize_inputs
-from .experiment import Experiment
-from .failures import StepFailed, StepInterrupted, step_failed
-from .flow import FlowBuilder
-from .history import History
-from .interrupts import Interrupted, Interrupts
-from .model_index import ModelIndex
-from .monitor import Monitor
-from .passes import Passes, Tape
-from .probes import Probes, squared_norm
-from .readouts import Readouts
-from .records import (
+from scratchai.call_state import reset_calls
+from scratchai.engine.checks.backward_in_training import BackwardChecks
+from scratchai.engine.checks.data import summarize_inputs
+from scratchai.engine.experiment import Experiment
+from scratchai.engine.observe.monitor import Monitor
+from scratchai.engine.observe.probes import Probes, squared_norm
+from scratchai.engine.observe.records import (
     Advance,
     EpochRecord,
     Granularity,
@@ -43,10 +34,19 @@ from .records import (
     StepRecord,
     Warning,
 )
-from .settings import Breakpoints, Settings
-from .structure import ModuleInfo
-from .travel import TimeTravel
-from .validation import validate
+from scratchai.engine.observe.validation import validate
+from scratchai.engine.settings import Breakpoints, Settings
+from scratchai.engine.stepping.failures import StepFailed, StepInterrupted, step_failed
+from scratchai.engine.stepping.interrupts import Interrupted, Interrupts
+from scratchai.engine.stepping.passes import Passes, Tape
+from scratchai.engine.timeline.history import History
+from scratchai.engine.timeline.travel import TimeTravel
+from scratchai.engine.views.flow import FlowBuilder
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.engine.views.module_info import ModuleInfo
+from scratchai.engine.views.readouts import Readouts
+from scratchai.interop.names import CHECKPOINT_NAMES, torch_key_layout
+from scratchai.module import Module
 
 __all__ = ["StepFailed", "StepInterrupted", "Stepper"]
 

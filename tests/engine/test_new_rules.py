@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scratchai.engine import EpochRecord, Settings, Severity
 from scratchai.engine.checks.data import InputSummary
-from scratchai.engine.records import ModuleProbe, ParamProbe, Stats, StepRecord
+from scratchai.engine.observe.records import ModuleProbe, ParamProbe, Stats, StepRecord
 from scratchai.engine.rules import (
     Convergence,
     GradientFlow,

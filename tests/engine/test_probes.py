@@ -6,7 +6,7 @@ import numpy as np
 
 import scratchai as sa
 from scratchai.engine import Granularity
-from scratchai.engine.structure import non_default_repr
+from scratchai.engine.views.module_info import non_default_repr
 
 
 def test_lesson_mlp_probe_shapes(make_stepper):

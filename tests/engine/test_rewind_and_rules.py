@@ -16,8 +16,8 @@ from scratchai.engine import (
     State,
     Stepper,
 )
-from scratchai.engine.history import History
 from scratchai.engine.rules import Overfitting, RuleBook
+from scratchai.engine.timeline.history import History
 
 
 def test_rewind_then_rerun_reproduces_losses_bit_for_bit(make_stepper):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scratchai.engine import EpochRecord, Remedy, Settings, Severity
-from scratchai.engine.records import ModuleProbe, ParamProbe, Stats, StepRecord, Warning
+from scratchai.engine.observe.records import ModuleProbe, ParamProbe, Stats, StepRecord, Warning
 from scratchai.engine.rules import (
     DEFAULT_RULES,
     Condition,

@@ -3,7 +3,7 @@ against finite differences, and the recipe's pre-flight checklist."""
 
 from __future__ import annotations
 
-from .backward import (
+from scratchai.engine.checks.backward import (
     BackwardReport,
     ModuleCheck,
     TensorCheck,
@@ -11,7 +11,7 @@ from .backward import (
     has_own_modules,
     is_library_module,
 )
-from .recipe import Checklist, CheckResult, run_checklist
+from scratchai.engine.checks.recipe import Checklist, CheckResult, run_checklist
 
 __all__ = [
     "BackwardReport",

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ...call_state import no_grad
-from ...module import Module
-from ...parameter import Parameter
-from ..randomness import RandomStates, capture_random, restore_random
-from .diagnose import describe_mismatch, shape_problem
+from scratchai.call_state import no_grad
+from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
+from scratchai.engine.timeline.randomness import RandomStates, capture_random, restore_random
+from scratchai.module import Module
+from scratchai.parameter import Parameter
 
 DEFAULT_TOLERANCE = 1e-4  # float64 central differences are good to ~1e-8 on smooth modules
 DEFAULT_SAMPLES = 16  # entries per tensor: a wrong formula is wrong on nearly every entry

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...call_state import no_grad
-from ..experiment import Experiment
-from ..randomness import capture_random, restore_random
-from .backward import check_backward
-from .data import dataset_arrays, summarize_inputs
+from scratchai.call_state import no_grad
+from scratchai.engine.checks.backward import check_backward
+from scratchai.engine.checks.data import dataset_arrays, summarize_inputs
+from scratchai.engine.experiment import Experiment
+from scratchai.engine.timeline.randomness import capture_random, restore_random
 
 INIT_FACTOR = 1.5  # the loss at init may be this many times ln(C) (as the init-loss rule)
 NEAR_ZERO = 0.05  # "near zero" for the one-batch loss

@@ -5,20 +5,20 @@ A new rule is one file (a class following ``Rule``) plus one line in ``DEFAULT_R
 
 from __future__ import annotations
 
-from .base import Condition, Context, LayerRule, Rule
-from .book import RuleBook
-from .convergence import Convergence
-from .dead_relu import DeadReLU
-from .grad_norm import GradNorm
-from .gradient_flow import GradientFlow
-from .init_loss import InitLoss
-from .input_scale import InputScale
-from .loss_explosion import LossExplosion
-from .nonfinite import NonFinite
-from .not_learning import NotLearning
-from .overfitting import Overfitting
-from .saturation import Saturation
-from .tracker import LossTracker
+from scratchai.engine.rules.base import Condition, Context, LayerRule, Rule
+from scratchai.engine.rules.book import RuleBook
+from scratchai.engine.rules.convergence import Convergence
+from scratchai.engine.rules.dead_relu import DeadReLU
+from scratchai.engine.rules.grad_norm import GradNorm
+from scratchai.engine.rules.gradient_flow import GradientFlow
+from scratchai.engine.rules.init_loss import InitLoss
+from scratchai.engine.rules.input_scale import InputScale
+from scratchai.engine.rules.loss_explosion import LossExplosion
+from scratchai.engine.rules.nonfinite import NonFinite
+from scratchai.engine.rules.not_learning import NotLearning
+from scratchai.engine.rules.overfitting import Overfitting
+from scratchai.engine.rules.saturation import Saturation
+from scratchai.engine.rules.tracker import LossTracker
 
 #: The rules a stepper runs, in evaluation order (a rule class, built with its defaults).
 DEFAULT_RULES: tuple[type[Rule], ...] = (

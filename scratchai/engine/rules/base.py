@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..checks.data import InputSummary
-from ..records import EpochRecord, Remedy, Severity, StepRecord, Warning
-from .tracker import LossTracker
+from scratchai.engine.checks.data import InputSummary
+from scratchai.engine.observe.records import EpochRecord, Remedy, Severity, StepRecord, Warning
+from scratchai.engine.rules.tracker import LossTracker
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ..checks.data import InputSummary
-from ..records import EpochRecord, StepRecord, Warning
-from .base import Condition, Context, Rule
-from .tracker import LossTracker
+from scratchai.engine.checks.data import InputSummary
+from scratchai.engine.observe.records import EpochRecord, StepRecord, Warning
+from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.tracker import LossTracker
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from scratchai.engine.settings import Settings
 
 
 class RuleBook:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Remedy, Severity, StepRecord
-from .base import Condition, Context, Rule
-from .remedies import MORE_DATA, REGULARISE
+from scratchai.engine.observe.records import Remedy, Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.remedies import MORE_DATA, REGULARISE
 
 FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune", action="lower_lr")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..records import Severity, StepRecord
-from .base import Condition, Context, LayerRule
-from .remedies import FIX_INIT, REDUCE_LR, inputs_first
+from scratchai.engine.observe.records import Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, LayerRule
+from scratchai.engine.rules.remedies import FIX_INIT, REDUCE_LR, inputs_first
 
 
 @dataclass

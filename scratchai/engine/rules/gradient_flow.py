@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import ModuleProbe, Severity, StepRecord
-from .base import Condition, Context, LayerRule
-from .remedies import (
+from scratchai.engine.observe.records import ModuleProbe, Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, LayerRule
+from scratchai.engine.rules.remedies import (
     BETTER_ACTIVATION,
     BETTER_INIT,
     CLIP,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..records import Severity, StepRecord
-from .base import Condition, Context, Rule
-from .remedies import NORMALISE_INPUTS
+from scratchai.engine.observe.records import Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.remedies import NORMALISE_INPUTS
 
 
 @dataclass

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..records import Severity, StepRecord
-from .base import Condition, Context, Rule
-from .remedies import CLIP, FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
+from scratchai.engine.observe.records import Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.remedies import CLIP, FIX_INIT, REDUCE_LR, inputs_cause, inputs_first
 
 
 @dataclass

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Remedy, Severity, StepRecord
-from .base import Condition, Context, Rule
-from .remedies import RAISE_LR
+from scratchai.engine.observe.records import Remedy, Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.remedies import RAISE_LR
 
 OTHER_CAUSES = Remedy(
     "the parameters move but the loss does not fall: run the backward check (a wrong "

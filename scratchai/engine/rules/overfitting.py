@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import EpochRecord, Remedy, Severity, Warning
-from .base import Context, Rule
-from .remedies import MORE_DATA, REGULARISE
+from scratchai.engine.observe.records import EpochRecord, Remedy, Severity, Warning
+from scratchai.engine.rules.base import Context, Rule
+from scratchai.engine.rules.remedies import MORE_DATA, REGULARISE
 
 
 @dataclass

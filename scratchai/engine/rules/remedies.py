@@ -1,6 +1,6 @@
 """Remedies several rules give. They name actions, never a front end's keys."""
 
-from ..records import Remedy
+from scratchai.engine.observe.records import Remedy
 
 REDUCE_LR = Remedy(
     "lower the learning rate (halve it) and run again, until the update:data ratio is near "

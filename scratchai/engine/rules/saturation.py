@@ -6,9 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Severity, StepRecord
-from .base import Condition, Context, LayerRule
-from .remedies import NORMALISE_INPUTS, NORMALISE_LAYERS, REDUCE_LR, SMALLER_INIT, inputs_first
+from scratchai.engine.observe.records import Severity, StepRecord
+from scratchai.engine.rules.base import Condition, Context, LayerRule
+from scratchai.engine.rules.remedies import (
+    NORMALISE_INPUTS,
+    NORMALISE_LAYERS,
+    REDUCE_LR,
+    SMALLER_INIT,
+    inputs_first,
+)
 
 
 @dataclass

@@ -1,5 +1,10 @@
 """Views of a model for the front ends: plain data computed by the engine, drawn by the TUI."""
 
-from .registry import Registration, RegistryLog, recorded, recording_registrations
+from scratchai.engine.views.registry import (
+    Registration,
+    RegistryLog,
+    recorded,
+    recording_registrations,
+)
 
 __all__ = ["Registration", "RegistryLog", "recorded", "recording_registrations"]

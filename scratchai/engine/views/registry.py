@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import Module, Parameter
+from scratchai import Module, Parameter
 
 PARAMETERS, MODULES, BUFFERS = "_parameters", "_modules", "_buffers"
 _WRAPPED = ("__setattr__", "register_parameter", "register_buffer", "add_module")

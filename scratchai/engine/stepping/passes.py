@@ -20,17 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ReturnError
-from ..hooks import HookHandle
-from ..module import Module
-from ..parameter import Parameter
-from .checks.backward import is_library_module
-from .checks.diagnose import shape_problem
-from .contributions import GradShares
-from .interrupts import Interrupted, Interrupts
-from .model_index import ModelIndex
-from .probes import array_stats, squared_norm
-from .records import Granularity, LayerEvent
+from scratchai.engine.checks.backward import is_library_module
+from scratchai.engine.checks.diagnose import shape_problem
+from scratchai.engine.observe.probes import array_stats, squared_norm
+from scratchai.engine.observe.records import Granularity, LayerEvent
+from scratchai.engine.stepping.contributions import GradShares
+from scratchai.engine.stepping.interrupts import Interrupted, Interrupts
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.errors import ReturnError
+from scratchai.hooks import HookHandle
+from scratchai.module import Module
+from scratchai.parameter import Parameter
 
 #: One forward call of a layer: (module, its first input, its output).
 ForwardCall = tuple[Module, Any, Any]

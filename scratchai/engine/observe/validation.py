@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..call_state import no_grad
-from ..module import Module
+from scratchai.call_state import no_grad
+from scratchai.module import Module
 
 _CHUNK = 1024  # validation samples per forward: bounded memory on big validation sets
 

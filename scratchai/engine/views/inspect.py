@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..parameter import Parameter
-from .model_index import ModelIndex
-from .probes import array_stats
-from .records import GradShare, ModuleProbe, Stats
+from scratchai.engine.observe.probes import array_stats
+from scratchai.engine.observe.records import GradShare, ModuleProbe, Stats
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.parameter import Parameter
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..hooks import HookHandle
-from ..module import BackwardHook, ForwardHook, Module
-from ..parameter import Parameter
-from .structure import BufferInfo, ModuleInfo, ParamInfo, non_default_repr
+from scratchai.engine.views.module_info import BufferInfo, ModuleInfo, ParamInfo, non_default_repr
+from scratchai.hooks import HookHandle
+from scratchai.module import BackwardHook, ForwardHook, Module
+from scratchai.parameter import Parameter
 
 
 class ModelIndex:

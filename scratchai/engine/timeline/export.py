@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..serialization import write_atomically
-from .records import EpochRecord
+from scratchai.engine.observe.records import EpochRecord
+from scratchai.serialization import write_atomically
 
 __all__ = ["export_run"]
 

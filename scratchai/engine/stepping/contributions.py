@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..hooks import HookHandle
-from ..module import Module
-from ..parameter import Parameter
-from .model_index import ModelIndex
-from .probes import array_stats
-from .records import GradShare
+from scratchai.engine.observe.probes import array_stats
+from scratchai.engine.observe.records import GradShare
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.hooks import HookHandle
+from scratchai.module import Module
+from scratchai.parameter import Parameter
 
 if TYPE_CHECKING:
-    from .passes import Tape
+    from scratchai.engine.stepping.passes import Tape
 
 
 class GradShares:

@@ -14,13 +14,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .checks.data import InputSummary
-from .passes import Tape
-from .probes import Probes
-from .records import EpochRecord, GradShare, Remedy, Severity, State, StepRecord, Warning
-from .rules import RuleBook
-from .settings import Breakpoints, Settings, fired_breakpoints
-from .validation import is_classification
+from scratchai.engine.checks.data import InputSummary
+from scratchai.engine.observe.probes import Probes
+from scratchai.engine.observe.records import (
+    EpochRecord,
+    GradShare,
+    Remedy,
+    Severity,
+    State,
+    StepRecord,
+    Warning,
+)
+from scratchai.engine.observe.validation import is_classification
+from scratchai.engine.rules import RuleBook
+from scratchai.engine.settings import Breakpoints, Settings, fired_breakpoints
+from scratchai.engine.stepping.passes import Tape
 
 
 class Verdict(NamedTuple):

@@ -8,11 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from .checks.backward import BackwardReport, ModuleCheck, check_backward, has_own_modules
-from .model_index import ModelIndex
-from .monitor import Monitor
-from .randomness import capture_random, restore_random
-from .records import Remedy, Severity, Warning
+from scratchai.engine.checks.backward import (
+    BackwardReport,
+    ModuleCheck,
+    check_backward,
+    has_own_modules,
+)
+from scratchai.engine.observe.monitor import Monitor
+from scratchai.engine.observe.records import Remedy, Severity, Warning
+from scratchai.engine.timeline.randomness import capture_random, restore_random
+from scratchai.engine.views.model_index import ModelIndex
 
 #: The warning rule of a module whose backward failed the check (and its breakpoint's name).
 RULE = "backward_check"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from ..module import Module
+from scratchai.module import Module
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..random import get_rng_state, manual_seed, set_rng_state
+from scratchai.random import get_rng_state, manual_seed, set_rng_state
 
 
 class RandomStates(NamedTuple):

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..file_names import safe_stem
-from ..interop.names import state_to_torch
-from .checks.backward import BackwardReport
-from .export import export_run
-from .flow import Flow
-from .inspect import Inspection, inspect_path
-from .modes import compare_modes
-from .records import ModuleProbe
+from scratchai.engine.checks.backward import BackwardReport
+from scratchai.engine.observe.records import ModuleProbe
+from scratchai.engine.timeline.export import export_run
+from scratchai.engine.views.flow import Flow
+from scratchai.engine.views.inspect import Inspection, inspect_path
+from scratchai.engine.views.modes import compare_modes
+from scratchai.file_names import safe_stem
+from scratchai.interop.names import state_to_torch
 
 if TYPE_CHECKING:
-    from .stepper import Stepper
+    from scratchai.engine.stepper import Stepper
 
 
 class Readouts:
@@ -111,7 +111,7 @@ class Readouts:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
         by ``checkpoint_names``; returns the path."""
         st = self._stepper
-        from ..serialization import save
+        from scratchai.serialization import save
 
         target = Path(path) if path is not None else Path("checkpoints", self.checkpoint_name())
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from ..call_state import no_grad
-from ..module import Module
-from .model_index import ModelIndex
-from .probes import Probes
-from .randomness import capture_random, restore_random
-from .records import ModuleProbe
+from scratchai.call_state import no_grad
+from scratchai.engine.observe.probes import Probes
+from scratchai.engine.observe.records import ModuleProbe
+from scratchai.engine.timeline.randomness import capture_random, restore_random
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.module import Module
 
 
 def compare_modes(

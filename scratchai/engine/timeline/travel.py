@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .records import Advance, Granularity, State
-from .rewind import MIB, Timeline
+from scratchai.engine.observe.records import Advance, Granularity, State
+from scratchai.engine.timeline.checkpoints import MIB, Timeline
 
 if TYPE_CHECKING:
-    from .stepper import Stepper
+    from scratchai.engine.stepper import Stepper
 
 
 class Counters(NamedTuple):

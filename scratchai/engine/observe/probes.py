@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ReLU, Sigmoid, Tanh
-from ..module import Module
-from .model_index import ModelIndex
-from .records import BufferProbe, ModuleProbe, ParamProbe, Stats
+from scratchai.activations import ReLU, Sigmoid, Tanh
+from scratchai.engine.observe.records import BufferProbe, ModuleProbe, ParamProbe, Stats
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.module import Module
 
 SATURATION_EDGE = 0.97  # |tanh| > .97, or a sigmoid within .015 of 0 or 1
 _EMPTY = Stats(0.0, 0.0, 0.0, 0.0, 0)

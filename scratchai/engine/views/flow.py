@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .model_index import ModelIndex
-from .records import LayerEvent, ModuleProbe, Stats, StepRecord
+from scratchai.engine.observe.records import LayerEvent, ModuleProbe, Stats, StepRecord
+from scratchai.engine.views.model_index import ModelIndex
 
 #: One axis of a symbolic shape: a size, or "batch".
 Dim = int | str

@@ -28,16 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from ..random import get_rng_state, set_rng_state
-from .experiment import Experiment
-from .model_index import ModelIndex
-from .randomness import (
+from scratchai.engine.experiment import Experiment
+from scratchai.engine.timeline.randomness import (
     RandomStates,
     capture_random,
     globals_drawn_since,
     random_nbytes,
     restore_random,
 )
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.random import get_rng_state, set_rng_state
 
 MIB = 1024 * 1024
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from ..errors import ShapeError
-from .interrupts import Interrupted
-from .model_index import ModelIndex
+from scratchai.engine.stepping.interrupts import Interrupted
+from scratchai.engine.views.model_index import ModelIndex
+from scratchai.errors import ShapeError
 
 
 class StepFailed(Exception):
@@ -94,11 +94,11 @@ def failing_module(exc: BaseException, index: ModelIndex) -> tuple[str, str] | N
 
 def traceback_without_engine(exc: BaseException) -> str:
     """The traceback minus the engine's own frames: the user's code and the layers it called."""
-    engine_dir = Path(__file__).resolve().parent
+    engine_dir = Path(__file__).resolve().parents[1]
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
-        if Path(frame.filename).resolve().parent != engine_dir
+        if engine_dir not in Path(frame.filename).resolve().parents
     ]
     return (
         "Traceback (most recent call last):\n"

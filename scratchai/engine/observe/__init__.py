@@ -1,0 +1,1 @@
+"""Watching training: probes, the step records, the monitor that runs the rules, validation."""

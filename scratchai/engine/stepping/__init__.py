@@ -1,0 +1,1 @@
+"""Running one batch: the passes and their recorded calls, interrupts, failures."""
