@@ -44,7 +44,8 @@ from .training import OUTSIDE_STEPS, Trainer
 from .travel_keys import TravelKeys
 from .widgets.format import num
 
-#: Refresh rate of the screen while a run trains in the background (GUIDE section 5).
+#: Refresh rate of the screen while a run trains in the background: redrawing after every
+#: step would spend the UI thread on frames nobody can read.
 RUN_REFRESH_SECONDS = 0.25
 #: How long quitting waits for a job to stop (interrupted) before exiting without it.
 CLOSE_WAIT_SECONDS = 2.0

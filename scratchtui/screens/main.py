@@ -135,7 +135,7 @@ class MainScreen(Screen[None]):
         """Show one panel (narrow terminals) and focus it."""
         self.view = name
         # The tabs follow without telling: their TabActivated would come back here, and two
-        # queued changes would then ping-pong forever (GUIDE section 5).
+        # queued changes would then ping-pong forever.
         with self.tabs.prevent(Tabs.TabActivated):
             self.tabs.active = f"tab-{name}"
         panel = self.panels[name]

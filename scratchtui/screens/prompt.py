@@ -4,7 +4,8 @@ checkpoint interval and rewind budget.
 Each field parses its own text (``Field.parse`` raises ``ValueError`` with what is wrong); enter
 in the last field applies, enter in another moves on; a value that does not parse is said under
 the fields and the dialog stays. It returns ``{field name: value}`` (None on escape), once: a
-second enter or escape after the first does nothing (GUIDE section 5).
+second enter or escape after the first does nothing (dismissing twice raises
+``ScreenStackError``).
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ async def test_500_random_keys(app_for):
 async def test_queued_tab_changes_do_not_echo(app_for, monkeypatch):
     """Two tab changes queued before either is handled (two fast clicks), then three view
     keys: each is shown once and the last one stays; ``show_view`` changes the tabs without
-    posting back (GUIDE section 5), so nothing ping-pongs."""
+    posting back, so nothing ping-pongs."""
     shown: list[str] = []
     original = MainScreen.show_view
 
