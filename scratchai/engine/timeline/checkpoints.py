@@ -38,6 +38,7 @@ from scratchai.engine.timeline.randomness import (
 )
 from scratchai.engine.views.model_index import ModelIndex
 from scratchai.random import get_rng_state, set_rng_state
+from scratchai.run_lengths import RunLengths
 
 MIB = 1024 * 1024
 
@@ -90,7 +91,9 @@ class Timeline:
         self.every = every
         self.checkpoints: dict[int, Checkpoint] = {}
         self.light: Light | None = None
-        self.lrs: list[float] = []  # the lr step s used is lrs[s - 1], on this timeline
+        # the lr step s used is lrs[s - 1], on this timeline; held as runs (a list grew 8
+        # bytes a step, 8 MiB per million steps: the slow creep of a long run's memory)
+        self.lrs = RunLengths()
         self._checkpoint_bytes = 0  # the size of one checkpoint (known after the first)
         self._held = 0  # what the checkpoints hold, kept as they come and go
 
