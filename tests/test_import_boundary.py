@@ -47,3 +47,10 @@ def _imported_roots(path: Path) -> set[str]:
 def test_no_source_file_in_scratchai_imports_ui_packages(path: Path) -> None:
     bad = _imported_roots(path) & set(FORBIDDEN)
     assert not bad, f"{path.relative_to(PACKAGE.parent)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_the_teaching_core_uses_no_threads(path: Path) -> None:
+    """``scratchai/*.py`` reads like the lesson: what the debugger needs across threads (its job
+    thread, interrupts) lives in the engine."""
+    assert "threading" not in _imported_roots(path), f"{path.name} imports threading"

@@ -317,3 +317,38 @@ def test_a_copy_of_a_model_is_not_watched_by_the_original_hooks() -> None:
         clone = copy.deepcopy(model)
         clone(np.ones((1, 4), np.float32))
     assert seen == []
+
+
+class _Scaled(Linear):
+    """A learner's layer whose backward calls the parent's (``super().backward``)."""
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return super().backward(2.0 * grad_output)
+
+
+def test_a_backward_hook_wraps_the_instance_not_the_class() -> None:
+    """The hook reports each backward once (``super().backward`` inside is not reported again),
+    watches only the module it was put on, and leaves the class's ``backward`` as written."""
+    sa.manual_seed(0)
+    watched, other = _Scaled(3, 2), _Scaled(3, 2)
+    seen: list[tuple[int, tuple[int, ...]]] = []
+    x = np.ones((4, 3), np.float32)
+    with watched.register_backward_hook(lambda m, g_out, g_in: seen.append((id(m), g_in.shape))):
+        assert "backward" in watched.__dict__ and "backward" not in other.__dict__
+        for layer in (watched, other):
+            layer(x)
+            layer.backward(np.ones((4, 2), np.float32))
+    assert seen == [(id(watched), (4, 3))]
+    assert "backward" not in watched.__dict__  # taken off with the last hook
+    assert _Scaled.backward is _Scaled.__dict__["backward"]  # the class as written
+
+
+def test_a_copy_of_a_watched_model_runs_the_class_backward() -> None:
+    import copy
+    import pickle
+
+    model = sa.Sequential(sa.Linear(3, 2))
+    with model.register_backward_hook(lambda *a: None, recurse=True):
+        clone = copy.deepcopy(model)
+        pickled = pickle.loads(pickle.dumps(model))
+    assert all("backward" not in m.__dict__ for m in (*clone.modules(), *pickled.modules()))
