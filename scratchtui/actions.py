@@ -1,10 +1,18 @@
 """Every key of the debugger, in one table.
 
-Each row is one action: its keys, the app method that carries it out (``action_<name>`` on
-``ScratchApp``), and everything said about it: the footer's label and tooltip, the help line,
-the command palette's entry. The app's bindings, the footer, the help screen, the palette and
-the set of keys that wait while a dialog is open are all generated from ``ACTIONS``, so they
-cannot disagree. The keys that choose a panel (1-6) come from the panel registry.
+Each row is one action: its keys, the method that carries it out (``action_<name>`` on the
+main screen or on the app, its ``owner``), and everything said about it: the footer's label
+and tooltip, the help line, the command palette's entry. The bindings of the screen and of the
+app, the footer, the help screen, the palette and the set of keys that wait while a dialog is
+open are all generated from ``ACTIONS``, so they cannot disagree. The keys that choose a panel
+(1-6) come from the panel registry.
+
+Which object owns a key: the main screen owns the keys of its footer (stepping, the lr,
+saving, the checks, the breakpoints, help) and of its panels (1-6, f); Textual resolves them
+only while that screen is on top, and its footer lists them first, in table order. The app
+owns the keys that work over a dialog too (i, ctrl+c, q, s) and the rest of the table (time
+travel, reload, exact settings, train/eval, export, hiding a traceback). Both carry a key out
+by calling into the controllers of ``controls/``.
 
 This module imports nothing from the rest of the package (the warnings panel reads it to show
 the key of a remedy, and the panel registry imports the warnings panel).
@@ -14,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
+from textual.actions import parse
 from textual.binding import Binding
 
 #: How a key is written for people, where Textual's name for it is not what the key shows.
@@ -28,7 +37,7 @@ KEY_DISPLAY = {
 #: The action of the footer twin of a key hidden from a narrow footer (``Action.narrow``).
 WIDE_ONLY = "wide_only"
 #: ctrl+c's action: enabled only while a job runs, so that Textual's ctrl+c works otherwise.
-INTERRUPT_RUNNING = "interrupt_running"
+INTERRUPT_RUNNING = "interrupt('running')"
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,9 @@ class Action:
 
     Attributes:
         keys: Textual key names; the footer shows the first one.
-        action: the app's ``action_<name>`` method that carries it out.
+        action: Textual's action string, ``name`` or ``name('argument')``: the owner's
+            ``action_<name>`` method carries it out (with the argument).
+        owner: "main" (bound on the main screen, its method) or "app" (bound on the app).
         label: the footer's short label (the binding's description).
         tooltip: the footer key's tooltip.
         help: the help screen's line, one line at 80 columns so the help fits 80x24
@@ -57,6 +68,7 @@ class Action:
 
     keys: tuple[str, ...]
     action: str
+    owner: Literal["main", "app"] = "main"
     label: str = ""
     tooltip: str = ""
     help: str = ""
@@ -72,6 +84,16 @@ class Action:
     per_panel: bool = False
 
     @property
+    def name(self) -> str:
+        """The action's name: its method is ``action_<name>``."""
+        return parse(self.action)[1]
+
+    @property
+    def arguments(self) -> tuple[object, ...]:
+        """The arguments the action string passes to the method."""
+        return parse(self.action)[2]
+
+    @property
     def key_displays(self) -> tuple[str, ...]:
         """The keys as people write them ("[" for ``left_square_bracket``)."""
         return tuple(KEY_DISPLAY.get(key, key) for key in self.keys)
@@ -80,7 +102,7 @@ class Action:
 ACTIONS: tuple[Action, ...] = (
     Action(
         ("n", "space"),
-        "step_batch",
+        "step('batch')",
         label="batch",
         tooltip="train one batch",
         help="train one batch (forward, loss, backward, update)",
@@ -91,7 +113,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("p",),
-        "step_phase",
+        "step('phase')",
         label="phase",
         tooltip="one phase: forward, loss, backward, update",
         help="one phase: forward -> loss -> backward -> updated",
@@ -100,7 +122,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("l",),
-        "step_layer",
+        "step('layer')",
         label="layer",
         tooltip="one layer of the forward or backward pass",
         help="one layer of the forward or backward pass (it is highlighted)",
@@ -109,7 +131,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("e",),
-        "step_epoch",
+        "step('epoch')",
         label="epoch",
         tooltip="train to the end of the epoch",
         help="train to the end of the epoch (then validation)",
@@ -129,6 +151,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("i",),
         "interrupt",
+        owner="app",
         label="interrupt",
         help="",  # on r's line: the help must fit 80x24
         palette="Interrupt",
@@ -138,7 +161,8 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("ctrl+c",),
-        "interrupt_running",
+        INTERRUPT_RUNNING,
+        owner="app",
         label="interrupt",
         footer=False,
         main_view=False,
@@ -156,7 +180,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("left_square_bracket",),
-        "lr_down",
+        "scale_lr('down')",
         label="lr-",
         tooltip="lower lr",
         help="lower / raise the learning rate by the lr factor",
@@ -167,7 +191,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("right_square_bracket",),
-        "lr_up",
+        "scale_lr('up')",
         label="lr+",
         tooltip="raise lr",
         palette="Raise lr",
@@ -196,7 +220,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         ("G",),
-        "check_backward_all",
+        "check_backward('all')",
         palette="Check backward (all modules)",
         palette_help="every module's backward against finite differences",
         footer=False,
@@ -237,6 +261,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("escape",),
         "hide_error",
+        owner="app",
         label="hide error",
         help="hide the traceback of a failed step",
         footer=False,
@@ -257,7 +282,9 @@ ACTIONS: tuple[Action, ...] = (
         palette="Help",
         palette_help="every key",
     ),
-    Action(("q",), "quit", label="quit", tooltip="quit", main_view=False),  # help: on "?"
+    Action(
+        ("q",), "quit", owner="app", label="quit", tooltip="quit", main_view=False
+    ),  # help: on "?"
     Action(
         ("f",),
         "flow",
@@ -271,6 +298,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("a",),
         "registry",
+        owner="app",
         label="registry",
         tooltip="how build() registered the model, replayed",
         help="",  # on the line of ? (the help fits 80x24)
@@ -278,10 +306,11 @@ ACTIONS: tuple[Action, ...] = (
         palette_help="replay build(): each registration, its dictionary and source line",
         footer=False,
     ),
-    # time travel, reload, exact settings, saving what is seen (travel_keys.py)
+    # time travel, reload, exact settings, saving what is seen (the app's; controls/)
     Action(
         ("j",),
         "goto",
+        owner="app",
         label="jump",
         help="jump to step N (back: exact replay), 0 restart, R reload the file",
         help_keys="j / 0 / R",
@@ -293,6 +322,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("0",),
         "restart",
+        owner="app",
         label="restart",
         help="",  # on the line of j
         palette="Restart",
@@ -302,6 +332,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("R",),
         "reload",
+        owner="app",
         label="reload",
         help="",  # on the line of j
         palette="Reload model file",
@@ -311,6 +342,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("L",),
         "set_lr",
+        owner="app",
         label="set lr",
         help="type the lr, rewind options, train vs eval, screenshot, export",
         help_keys="L o t s x",
@@ -321,6 +353,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("o",),
         "rewind_settings",
+        owner="app",
         label="rewind opts",
         help="",  # on the line of L
         palette="Rewind settings",
@@ -330,6 +363,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("t",),
         "modes",
+        owner="app",
         label="train/eval",
         help="",  # on the line of L
         palette="Train vs eval",
@@ -339,6 +373,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("s",),
         "screenshot",
+        owner="app",
         label="screenshot",
         help="",  # on the line of L
         palette="Screenshot",
@@ -349,6 +384,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         ("x",),
         "export",
+        owner="app",
         label="export",
         help="",  # on the line of L
         palette="Export history",
@@ -368,12 +404,13 @@ class PanelKey(Protocol):
     def key(self) -> str: ...
 
 
-def bindings(panels: Sequence[PanelKey]) -> list[Binding]:
-    """The app's key bindings: the footer's in table order (the footer shows them in this
-    order), then the hidden ones, then one per panel (Textual's key panel lists them so)."""
+def bindings(panels: Sequence[PanelKey], owner: str | None = None) -> list[Binding]:
+    """The key bindings of ``owner`` ("main" or "app"; None: both): the footer's in table
+    order (the footer shows them in this order), then the hidden ones, then one per panel
+    (Textual's key panel lists them so)."""
     result: list[Binding] = []
     for row in sorted(ACTIONS, key=lambda row: (row.per_panel, not row.footer)):
-        if not row.bound:
+        if not row.bound or owner not in (None, row.owner):
             continue
         if row.per_panel:
             result += [
@@ -417,12 +454,12 @@ def help_lines(panels: Sequence[PanelKey]) -> list[tuple[str, str]]:
     return lines
 
 
-def palette_entries() -> Iterator[tuple[str, str, str]]:
-    """(title, help, action name) of each command palette entry, in table order."""
+def palette_entries() -> Iterator[tuple[str, str, Action]]:
+    """(title, help, the row) of each command palette entry, in table order."""
     for row in ACTIONS:
         if row.palette:
             keys = ", ".join(row.key_displays)
-            yield row.palette, f"{row.palette_help} ({keys})", row.action
+            yield row.palette, f"{row.palette_help} ({keys})", row
 
 
 def footer_keys(*, narrow: bool) -> list[str]:
@@ -434,9 +471,9 @@ def footer_keys(*, narrow: bool) -> list[str]:
     ]
 
 
-#: The main view's own actions: they do nothing while a dialog or the palette is on top.
+#: The main view's own actions (names): they do nothing while a dialog or the palette is on top.
 MAIN_VIEW_ACTIONS = frozenset(
-    {row.action for row in ACTIONS if row.bound and row.main_view} | {WIDE_ONLY}
+    {row.name for row in ACTIONS if row.bound and row.main_view} | {WIDE_ONLY}
 )
 
 

@@ -1,15 +1,20 @@
-"""The interactive debugger: one ``Stepper`` and the keys that drive it.
+"""The interactive debugger: one session (a ``Stepper`` and its job thread) and the keys that
+drive it.
 
-The keys are the rows of ``actions.ACTIONS``; each carries out its ``action_<name>`` below. The
-user's code never runs on the UI thread: every step, run, epoch and rewind is a job of the one
-job thread (``training.py``), which ``i`` or ctrl+c interrupts; keys that need the stepper are
-refused while a job runs. The panels live on the main screen (``screens/main.py``); the app
-only decides *when* they refresh: when a job ends, and at a throttled rate while one runs.
+The keys are the rows of ``actions.ACTIONS``; the main screen owns most (its footer's and its
+panels'), the app owns the ones that work over a dialog and the rest; each ``action_<name>``
+calls into a controller of ``controls/``. The user's code never runs on the UI thread: every
+step, run, epoch, rewind, reload and check is a job of the one job thread (``training.py``),
+started through ``start_job``, which ``i`` or ctrl+c interrupts; keys that need the stepper
+are refused while a job runs. The panels live on the main screen (``screens/main.py``); the
+app only decides *when* they refresh: when a job ends, and at a throttled rate while one runs.
 Which notices stay on screen is ``notices.py``'s. Nothing here computes a statistic.
 """
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -20,40 +25,28 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from scratchai.engine import (
-    RULE_BREAKPOINTS,
-    Advance,
-    Breakpoints,
-    Granularity,
-    Severity,
-    StepFailed,
-    Stepper,
-)
-from scratchai.engine.checks import Checklist, run_checklist
-from scratchai.engine.checks.backward import BackwardReport
+from scratchai.engine import StepFailed, Stepper
+from scratchai.file_names import safe_stem
 
 from . import actions
+from .controls import Controls
 from .messages import Notice, TrainingStopped
 from .notices import NoticeBoard
 from .panels import PANELS
-from .screens.breakpoints import BreakpointsScreen
-from .screens.check import CheckScreen
-from .screens.help import HelpScreen
 from .screens.main import MainScreen, is_narrow
+from .session import Rebuilt, Session
 from .training import OUTSIDE_STEPS, Trainer
-from .travel_keys import TravelKeys
-from .widgets.format import num
 
 #: Refresh rate of the screen while a run trains in the background: redrawing after every
 #: step would spend the UI thread on frames nobody can read.
 RUN_REFRESH_SECONDS = 0.25
 #: How long quitting waits for a job to stop (interrupted) before exiting without it.
 CLOSE_WAIT_SECONDS = 2.0
-#: Preferred rule, first first, when choosing which module an automatic pause points at.
-FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
+#: Where ``s`` saves screenshots (relative to the current directory).
+SCREENSHOT_DIR = Path("screenshots")
 
 
-class ScratchApp(TravelKeys, App[None]):
+class ScratchApp(App[None]):
     """Step through a model's training one layer, phase, batch or epoch at a time.
 
     Args:
@@ -66,7 +59,7 @@ class ScratchApp(TravelKeys, App[None]):
     # Absolute, so a subclass defined elsewhere (tests, a user's tweak) still finds it.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "ScratchAI"
-    BINDINGS: ClassVar[list[BindingType]] = actions.bindings(PANELS)  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings(PANELS, "app")  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -76,30 +69,36 @@ class ScratchApp(TravelKeys, App[None]):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.stepper = stepper
+        #: the stepper, its job thread, the model file and seed: ``R`` swaps the stepper there
+        self.session = Session(stepper, Trainer(self, stepper), experiment_file, seed)
         self.checkpoint_dir = checkpoint_dir
-        self.experiment_file = experiment_file
-        self.seed = seed
-        self.file_lr = stepper.lr
         self.board = NoticeBoard(self)
-        self.trainer = Trainer(self, stepper)
+        #: what the keys do (the main screen's and the app's ``action_*`` call into them)
+        self.controls = Controls.of(self)
         #: the main view (the screen under every dialog)
-        self.main = MainScreen(stepper, self.board)
+        self.main = MainScreen(stepper, self.board, self.controls)
         self._drawn_step = -1
+
+    @property
+    def stepper(self) -> Stepper:
+        """The session's stepper (a reload replaces it)."""
+        return self.session.stepper
+
+    @property
+    def trainer(self) -> Trainer:
+        """The job thread's front (the session's)."""
+        return self.session.trainer
 
     @property
     def running(self) -> bool:
         """True while a job (a step, run, epoch or rewind) runs in the job thread."""
-        return self.trainer.running
+        return self.session.trainer.running
 
     def get_default_screen(self) -> Screen:
         return self.main
 
     def on_mount(self) -> None:
-        unique, naive = self.stepper.num_parameters
-        self.title = f"ScratchAI - {self.stepper.experiment.name}"
-        # naive counts a shared weight once per owner: the gap is what sharing saves
-        self.sub_title = f"{unique:,} params (naive {naive:,})"
+        self.title, self.sub_title = titles(self.session.stepper)
         self._ticker = self.set_interval(RUN_REFRESH_SECONDS, self._tick, pause=True)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -109,44 +108,44 @@ class ScratchApp(TravelKeys, App[None]):
             self.main.narrow = is_narrow(event.size)
 
     def on_unmount(self) -> None:
-        """Close the stepper (a layer pass parked in its helper thread) once no job runs: a
-        job is interrupted, and exiting never waits longer than ``CLOSE_WAIT_SECONDS`` (a job
+        """Close the session's stepper (its hooks on the model) once no job runs: a job is
+        interrupted, and exiting never waits longer than ``CLOSE_WAIT_SECONDS`` (a job
         stuck in a C call is left to the process's end: its thread is a daemon)."""
         if self.trainer.stop_within(CLOSE_WAIT_SECONDS):
-            self.stepper.close()
+            self.session.stepper.close()
 
     # ------------------------------------------------------------------ refreshing
     def refresh_panels(self) -> None:
         """Redraw every panel from the stepper (once per key, or per tick while running)."""
         self.main.refresh_panels()
-        self._drawn_step = self.stepper.step
+        self._drawn_step = self.session.stepper.step
 
     def _tick(self) -> None:
         """While a job runs: the strip's clock, and the panels if a step finished since."""
         if self.return_code is not None:  # exiting: the screens may be gone already
             return
-        strip = self.main.strip
+        stepper, strip = self.session.stepper, self.main.strip
         if self.running and strip.mode == "paused":
             strip.set_mode("stepping", self.trainer.job, self.trainer.started)
-        if self.stepper.step != self._drawn_step:
+        if stepper.step != self._drawn_step:
             self.refresh_panels()
         else:
-            self.main.strip.refresh_from(self.stepper)
+            strip.refresh_from(stepper)
         # a run measures per-layer numbers every few steps: ask for them on the next step,
         # so the next tick shows layer numbers at most a step old
-        self.stepper.request_layers()
+        stepper.request_layers()
 
-    # ------------------------------------------------------------------ stepping (paused)
+    # ------------------------------------------------------------------ the job thread
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys of the main view do nothing while a dialog (help, breakpoints, palette) is up."""
-        if action == actions.WIDE_ONLY and self.main.narrow:
-            return False  # hidden from the narrow footer; the hidden twin binding takes the key
+        """The app's keys of the main view do nothing while a dialog (help, breakpoints,
+        palette) is up."""
         if action in actions.MAIN_VIEW_ACTIONS and self.screen is not self.main:
-            return None  # not handled: the key goes on to the dialog (space ticks a checkbox)
-        # ctrl+c interrupts a job; otherwise it keeps Textual's meaning (copy, "press q to quit")
-        return action != actions.INTERRUPT_RUNNING or self.running
+            return None  # not handled: the key goes on to the dialog
+        # ctrl+c (``interrupt('running')``) interrupts a job; otherwise it keeps Textual's
+        # meaning (copy, "press q to quit")
+        return action != "interrupt" or not parameters or self.running
 
-    def _refuse_while_running(self, what: str) -> bool:
+    def refuse_while_running(self, what: str) -> bool:
         """Say why ``what`` cannot happen while a job runs; True if one does."""
         if not self.running:
             return False
@@ -160,8 +159,8 @@ class ScratchApp(TravelKeys, App[None]):
     def start_job(self, job: str, work: Callable[[], object], then: Callable, what: str) -> bool:
         """Run ``work`` (anything that calls the user's code) in the job thread, unless one
         runs already (then say so and return False); ``then(result)`` shows what it did (a
-        failure is shown for it)."""
-        if self._refuse_while_running(what):
+        failure is shown for it; if it returns an awaitable, that is awaited)."""
+        if self.refuse_while_running(what):
             return False
         self.trainer.start(job, work, then)
         if job == "run":
@@ -172,112 +171,15 @@ class ScratchApp(TravelKeys, App[None]):
         self._ticker.reset()
         return True
 
-    def _advance(self, granularity: Granularity) -> bool:
-        """A batch, phase or layer: milliseconds usually, but the user's code may loop."""
-        name = granularity.name.lower()
-        work = partial(self.stepper.advance, granularity)
-        return self.start_job(name, work, self._after_advance, f"stepping one {name}")
-
-    def _after_advance(self, advance: Advance) -> None:
-        self.refresh_panels()
-        self.main.mark_layer(self.stepper.active_path)
-        if advance.stopped_by:  # one notice that says why covers the warnings behind it
-            self._paused_by_breakpoint(advance)
-            return
-        # divergence, and a wrong backward (found before the first step): both need acting on
-        diverged = [
-            f"{w.message}{_at(w.target)}"
-            for w in advance.warnings
-            if w.severity is Severity.DIVERGED or w.rule == "backward_check"
-        ]
-        if diverged:
-            self.board.alert("\n".join(diverged))
-
-    def action_step_batch(self) -> None:
-        self._advance(Granularity.BATCH)
-
-    def action_step_phase(self) -> None:
-        self._advance(Granularity.PHASE)
-
-    def action_step_layer(self) -> None:
-        self._advance(Granularity.LAYER)
-
-    def action_step_epoch(self) -> None:
-        if self._advance(Granularity.EPOCH):
-            self.main.warnings_panel.show_reason(None)
-
-    def action_rewind(self) -> None:
-        # a replay from the checkpoint before: it runs the user's code, so in the worker;
-        # presses while it replays add up (travel_keys.py)
-        self._go_back(1)
-
-    # ------------------------------------------------------------------ learning rate, checkpoint
-    def _scale_lr(self, factor: float) -> None:
-        def change() -> None:
-            old = self.stepper.lr  # when applied: several presses during a run add up
-            new = self.stepper.scale_lr(factor)
-            self.post_message(Notice(f"lr {num(old)} -> {num(new)}"))
-
-        if self.running:  # the training thread holds the stepper: let it change lr itself
-            self.trainer.defer(change)
-        else:
-            change()
-            self.main.strip.refresh_from(self.stepper)
-
-    def action_lr_down(self) -> None:
-        self._scale_lr(1.0 / self.stepper.settings.lr_factor)
-
-    def action_lr_up(self) -> None:
-        self._scale_lr(self.stepper.settings.lr_factor)
-
-    def action_checkpoint(self) -> None:
-        if self._refuse_while_running("saving a checkpoint"):
-            return
-        target = None
-        if self.checkpoint_dir is not None:
-            target = self.checkpoint_dir / self.stepper.views.checkpoint_name()
-        try:
-            path = self.stepper.views.save_checkpoint(target)
-        except OSError as error:
-            self.board.say(f"could not save the checkpoint: {error}", severity="error", timeout=8)
-            return
-        names = " (PyTorch's names)" if self.stepper.checkpoint_names == "torch" else ""
-        self.board.say(f"checkpoint saved{names}: {path}", timeout=6)
-
-    def on_notice(self, message: Notice) -> None:
-        self.board.say(message.text)
-        self.main.strip.refresh_from(self.stepper)
-
-    # ------------------------------------------------------------------ the job thread
-    def action_toggle_run(self) -> None:
-        if self.running and self.trainer.job == "run":
-            self.trainer.request_stop()
-            self.main.strip.set_mode("pausing")
-            return
-        run = partial(self.stepper.run, should_stop=self.trainer.should_stop)
-        if self.start_job("run", run, self._after_advance, "running"):
-            self.main.warnings_panel.show_reason(None)
-
-    def action_interrupt(self) -> None:
-        """Stop the job now: the step in progress is undone, like a failed one."""
-        if not self.running:
-            self.board.say("nothing is running: i interrupts a step or a run")
-            return
-        self.trainer.interrupt()
-        self.main.strip.set_mode("interrupting", self.trainer.job, self.trainer.started)
-
-    def action_interrupt_running(self) -> None:
-        """ctrl+c while a job runs (otherwise Textual's ctrl+c, see ``check_action``)."""
-        self.action_interrupt()
-
-    def on_training_stopped(self, message: TrainingStopped) -> None:
-        interrupted = self.trainer.interrupting
-        then = self.trainer.stopped()
+    async def on_training_stopped(self, message: TrainingStopped) -> None:
+        trainer = self.trainer
+        interrupted = trainer.interrupting
+        then = trainer.stopped()
         self._ticker.pause()
         self.main.strip.set_mode("paused")
         error = message.error
         if isinstance(error, StepFailed):
-            self._show_failure(error)
+            self.controls.steps.show_failure(error)
         elif isinstance(error, KeyboardInterrupt) and message.job in OUTSIDE_STEPS:
             self.board.say(f"{message.job} interrupted: the training state is unchanged")
         elif isinstance(error, KeyboardInterrupt):  # landed between two steps: nothing undone
@@ -287,139 +189,104 @@ class ScratchApp(TravelKeys, App[None]):
             self.board.alert(f"training stopped: {error!r}", severity="error")
             self.refresh_panels()
         elif then is not None:
-            then(message.advance)
+            shown = then(message.advance)
+            if inspect.isawaitable(shown):  # a reload: the panels are rebuilt
+                await shown
             if interrupted and message.job not in OUTSIDE_STEPS:  # ended between two steps
                 self.board.say("interrupted between two steps: nothing to undo")
+        self.controls.travel.after_job(message)
 
-    def _paused_by_breakpoint(self, advance: Advance) -> None:
-        """Say why the run paused and point at the module responsible."""
-        reason = "; ".join(advance.stopped_by)
-        self.main.warnings_panel.show_reason(reason)
-        # Only what fired on the step that paused: an older warning would point at a stale place.
-        target = _focus_target(w for w in advance.warnings if w.step == advance.step)
-        self.board.alert(f"{reason}{_at(target)}", title="paused")
-        if target:
-            self.main.point_at(target)
+    def on_notice(self, message: Notice) -> None:
+        self.board.say(message.text)
+        self.main.strip.refresh_from(self.session.stepper)
 
-    # ------------------------------------------------------------------ failures
-    def _show_failure(self, error: StepFailed) -> None:
-        step = self.stepper.step
-        self.main.error_panel.show_failure(error, step)
-        self.main.warnings_panel.add_failure(error, step)  # stays in the log after esc
-        self.clear_notifications()  # a toast would cover the traceback: the panel says it all
-        self.main.mark_layer(None)
-        self.refresh_panels()
+    # ------------------------------------------------------------------ reload (R)
+    def action_reload(self) -> None:
+        if self.session.experiment_file is None:
+            self.board.say(
+                "reload works on a model file: scratchtui run FILE (a demo does not change)",
+                severity="warning",
+            )
+            return
+        self.start_job("reload", self.session.rebuild, self._reloaded, "reloading")
+
+    async def _reloaded(self, rebuilt: object) -> None:
+        """Swap the rebuilt stepper in and rebuild the panels on it, the refresh ticker paused
+        meanwhile (a tick would read a screen half rebuilt); or show why the file did not
+        build (the old model stays)."""
+        if not isinstance(rebuilt, Rebuilt):
+            self.main.error_panel.show_text(
+                "reload failed",
+                "The edited file does not build; the model before the edit stays loaded.",
+                str(rebuilt),
+            )
+            self.board.say("reload failed: the old model stays (esc hides the error)")
+            return
+        self._ticker.pause()
+        try:
+            old = self.session.replace(rebuilt)
+            await self.main.use_stepper(rebuilt.stepper)
+        finally:
+            if self.running:
+                self._ticker.resume()
+        old.close()
+        self.main.error_panel.hide()
+        self.title, self.sub_title = titles(rebuilt.stepper)
+        self._drawn_step = -1
+        note = rebuilt.note
+        self.board.say(f"reloaded {self.session.experiment_file}: step 0{note}", timeout=6)
+
+    # ------------------------------------------------------------------ the app's other keys
+    def action_interrupt(self, when: str = "") -> None:
+        """Stop the job now: the step in progress is undone, like a failed one. ctrl+c passes
+        "running": it is bound only while a job runs (``check_action``)."""
+        if not self.running:
+            self.board.say("nothing is running: i interrupts a step or a run")
+            return
+        self.trainer.interrupt()
+        self.main.strip.set_mode("interrupting", self.trainer.job, self.trainer.started)
+
+    def action_goto(self) -> None:
+        self.controls.travel.goto()
+
+    def action_restart(self) -> None:
+        self.controls.travel.restart()
+
+    def action_set_lr(self) -> None:
+        self.controls.settings.set_lr()
+
+    def action_rewind_settings(self) -> None:
+        self.controls.settings.rewind_settings()
+
+    def action_modes(self) -> None:
+        self.controls.checks.modes()
+
+    def action_export(self) -> None:
+        self.controls.settings.export()
 
     def action_hide_error(self) -> None:
         self.main.error_panel.hide()
-
-    # ------------------------------------------------------------------ checks
-    def _selected_module(self) -> str | None:
-        """The module of the inspector's selection (a parameter's or buffer's owner); None
-        for the model itself or no selection."""
-        path = self.main.inspector.path
-        modules = {info.path for info in self.stepper.structure()}
-        while path and path not in modules:
-            path = path.rpartition(".")[0]
-        return path or None
-
-    def action_check_backward(self) -> None:
-        self._check_backward(self._selected_module())
-
-    def action_check_backward_all(self) -> None:
-        self._check_backward(None)
-
-    def _check_backward(self, path: str | None) -> None:
-        """Check one module's backward (None: every module) and point at what fails. It runs
-        the user's code (forwards and backwards on copies): in the job thread, like a step."""
-        paths = [path] if path is not None else None
-
-        def check() -> object:
-            try:
-                return self.stepper.views.check_backward(paths)
-            except RuntimeError as error:  # a layer is paused mid-pass
-                return error
-
-        self.start_job("check", check, partial(self._after_check, path), "checking a backward")
-
-    def _after_check(self, path: str | None, report: object) -> None:
-        if isinstance(report, RuntimeError):
-            self.board.say(str(report), severity="warning")
-            return
-        assert isinstance(report, BackwardReport)
-        self.refresh_panels()
-        if report.error:
-            self.board.say(f"backward check: not run: {report.error}", severity="warning")
-        elif report.failed:
-            lines = [f"'{m.path}' ({m.type_name}): {m.problems[0]}" for m in report.failed]
-            self.board.alert("\n".join(lines), title="backward check failed")
-            self.main.point_at(report.failed[0].path)
-        else:
-            who = f"'{path}'" if path is not None else f"all {len(report.modules)} modules"
-            self.board.say(f"backward check passed: {who} (tolerance {report.tolerance:g})")
-
-    def action_checklist(self) -> None:
-        if self._refuse_while_running("running the pre-flight checks"):
-            return
-        stepper = self.stepper
-        # the recipe judges the setup: after training, its copies start from step 0's weights
-        weights = "the initial weights" if stepper.step and stepper.settings.rewind else ""
-        if stepper.step and not stepper.settings.rewind:
-            weights = f"step {stepper.step}'s weights (rewind is off: the initial ones are gone)"
-        screen = CheckScreen(stop=self.trainer.interrupt, weights=weights)
-
-        def checks() -> Checklist | None:
-            try:
-                try:
-                    experiment = stepper.travel.initial_experiment()
-                except Exception:  # a model that cannot be copied: each check says so itself
-                    experiment = stepper.experiment
-                return run_checklist(experiment, on_result=screen.arrived)
-            except KeyboardInterrupt:  # the screen was closed, or i pressed
-                return None
-
-        self.push_screen(screen)
-        self.start_job(
-            "checklist", checks, partial(self._after_checklist, screen), "running the checks"
-        )
-
-    def _after_checklist(self, screen: CheckScreen, checklist: Checklist | None) -> None:
-        screen.finish(checklist)
-        if checklist is None:
-            self.board.say("pre-flight checks interrupted: the training state is unchanged")
-
-    # ------------------------------------------------------------------ views, screens, palette
-    def action_view(self, name: str) -> None:
-        """Show one panel (narrow terminals) and focus it."""
-        self.main.show_view(name)
-
-    def action_flow(self) -> None:
-        """Show and focus the flow panel."""
-        self.main.show_view("flow")
 
     def action_registry(self) -> None:
         """The registry view: build()'s registrations replayed one by one."""
         from .screens.registry import RegistryScreen
 
-        self.push_screen(RegistryScreen(self.stepper))
+        self.push_screen(RegistryScreen(self.session.stepper))
 
-    def action_wide_only(self, action: str) -> None:
-        """The footer key of an action the narrow footer has no room for (``Action.narrow``)."""
-        getattr(self, f"action_{action}")()
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen())
-
-    def action_breakpoints(self) -> None:
-        def apply(chosen: Breakpoints | None) -> None:
-            if chosen is None:
-                return
-            # Field by field: the training thread may be reading them; each set is atomic.
-            for name, value in vars(chosen).items():
-                setattr(self.stepper.breakpoints, name, value)
-            self.board.say(f"breakpoints: {describe_breakpoints(self.stepper.breakpoints)}")
-
-        self.push_screen(BreakpointsScreen(self.stepper.breakpoints), apply)
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen to ``./screenshots/`` (Textual's own wants ~/Downloads)."""
+        folder = Path(path) if path else SCREENSHOT_DIR
+        stepper = self.session.stepper
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stem = safe_stem(stepper.experiment.name)  # the name is text, never a path
+        name = filename or f"{stem}-step{stepper.step}-{stamp}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = Path(self.save_screenshot(name, str(folder)))
+        except OSError as error:
+            self.board.say(f"could not save the screenshot: {error}", severity="error", timeout=8)
+            return
+        self.board.say(f"screenshot saved: {saved.resolve()}", timeout=6)
 
     async def action_quit(self) -> None:
         """Quit now: a job is interrupted (``on_unmount`` waits for it, bounded)."""
@@ -429,31 +296,19 @@ class ScratchApp(TravelKeys, App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every action by name in the command palette (ctrl+p)."""
-        yield from super().get_system_commands(screen)
-        for title, help_text, action in actions.palette_entries():
-            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+        """Every action by name in the command palette (ctrl+p), carried out by its owner;
+        Textual's commands without its "Screenshot" (``s`` is ours, in the table)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+        for title, help_text, row in actions.palette_entries():
+            owner = self.main if row.owner == "main" else self
+            method = getattr(owner, f"action_{row.name}")
+            yield SystemCommand(title, help_text, partial(method, *row.arguments))
 
 
-def _at(target: str | None) -> str:
-    return f" (at '{target}')" if target else ""
-
-
-def _focus_target(warnings: Iterable) -> str | None:
-    """The path a pause should point at: the first non-finite module if any, else the first
-    diverging warning that names one."""
-    named = [w for w in warnings if w.target]
-    for rule in FOCUS_RULES:
-        for warning in named:
-            if warning.rule == rule:
-                return warning.target
-    return named[0].target if named else None
-
-
-def describe_breakpoints(bp: Breakpoints) -> str:
-    """One line: which breakpoints are on."""
-    names = ("diverged", "nonfinite", "loss_rose", "converged", *RULE_BREAKPOINTS)
-    on = [name for name in names if getattr(bp, name)]
-    if bp.grad_norm_above is not None:
-        on.append(f"grad norm > {bp.grad_norm_above:g}")
-    return ", ".join(on) or "none (a run goes on until paused)"
+def titles(stepper: Stepper) -> tuple[str, str]:
+    """The app's title and subtitle for a model: its name, and its parameter counts."""
+    unique, naive = stepper.num_parameters
+    # naive counts a shared weight once per owner: the gap is what sharing saves
+    return f"ScratchAI - {stepper.experiment.name}", f"{unique:,} params (naive {naive:,})"

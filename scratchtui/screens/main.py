@@ -8,11 +8,19 @@ the ``-shown`` class, chosen with the tabs or the keys 1-5. Nothing here sets ``
 
 The app decides when the panels follow the stepper (``refresh_panels``) and where a pause
 points (``point_at``); this screen knows how the panels show it.
+
+The screen owns the keys of its footer and of its panels (the rows of ``actions.ACTIONS``
+whose ``owner`` is "main"): Textual resolves them only while this screen is on top, so they
+wait while a dialog is open, and the footer lists them in table order. Each ``action_*``
+calls into one of the app's controllers (``controls/``).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -20,8 +28,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Tab, Tabs
 
-from scratchai.engine import StepFailed, Stepper
+from scratchai.engine import Granularity, StepFailed, Stepper
 
+from .. import actions
 from ..messages import FailureSelected, PathSelected, WarningSelected
 from ..notices import NoticeBoard
 from ..panels import COLUMNS, PANELS, panel_named
@@ -29,6 +38,10 @@ from ..widgets import Inspector, LayerTable, ModuleTree
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.state_strip import StateStrip
 from ..widgets.warnings_panel import WarningsPanel
+from .help import HelpScreen
+
+if TYPE_CHECKING:
+    from ..controls import Controls
 
 #: Below either size every panel gets the whole width, one at a time, chosen with tabs.
 NARROW_WIDTH = 100
@@ -39,6 +52,8 @@ ROOMY_WIDTH = 190
 LOW_HEIGHT = 36
 #: The order tab visits the panels in (panels not named here come after them).
 READING_ORDER = ("tree", "layers", "flow", "charts", "inspect", "warnings")
+
+PanelType = TypeVar("PanelType", bound=Widget)
 
 
 def is_narrow(size: Size) -> bool:
@@ -52,7 +67,10 @@ class MainScreen(Screen[None]):
     Args:
         stepper: the engine the panels follow.
         board: where the screen's own notices go (a model-wide warning selected).
+        controls: the app's controllers, which carry out the screen's keys.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings(PANELS, "main")  # type: ignore[assignment]
 
     #: one panel at a time (the app sets it from the terminal's size)
     narrow: reactive[bool] = reactive(False, init=False, toggle_class="-narrow", bindings=True)
@@ -63,10 +81,17 @@ class MainScreen(Screen[None]):
     #: -low: the wide layout on a low terminal (100x30): shorter charts and flow (app.tcss)
     VERTICAL_BREAKPOINTS = [(0, "-low"), (LOW_HEIGHT, "-high")]  # noqa: RUF012
 
-    def __init__(self, stepper: Stepper, board: NoticeBoard) -> None:
+    #: the panels the app and the keys reach (set by ``compose``, from ``panels``)
+    module_tree: ModuleTree
+    table: LayerTable
+    inspector: Inspector
+    warnings_panel: WarningsPanel
+
+    def __init__(self, stepper: Stepper, board: NoticeBoard, controls: Controls) -> None:
         super().__init__()
         self.stepper = stepper
         self._board = board
+        self._controls = controls
         #: panel name -> its widget, in registry order
         self.panels: dict[str, Widget] = {}
         self._layer_marked = False  # the tree's mark shows the active layer, not a selection
@@ -84,6 +109,10 @@ class MainScreen(Screen[None]):
             widget = spec.widget(self.stepper, id=spec.id, classes="panel")
             widget.border_title = spec.border_title
             self.panels[spec.name] = widget
+        self.module_tree = _panel(self.panels, ModuleTree)
+        self.table = _panel(self.panels, LayerTable)
+        self.inspector = _panel(self.panels, Inspector)
+        self.warnings_panel = _panel(self.panels, WarningsPanel)
         self.columns = {
             column: Vertical(
                 *(self.panels[p.name] for p in PANELS if p.column == column),
@@ -100,30 +129,27 @@ class MainScreen(Screen[None]):
         yield self.footer
 
     def on_mount(self) -> None:
-        self._mark_shown(self.view)
+        self.watch_view(self.view)
         self.narrow = is_narrow(self.app.size)
-        self.tree.focus()
+        self.module_tree.focus()
 
     async def use_stepper(self, stepper: Stepper) -> None:
         """Follow another stepper (the model file reloaded): every panel is built afresh."""
         self.stepper, self.panels, self._layer_marked = stepper, {}, False
         await self.recompose()
-        self._mark_shown(self.view)
+        self.watch_view(self.view)
         self.watch_narrow(self.narrow)
         self.tabs.active = f"tab-{self.view}"
         if self.narrow and self.view != "tree":
-            self.show_view(self.view)
+            self.action_view(self.view)
         else:
-            self.tree.focus()
+            self.module_tree.focus()
 
     def watch_narrow(self, narrow: bool) -> None:
         # at 80 columns the palette hint would push the last keys off the footer
         self.footer.show_command_palette = not narrow
 
     def watch_view(self, view: str) -> None:
-        self._mark_shown(view)
-
-    def _mark_shown(self, view: str) -> None:
         """The ``-shown`` class on the panel on display and on its column."""
         for name, widget in self.panels.items():
             widget.set_class(name == view, "-shown")
@@ -131,7 +157,7 @@ class MainScreen(Screen[None]):
         for name, widget in self.columns.items():
             widget.set_class(name == column, "-shown")
 
-    def show_view(self, name: str) -> None:
+    def action_view(self, name: str) -> None:
         """Show one panel (narrow terminals) and focus it."""
         self.view = name
         # The tabs follow without telling: their TabActivated would come back here, and two
@@ -144,10 +170,10 @@ class MainScreen(Screen[None]):
             target.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        """Only a tab the user chose (a click, the arrows): ``show_view`` posts none."""
+        """Only a tab the user chose (a click, the arrows): ``action_view`` posts none."""
         name = (event.tab.id or "").removeprefix("tab-")
         if name:
-            self.show_view(name)
+            self.action_view(name)
 
     @property
     def focus_chain(self) -> list[Widget]:
@@ -171,29 +197,9 @@ class MainScreen(Screen[None]):
         return [w for _, w in sorted(zip(ranked, chain, strict=True), key=lambda p: p[0])]
 
     # ------------------------------------------------------------------ the panels
-    @property
-    def tree(self) -> ModuleTree:
-        return self.query_one(ModuleTree)
-
-    @property
-    def table(self) -> LayerTable:
-        return self.query_one(LayerTable)
-
-    @property
-    def inspector(self) -> Inspector:
-        return self.query_one(Inspector)
-
-    @property
-    def warnings_panel(self) -> WarningsPanel:
-        return self.query_one(WarningsPanel)
-
-    def _followers(self) -> list[Widget]:
-        """Every widget that follows the stepper."""
-        return [self.strip, *self.panels.values()]
-
     def refresh_panels(self) -> None:
         """Redraw every panel from the stepper, and the counts on the tabs."""
-        for panel in self._followers():
+        for panel in [self.strip, *self.panels.values()]:
             panel.refresh_from(self.stepper)  # type: ignore[attr-defined]
         for spec in PANELS:
             count = getattr(self.panels[spec.name], "tab_count", None)
@@ -204,7 +210,7 @@ class MainScreen(Screen[None]):
     def highlight(self, path: str | None) -> None:
         """Mark ``path`` in every panel that shows modules (None clears the mark); the
         inspector shows it (a selection, a warning or a pause points there)."""
-        for panel in self._followers():
+        for panel in [self.strip, *self.panels.values()]:
             panel.highlight(path)  # type: ignore[attr-defined]
 
     def mark_layer(self, path: str | None) -> None:
@@ -212,7 +218,7 @@ class MainScreen(Screen[None]):
         what the user selected. None clears a mark left by stepping, never a selection."""
         if path is None and not self._layer_marked:
             return
-        self.tree.highlight(path)
+        self.module_tree.highlight(path)
         self.table.highlight(path)
         self._layer_marked = path is not None
 
@@ -221,8 +227,8 @@ class MainScreen(Screen[None]):
         self._layer_marked = False
         self.highlight(target)
         if self.narrow:
-            self.show_view("tree")
-        self.tree.focus()
+            self.action_view("tree")
+        self.module_tree.focus()
 
     # ------------------------------------------------------------------ selection
     def on_path_selected(self, message: PathSelected) -> None:
@@ -230,7 +236,7 @@ class MainScreen(Screen[None]):
         self.inspector.show(message.path, message.call)
         self.highlight(message.path)
         if self.narrow:
-            self.show_view("inspect")
+            self.action_view("inspect")
 
     def on_warning_selected(self, message: WarningSelected) -> None:
         if not message.target:
@@ -240,9 +246,57 @@ class MainScreen(Screen[None]):
         self.highlight(message.target)
         self.inspector.show(message.target)
         if self.narrow:
-            self.show_view("tree")
+            self.action_view("tree")
 
     def on_failure_selected(self, message: FailureSelected) -> None:
         """A failed step chosen in the warnings panel: show its traceback again."""
         assert isinstance(message.error, StepFailed)
         self.error_panel.show_failure(message.error, message.step)
+
+    # ------------------------------------------------------------------ keys (actions.ACTIONS)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # hidden from the narrow footer: the hidden twin binding takes the key
+        return not (action == actions.WIDE_ONLY and self.narrow)
+
+    def action_wide_only(self, action: str) -> None:
+        """The footer key of an action the narrow footer has no room for (``Action.narrow``)."""
+        getattr(self, f"action_{action}")()
+
+    def action_step(self, granularity: str) -> None:
+        """One batch, phase, layer or epoch ("batch"...), in the job thread."""
+        self._controls.steps.step(Granularity[granularity.upper()])
+
+    def action_toggle_run(self) -> None:
+        self._controls.steps.toggle_run()
+
+    def action_rewind(self) -> None:
+        # a replay from the checkpoint before: it runs the user's code, so in the job thread;
+        # presses while it replays add up (controls/travel.py)
+        self._controls.travel.go_back(1)
+
+    def action_scale_lr(self, direction: str) -> None:
+        self._controls.settings.scale_lr(direction)
+
+    def action_checkpoint(self) -> None:
+        self._controls.settings.checkpoint()
+
+    def action_breakpoints(self) -> None:
+        self._controls.settings.breakpoints()
+
+    def action_check_backward(self, which: str = "selected") -> None:
+        self._controls.checks.check_backward(which)
+
+    def action_checklist(self) -> None:
+        self._controls.checks.checklist()
+
+    def action_flow(self) -> None:
+        """Show and focus the flow panel."""
+        self.action_view("flow")
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+
+def _panel(panels: dict[str, Widget], kind: type[PanelType]) -> PanelType:
+    """The one panel of type ``kind``."""
+    return next(panel for panel in panels.values() if isinstance(panel, kind))

@@ -138,16 +138,16 @@ async def test_500_random_keys(app_for):
 
 async def test_queued_tab_changes_do_not_echo(app_for, monkeypatch):
     """Two tab changes queued before either is handled (two fast clicks), then three view
-    keys: each is shown once and the last one stays; ``show_view`` changes the tabs without
+    keys: each is shown once and the last one stays; ``action_view`` changes the tabs without
     posting back, so nothing ping-pongs."""
     shown: list[str] = []
-    original = MainScreen.show_view
+    original = MainScreen.action_view
 
     def counting(self, name: str) -> None:
         shown.append(name)
         original(self, name)
 
-    monkeypatch.setattr(MainScreen, "show_view", counting)
+    monkeypatch.setattr(MainScreen, "action_view", counting)
     app = app_for("mlp")
     async with app.run_test(size=NARROW) as pilot:
         tabs = app.main.tabs

@@ -20,6 +20,7 @@ from scratchtui.actions import (
 )
 from scratchtui.app import ScratchApp
 from scratchtui.panels import COLUMNS, PANELS
+from scratchtui.screens.main import MainScreen
 from scratchtui.widgets.panel import Panel
 from scratchtui.widgets.warnings_panel import WarningsPanel, warning_text
 
@@ -28,10 +29,15 @@ HELP_WIDTH = 76
 
 
 def test_every_bound_action_has_a_method_on_the_app():
+    """On its owner: the main screen (its footer's and panels' keys) or the app."""
+    owners = {"main": MainScreen, "app": ScratchApp}
     for row in ACTIONS:
         if row.bound:
-            assert callable(getattr(ScratchApp, f"action_{row.action}", None)), row.action
-    assert callable(getattr(ScratchApp, f"action_{WIDE_ONLY}", None))
+            owner = owners[row.owner]
+            assert callable(getattr(owner, f"action_{row.name}", None)), row.action
+            assert row.main_view or row.owner == "app", row.action  # works over a dialog
+    assert callable(getattr(MainScreen, f"action_{WIDE_ONLY}", None))
+    assert all(row.owner == "main" for row in ACTIONS if row.bound and not row.narrow)
 
 
 def test_every_help_line_fits_80_columns():

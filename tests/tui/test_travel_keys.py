@@ -3,6 +3,7 @@ screenshot and export, pressed as a user presses them."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import math
 import textwrap
@@ -10,6 +11,7 @@ import textwrap
 import scratchai as sa
 from scratchai.engine import Stepper, load_experiment_file
 from scratchtui.actions import help_lines, palette_entries
+from scratchtui.app import RUN_REFRESH_SECONDS, ScratchApp
 from scratchtui.panels import PANELS
 from scratchtui.screens.modes import ModesScreen
 from scratchtui.screens.prompt import PromptScreen
@@ -152,10 +154,52 @@ async def test_R_reloads_the_edited_file_keeping_lr_and_breakpoints(app_on, tmp_
         assert 24 in new.model.state_dict()["0.W"].shape
         assert new.step == 0 and math.isclose(new.lr, 0.05)
         assert new.breakpoints.grad_norm_above == 50.0
-        assert "24" in app.main.tree.nodes["0.W"].label.plain  # the panels follow the new model
+        assert (
+            "24" in app.main.module_tree.nodes["0.W"].label.plain
+        )  # the panels follow the new model
         assert "reloaded" in app.notices[-1]
         await pilot.press("n")
         assert new.step == 1 and app.main.table.row_keys == ("0", "1", "2")
+
+
+async def test_R_swaps_the_model_while_the_refresh_ticker_waits(
+    app_on, tmp_path, wait_until, monkeypatch
+):
+    """The reload race (a full run once failed on it with ``NoMatches '#tab-warnings'``): the
+    panels are rebuilt for the new model while the reload job still counts as running, so the
+    refresh ticker is live. Here the rebuild stops for a few ticks between removing the old
+    panels and mounting the new ones: a tick that runs then reads a screen half torn down."""
+    ticks: list[bool] = []  # one per tick of the refresh ticker: mid-swap or not
+    mid_swap = False
+    tick = ScratchApp._tick
+
+    def counted_tick(self) -> None:
+        ticks.append(mid_swap)
+        tick(self)
+
+    monkeypatch.setattr(ScratchApp, "_tick", counted_tick)
+    app = file_app(app_on, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n", "n")
+        old = app.stepper
+        main = app.main
+        mount_all = main.mount_all
+
+        async def slow_mount_all(*args, **kwargs):
+            nonlocal mid_swap
+            mid_swap = True
+            await asyncio.sleep(4 * RUN_REFRESH_SECONDS)  # the old panels are gone by now
+            mid_swap = False
+            return await mount_all(*args, **kwargs)
+
+        monkeypatch.setattr(main, "mount_all", slow_mount_all)
+        write_model(tmp_path / "my_model.py", 24)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not app.running and app.stepper is not old, timeout=10)
+        assert app.return_code is None  # the app did not fail on a tick
+        assert True not in ticks, "the refresh ticker ran while the panels were rebuilt"
+        assert "24" in app.main.module_tree.nodes["0.W"].label.plain
+        assert "reloaded" in app.notices[-1]
 
 
 async def test_R_with_a_broken_edit_keeps_the_old_model(app_on, tmp_path, wait_until):
