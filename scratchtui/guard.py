@@ -29,10 +29,10 @@ def os_exit_guarded() -> Iterator[None]:
     """``os._exit`` raises ``OsExitCalled`` in this process until the block ends."""
     owner = os.getpid()
 
-    def guarded(code: int) -> NoReturn:
+    def guarded(status: int) -> NoReturn:  # os._exit's own parameter name
         if os.getpid() != owner:  # a forked child of the user's code: let it exit
-            REAL_OS_EXIT(code)
-        raise OsExitCalled(code)
+            REAL_OS_EXIT(status)
+        raise OsExitCalled(status)
 
     previous, os._exit = os._exit, guarded
     try:

@@ -20,6 +20,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 from textual.css.styles import RulesMap
 from textual.visual import RichVisual
+from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -53,7 +54,8 @@ class _Piece:
         self.widget = widget
         self.renderable = renderable
 
-    def visualize(self) -> _Measured:
+    def visualize(self, widget: Widget | None = None, obj: object = None) -> _Measured:
+        # Textual's protocol (``SupportsVisual``) names two arguments; Textual calls it with none
         return _Measured(self.widget, self.renderable)
 
 

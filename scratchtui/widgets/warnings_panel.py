@@ -47,7 +47,8 @@ def warning_text(warning: Warning) -> Text:
         text.append("\n  fix: ", style="dim green")
         text.append(remedy)
         # a plain string (an older rule) names no action
-        key = REMEDY_KEYS.get(remedy.action) if isinstance(remedy, Remedy) else None
+        action = remedy.action if isinstance(remedy, Remedy) else None
+        key = REMEDY_KEYS.get(action) if action else None
         if key:
             text.append(f" ({key})", style="bold cyan")
     return text
