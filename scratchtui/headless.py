@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from scratchai.engine import Severity, State, StepFailed, StepInterrupted, Stepper, Warning
+from scratchai.engine import RuleWarning, Severity, State, StepFailed, StepInterrupted, Stepper
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -25,7 +25,7 @@ EXIT_INTERRUPTED = 130  # the shell's convention for ctrl+c (128 + SIGINT)
 _CHUNK = 25  # steps between loss and accuracy refreshes (the step count follows every step)
 
 
-def format_warning(warning: Warning) -> str:
+def format_warning(warning: RuleWarning) -> str:
     colour = {Severity.DIVERGED: "red", Severity.WARNING: "yellow"}.get(warning.severity, "green")
     remedies = "; ".join(warning.remedies)
     return (

@@ -23,11 +23,11 @@ from scratchai.engine.observe.records import (
     ModuleProbe,
     ParamProbe,
     Remedy,
+    RuleWarning,
     Severity,
     State,
     Stats,
     StepRecord,
-    Warning,
 )
 from scratchai.engine.settings import RULE_BREAKPOINTS, Breakpoints, Settings
 from scratchai.engine.stepper import StepFailed, StepInterrupted, Stepper
@@ -61,6 +61,7 @@ __all__ = [
     "ParamInfo",
     "ParamProbe",
     "Remedy",
+    "RuleWarning",
     "Settings",
     "Severity",
     "State",
@@ -69,9 +70,12 @@ __all__ = [
     "StepInterrupted",
     "StepRecord",
     "Stepper",
-    "Warning",
     "list_demos",
     "load_demo",
     "load_experiment_file",
     "reload_experiment_file",
 ]
+
+#: The earlier name of ``RuleWarning``, kept for code written against it (imported, it hid the
+#: builtin ``Warning``, hence the new name; not in ``__all__``).
+Warning = RuleWarning

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scratchai.engine.observe.records import StepRecord, Warning
+from scratchai.engine.observe.records import RuleWarning, StepRecord
 from scratchai.engine.rules import Rule, default_rules
 
 
@@ -91,7 +91,7 @@ def fired_breakpoints(
     converged: bool,
     settings: Settings,
     diverged_reason: str,
-    warnings: Sequence[Warning] = (),
+    warnings: Sequence[RuleWarning] = (),
 ) -> list[str]:
     """The names (with a short reason) of the breakpoints that fire on ``record``.
 

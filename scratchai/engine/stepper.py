@@ -30,9 +30,9 @@ from scratchai.engine.observe.records import (
     EpochRecord,
     Granularity,
     LayerEvent,
+    RuleWarning,
     State,
     StepRecord,
-    Warning,
 )
 from scratchai.engine.observe.validation import validate
 from scratchai.engine.settings import Breakpoints, Settings
@@ -113,7 +113,7 @@ class Stepper:
         self._running = False  # inside run(): see mid_batch
         self._new_steps: deque[StepRecord] = deque(maxlen=_RECENT_RECORDS)
         self._new_epochs: list[EpochRecord] = []
-        self._new_warnings: list[Warning] = []
+        self._new_warnings: list[RuleWarning] = []
         self._fired: list[str] = []
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
@@ -153,7 +153,7 @@ class Stepper:
         self._monitor.breakpoints = value
 
     @property
-    def warnings(self) -> tuple[Warning, ...]:
+    def warnings(self) -> tuple[RuleWarning, ...]:
         return tuple(self._monitor.warnings)
 
     @property

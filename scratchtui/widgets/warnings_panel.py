@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from scratchai.engine import Remedy, Severity, StepFailed, Stepper, Warning
+from scratchai.engine import Remedy, RuleWarning, Severity, StepFailed, Stepper
 
 from ..actions import REMEDY_KEYS
 from ..messages import FailureSelected, WarningSelected
@@ -31,7 +31,7 @@ _SEVERITY_STYLE = {
 }
 
 
-def warning_text(warning: Warning) -> Text:
+def warning_text(warning: RuleWarning) -> Text:
     """One warning as the lines a user reads: what and where, why, what to do (and the key
     that does it, where a key does)."""
     text = Text()
@@ -74,10 +74,10 @@ UNDONE_KEPT = 20
 class Undone(NamedTuple):
     """A warning of a step that a rewind undid (its advice may be what the user follows)."""
 
-    warning: Warning
+    warning: RuleWarning
 
 
-Entry = Warning | tuple[StepFailed, int] | Undone
+Entry = RuleWarning | tuple[StepFailed, int] | Undone
 
 
 class WarningList(OptionList):
@@ -101,13 +101,13 @@ class WarningsPanel(Vertical):
     def __init__(self, stepper: Stepper, **kwargs) -> None:
         super().__init__(**kwargs)
         #: the engine's warnings on display, newest first
-        self.warnings: tuple[Warning, ...] = ()
+        self.warnings: tuple[RuleWarning, ...] = ()
         #: failed steps, oldest first: (the error, the last good step)
         self.failures: list[tuple[StepFailed, int]] = []
         #: what each option shows, in display order (newest first)
         self.entries: list[Entry] = []
         #: warnings of steps a rewind undid, oldest first (shown first, marked "undone")
-        self.undone: list[Warning] = []
+        self.undone: list[RuleWarning] = []
         self._listed_failures = 0
         self._stepper = stepper
         self.reason_text = ""
@@ -155,7 +155,7 @@ class WarningsPanel(Vertical):
         self.list.set_options(Option(_entry_text(e), id=str(i)) for i, e in enumerate(self.entries))
         self.list.highlighted = 0
 
-    def _undone_after(self, step: int, current: tuple[Warning, ...]) -> list[Warning]:
+    def _undone_after(self, step: int, current: tuple[RuleWarning, ...]) -> list[RuleWarning]:
         """The warnings of steps a rewind undid (still beyond ``step``), oldest first: the
         advice being followed stays in view until training passes those steps again."""
         kept = [w for w in self.undone if w.step > step]
@@ -181,7 +181,7 @@ class WarningsPanel(Vertical):
     def highlight(self, path: str | None) -> None:
         """Move to the newest warning that names ``path`` (if any)."""
         for i, entry in enumerate(self.entries):
-            if path and isinstance(entry, Warning) and entry.target == path:
+            if path and isinstance(entry, RuleWarning) and entry.target == path:
                 self.list.highlighted = i
                 return
 
@@ -206,7 +206,7 @@ class WarningsPanel(Vertical):
         entry = self.entries[int(event.option_id)]
         if isinstance(entry, Undone):
             entry = entry.warning
-        if isinstance(entry, Warning):
+        if isinstance(entry, RuleWarning):
             self.post_message(WarningSelected(entry.target or None))
         else:
             self.post_message(FailureSelected(*entry))
@@ -218,4 +218,4 @@ def _entry_text(entry: Entry) -> Text:
         text.append_text(warning_text(entry.warning))
         text.stylize("dim", len("undone "))
         return text
-    return warning_text(entry) if isinstance(entry, Warning) else failure_text(*entry)
+    return warning_text(entry) if isinstance(entry, RuleWarning) else failure_text(*entry)

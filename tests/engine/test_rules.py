@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scratchai.engine import EpochRecord, Remedy, Settings, Severity
-from scratchai.engine.observe.records import ModuleProbe, ParamProbe, Stats, StepRecord, Warning
+from scratchai.engine.observe.records import ModuleProbe, ParamProbe, RuleWarning, Stats, StepRecord
 from scratchai.engine.rules import (
     DEFAULT_RULES,
     Condition,
@@ -188,7 +188,7 @@ def test_state_dict_restores_every_rule_exactly():
     saved = rules.state_dict()
     first = replay(rules, items[30:])
     fired = {c.warning.rule for found in first for c in found if isinstance(c, Condition)}
-    fired |= {w.rule for found in first for w in found if isinstance(w, Warning)}
+    fired |= {w.rule for found in first for w in found if isinstance(w, RuleWarning)}
     assert fired == RULE_IDS - {"init_loss"}  # after the snapshot: every stateful rule moves
     end = rules.state_dict()
     rules.load_state_dict(saved)
@@ -209,7 +209,7 @@ def test_rules_in_one_settings_do_not_share_state():
 
 
 # ---------------------------------------------------------------- remedies
-def all_warnings() -> list[Warning]:
+def all_warnings() -> list[RuleWarning]:
     rules = RuleBook(Settings())
     out = replay(rules, stream())
     found = [x for items in out for x in items]

@@ -15,7 +15,7 @@ from scratchai.engine.checks.backward import (
     has_own_modules,
 )
 from scratchai.engine.observe.monitor import Monitor
-from scratchai.engine.observe.records import Remedy, Severity, Warning
+from scratchai.engine.observe.records import Remedy, RuleWarning, Severity
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 from scratchai.engine.views.model_index import ModelIndex
 
@@ -35,7 +35,7 @@ def peek_batch(experiment: Any) -> np.ndarray:
     return xb
 
 
-def warnings_of(report: BackwardReport, step: int) -> list[Warning]:
+def warnings_of(report: BackwardReport, step: int) -> list[RuleWarning]:
     """One warning per module whose backward failed, naming the module and what is wrong."""
     found = []
     for check in report.failed:
@@ -48,7 +48,7 @@ def warnings_of(report: BackwardReport, step: int) -> list[Warning]:
         else:
             measured = f" ({measured})"
         found.append(
-            Warning(
+            RuleWarning(
                 RULE,
                 Severity.WARNING,
                 step,

@@ -20,10 +20,10 @@ from scratchai.engine.observe.records import (
     EpochRecord,
     GradShare,
     Remedy,
+    RuleWarning,
     Severity,
     State,
     StepRecord,
-    Warning,
 )
 from scratchai.engine.observe.validation import is_classification
 from scratchai.engine.rules import RuleBook
@@ -62,13 +62,13 @@ class Monitor:
         self.breakpoints = breakpoints
         self._rules = RuleBook(settings)
         self._rules.inputs = inputs
-        self.warnings: deque[Warning] = deque(maxlen=settings.warning_capacity)
+        self.warnings: deque[RuleWarning] = deque(maxlen=settings.warning_capacity)
         self.epochs: list[EpochRecord] = []
         self._active: frozenset[str] = frozenset()  # keys of the conditions that hold now
         self._last_loss: float | None = None
         self._classification: bool | None = None  # decided on the first batch's output
         self._converged_at: int | None = None  # step where a run last paused on convergence
-        self._noted: list[Warning] = []  # found outside the rules, reported with the next step
+        self._noted: list[RuleWarning] = []  # found outside the rules, reported with the next step
         self._last_full: StepRecord | None = None  # the last record with its own layers
         self._layers_requested = False
 
@@ -193,12 +193,12 @@ class Monitor:
         )
         return Verdict(record._replace(warnings=tuple(new)) if new else record, state, fired)
 
-    def note(self, warnings: list[Warning]) -> None:
+    def note(self, warnings: list[RuleWarning]) -> None:
         """Warnings found outside the rules (the backward check before the first step): they
         join the next step's record, and can fire its breakpoints."""
         self._noted.extend(warnings)
 
-    def epoch(self, epoch_record: EpochRecord) -> list[Warning]:
+    def epoch(self, epoch_record: EpochRecord) -> list[RuleWarning]:
         """Log a validation pass; returns the warnings it raised."""
         self.epochs.append(epoch_record)
         del self.epochs[: -self.settings.history_capacity]  # bounded, like the step history
@@ -206,12 +206,12 @@ class Monitor:
         self.warnings.extend(warnings)
         return warnings
 
-    def late_parameters(self, step: int, names: list[str]) -> list[Warning]:
+    def late_parameters(self, step: int, names: list[str]) -> list[RuleWarning]:
         """Warn once about parameters created after the model was registered."""
         if not names or any(w.rule == "late_parameters" for w in self.warnings):
             return []
         shown = ", ".join(f"'{n}'" for n in names[:5]) + (" ..." if len(names) > 5 else "")
-        warning = Warning(
+        warning = RuleWarning(
             "late_parameters",
             Severity.WARNING,
             step,

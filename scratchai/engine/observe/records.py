@@ -163,7 +163,7 @@ class Remedy(str):
 
 
 @dataclass(frozen=True)
-class Warning:
+class RuleWarning:
     """A rule that fired: what, where, why in plain words, and what to do.
 
     Attributes:
@@ -205,7 +205,7 @@ class StepRecord(NamedTuple):
     modules: tuple[ModuleProbe, ...]
     params: tuple[ParamProbe, ...]
     buffers: tuple[BufferProbe, ...]
-    warnings: tuple[Warning, ...] = ()
+    warnings: tuple[RuleWarning, ...] = ()
     grad_shares: tuple[GradShare, ...] = ()  # each use's part of a shared parameter's gradient
     layers_step: int | None = None
 
@@ -271,7 +271,7 @@ class Advance:
     layer: LayerEvent | None = None
     steps: tuple[StepRecord, ...] = ()
     epochs: tuple[EpochRecord, ...] = ()
-    warnings: tuple[Warning, ...] = ()
+    warnings: tuple[RuleWarning, ...] = ()
     stopped_by: tuple[str, ...] = field(default_factory=tuple)
 
     @property

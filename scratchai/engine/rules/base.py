@@ -2,7 +2,7 @@
 
 A rule looks at each finished step (and, if it wants, each validation pass) and reports a
 *condition* while something holds. The stepper turns the onset of a condition into one
-``Warning`` (so a grad norm that stays high for 50 steps warns once), and derives the state
+``RuleWarning`` (so a grad norm that stays high for 50 steps warns once), and derives the state
 (diverged / converged) from the severities of the conditions that hold now.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scratchai.engine.checks.data import InputSummary
-from scratchai.engine.observe.records import EpochRecord, Remedy, Severity, StepRecord, Warning
+from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity, StepRecord
 from scratchai.engine.rules.tracker import LossTracker
 
 
@@ -29,7 +29,7 @@ class Condition:
     """
 
     key: str
-    warning: Warning
+    warning: RuleWarning
 
 
 class Context:
@@ -86,7 +86,7 @@ class Context:
         """
         if severity is Severity.DIVERGED:
             remedies = (self.rewind_remedy(), *remedies)
-        warning = Warning(
+        warning = RuleWarning(
             key.split(":")[0], severity, self.step, message, diagnosis, tuple(remedies), target
         )
         return Condition(key, warning)
@@ -117,7 +117,7 @@ class Rule(Protocol):
         verdict on the records in between)."""
         return False
 
-    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
+    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[RuleWarning]:
         """Warnings after a validation pass (epoch rules warn directly: no onset tracking)."""
         return ()
 

@@ -6,7 +6,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from scratchai.engine.checks.data import InputSummary
-from scratchai.engine.observe.records import EpochRecord, StepRecord, Warning
+from scratchai.engine.observe.records import EpochRecord, RuleWarning, StepRecord
 from scratchai.engine.rules.base import Condition, Context, Rule
 from scratchai.engine.rules.tracker import LossTracker
 
@@ -48,10 +48,10 @@ class RuleBook:
         self.losses.update(record.step, record.loss)  # after all: every rule saw the same
         return found
 
-    def epoch_warnings(self, epoch: EpochRecord) -> list[Warning]:
+    def epoch_warnings(self, epoch: EpochRecord) -> list[RuleWarning]:
         """Warnings after a validation pass, in rule order."""
         ctx = Context(epoch.step, self._num_classes, self.losses, self.inputs, self.last_epoch)
-        found: list[Warning] = []
+        found: list[RuleWarning] = []
         for rule in self._epoch_rules:
             found.extend(rule.check_epoch(epoch, ctx))
         self.last_epoch = epoch

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scratchai.engine.observe.records import EpochRecord, Remedy, Severity, Warning
+from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
 from scratchai.engine.rules.base import Context, Rule
 from scratchai.engine.rules.remedies import MORE_DATA, REGULARISE
 
@@ -42,7 +42,7 @@ class Overfitting(Rule):
     warned: bool = field(default=False, init=False, repr=False, compare=False)
     since_best: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
 
-    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[Warning]:
+    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[RuleWarning]:
         val = epoch.val_loss
         if val is None or not math.isfinite(val):
             return ()
@@ -61,7 +61,7 @@ class Overfitting(Rule):
             return ()
         self.warned = True
         return (
-            Warning(
+            RuleWarning(
                 "overfitting",
                 Severity.WARNING,
                 epoch.step,
