@@ -1,6 +1,6 @@
-"""Suite-wide: every test leaves no hook on any model and no thread that runs user code behind
-it (a layer-by-layer pass, the app's job thread): a leftover one would train or evaluate in
-the background of the tests that follow."""
+"""Suite-wide: every test leaves no hook on any model and no thread of ours behind it (the app's
+job thread, an interrupt's timer): a leftover one would train, evaluate or interrupt in the
+background of the tests that follow."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from scratchai.engine import Stepper
 from scratchai.hooks import live_hook_handles
 
 
-def pass_threads() -> set[threading.Thread]:
-    """The threads a layer-by-layer pass (``PausablePass``) or an app's job runs in."""
+def our_threads() -> set[threading.Thread]:
+    """The threads of scratchai and scratchtui still alive (an app's job, an interrupt's timer)."""
     return {
         t
         for t in threading.enumerate()
@@ -25,22 +25,22 @@ def pass_threads() -> set[threading.Thread]:
 
 @pytest.fixture(autouse=True)
 def _nothing_left_behind() -> Iterator[None]:
-    hooks, threads = live_hook_handles(), pass_threads()
+    hooks, threads = live_hook_handles(), our_threads()
     yield
-    deadline = time.monotonic() + 2.0  # a cancelled pass thread needs a moment to unwind
-    while pass_threads() - threads and time.monotonic() < deadline:
+    deadline = time.monotonic() + 2.0  # a job thread that was told to stop needs a moment
+    while our_threads() - threads and time.monotonic() < deadline:
         time.sleep(0.01)
-    left = pass_threads() - threads
-    assert not left, f"pass threads left running: {sorted(t.name for t in left)}"
+    left = our_threads() - threads
+    assert not left, f"threads left running: {sorted(t.name for t in left)}"
     assert live_hook_handles() == hooks, (
         f"{live_hook_handles() - hooks} hook handle(s) left on models: close every Stepper"
     )
 
 
-@pytest.fixture(name="pass_threads")
-def pass_threads_fixture() -> Callable[[], set[threading.Thread]]:
-    """The function that lists live pass threads, for tests about them."""
-    return pass_threads
+@pytest.fixture(name="our_threads")
+def our_threads_fixture() -> Callable[[], set[threading.Thread]]:
+    """The function that lists our live threads, for tests about them."""
+    return our_threads
 
 
 @pytest.fixture

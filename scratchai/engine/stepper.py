@@ -64,7 +64,7 @@ class Stepper:
             ``"torch"`` (``0.weight``, transposed: ``torch_model.load_state_dict`` reads it).
 
     A stepper watches its model through hooks: ``close()`` it (or use it as a context
-    manager) when done, so that nothing is left on the model or parked in a thread.
+    manager) when done, so that nothing of it is left on the model.
     """
 
     def __init__(

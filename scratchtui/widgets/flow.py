@@ -187,16 +187,16 @@ class FlowPanel(OptionList):
         return console.export_text()
 
 
-def _subtitle(flow: Flow, state: State, parked: bool) -> str:
-    """Where the batch in progress is; ``parked``: paused between two layers of a pass."""
+def _subtitle(flow: Flow, state: State, between_layers: bool) -> str:
+    """Where the batch in progress is; ``between_layers``: stepping layers, inside a pass."""
     if flow.direction == "forward":
-        if parked:
+        if between_layers:
             return "▸ forward in progress: yellow = this batch"
         if state is State.LOSS:
             return "loss computed, backward next: yellow = this batch"
         return "▸ forward done, loss next: yellow = this batch"
     if flow.direction == "backward":
-        if parked:
+        if between_layers:
             return "◂ gradient flowing back: yellow = this batch"
         return "◂ backward done, update next: yellow = this batch"
     return f"step {flow.step}: enter inspects a call"

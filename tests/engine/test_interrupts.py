@@ -171,7 +171,7 @@ def test_a_parameter_created_in_the_forward_is_reported(closing):
 
 
 def test_interrupts_at_any_moment_never_hang_a_layer_step(closing):
-    """Interrupts sent at random moments of layer steps (a pass thread starting, parking,
+    """Interrupts sent at random moments of layer steps (a pass running whole, a reveal,
     finishing; the engine's own code): every advance returns or fails, none hangs."""
     stepper, _ = _stepper(closing)
     rng = np.random.default_rng(14)

@@ -18,14 +18,14 @@ def _abandoned_mid_layer() -> Stepper:
     return stepper
 
 
-def test_abandoned_steppers_leave_nothing_once_closed(pass_threads) -> None:
-    hooks, threads = live_hook_handles(), pass_threads()
+def test_abandoned_steppers_leave_nothing_once_closed(our_threads) -> None:
+    hooks, threads = live_hook_handles(), our_threads()
     steppers = [_abandoned_mid_layer() for _ in range(5)]
-    assert not pass_threads() - threads  # stepping layers runs in the caller's thread
+    assert not our_threads() - threads  # stepping layers runs in the caller's thread
     assert live_hook_handles() > hooks  # each watches its model
     for stepper in steppers:
         stepper.close()
-    assert not pass_threads() - threads
+    assert not our_threads() - threads
     assert live_hook_handles() == hooks
     assert steppers[0].step == 0 and steppers[0].active_path is None  # still readable
 
