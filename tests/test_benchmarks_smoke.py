@@ -34,7 +34,7 @@ def benchmarks(monkeypatch):
         sys.modules.pop(name, None)
 
 
-SCRIPTS = ("step_time", "probe_cost", "memory", "scaling", "diagnose_cost")
+SCRIPTS = ("step_time", "probe_cost", "memory", "scaling", "diagnose_cost", "before_after")
 
 
 def test_scripts_import(benchmarks):
@@ -142,3 +142,18 @@ def test_diagnose_cost_runs(benchmarks):
     found = diagnose_cost.run(["mlp"], rounds=1, per_block=2, out=out)
     assert "without diagnostics / engine step" in out.getvalue()
     assert found["mlp: check_backward s"] > 0 and found["mlp: checklist s"] > 0
+
+
+def test_before_after_runs(benchmarks):
+    """This checkout against itself, each in its worker process: a round of a few contenders."""
+    before_after = importlib.import_module("before_after")
+    out = io.StringIO()
+    root = str(BENCHMARKS.parent)
+    found = before_after.run(
+        root, root, rounds=1, target_s=1e-3, names=("core step", "bare", "run", "l"), out=out
+    )
+    text = out.getvalue()
+    assert "| l (process CPU) | layer event |" in text and "after / before" in text
+    assert "probed step in run mode" in text
+    assert set(found["versus"]) == {"core step", "bare", "run", "l"}
+    assert all(b > 0 and a > 0 for b, a, _ in found["versus"].values())
