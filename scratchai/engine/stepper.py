@@ -22,6 +22,7 @@ import numpy as np
 from scratchai.call_state import reset_calls
 from scratchai.engine.checks.backward_in_training import BackwardChecks
 from scratchai.engine.checks.data import summarize_inputs
+from scratchai.engine.checks.lints.in_training import FirstStepLints
 from scratchai.engine.experiment import Experiment
 from scratchai.engine.observe.monitor import Monitor
 from scratchai.engine.observe.probes import Probes, squared_norm
@@ -97,7 +98,8 @@ class Stepper:
         self._interrupts = Interrupts(s.interrupt_grace)
         self._passes = Passes(self.index, self._interrupts)
         inputs = summarize_inputs(experiment.train_loader)  # once: the data rules blame
-        self._monitor = Monitor(Probes(self.index), s, breakpoints or Breakpoints(), inputs)
+        probes = Probes(self.index)
+        self._monitor = Monitor(probes, s, breakpoints or Breakpoints(), inputs)
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
         self._checks.pending &= s.backward_check_first
         self.backward_checks = self._checks.results  # path -> latest ModuleCheck
@@ -118,6 +120,8 @@ class Stepper:
         self._last_batch: Any = None  # the inputs of the last batch (compare_modes)
         self._model_shapes: tuple[Any, Any] = (None, None)  # its input and output shapes (flow)
         self._flow = FlowBuilder(self.index, experiment.loss)  # static parts, worked out once
+        # build-time lints on the first step (modules not registered, sharing, broadcasting...)
+        self._lints = FirstStepLints(self.index, probes, self._flow, self._passes, s.lints)
         self._last_layers: tuple[list[float], Tape] | None = None  # (grad_sq, tape): last step
         self._gen = self._training()
 
@@ -329,14 +333,16 @@ class Stepper:
         self._last_batch = xb
         if self._checks.pending:  # the user's own modules: check their backward first
             self._phase = "backward check"  # it runs their code: a failure there says so
-            self._checks.before_first_step(xb)
+            self._checks.before_first_step(xb, yb)
         for _, _, p in self.index.params:  # the registered list: no tree walk on the hot path
             p.zero_grad()
         self.batch_loss = None
         passes.start_batch()
 
         self._phase, self.state = "forward", State.FORWARD
-        output = yield from passes.run("forward", lambda: self.model(xb), self._granularity)
+        first = self.step == 0  # the lints' step: the forward's calls are watched
+        forward = self._lints.watching(lambda: self.model(xb)) if first else lambda: self.model(xb)
+        output = yield from passes.run("forward", forward, self._granularity)
         self._model_shapes = (_shape(xb), _shape(output))
         if self._granularity <= Granularity.PHASE:  # a pause a batch or a run never takes
             yield Granularity.PHASE
@@ -366,7 +372,11 @@ class Stepper:
         # .grad, not peek_grad: a parameter no backward reached shows a zero gradient
         grad_sq = [squared_norm(p.grad) for _, _, p in self.index.params]
         lr = self.lr
+        if first:
+            self._lints.before_update(self.step + 1)
         exp.optimizer.step()
+        if first:
+            self._monitor.note(self._lints.after_update())
         interrupts.in_user_code = False
         self._phase = "probes"
         record = self._record(loss, output, yb, grad_sq, lr)

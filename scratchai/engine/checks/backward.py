@@ -26,6 +26,7 @@ import numpy as np
 
 from scratchai.call_state import no_grad
 from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
+from scratchai.engine.checks.differences import sampled_differences
 from scratchai.engine.timeline.randomness import RandomStates, capture_random, restore_random
 from scratchai.module import Module
 from scratchai.parameter import Parameter
@@ -33,8 +34,9 @@ from scratchai.parameter import Parameter
 DEFAULT_TOLERANCE = 1e-4  # float64 central differences are good to ~1e-8 on smooth modules
 DEFAULT_SAMPLES = 16  # entries per tensor: a wrong formula is wrong on nearly every entry
 MAX_ROWS = 64  # rows of the batch used: every evaluation is a forward of the module alone
-_EPS = 1e-6
 _FLOOR_RATIO = 1e-3  # entries below this fraction of the largest gradient: absolute error
+#: The path a check of the experiment's loss is reported under (no module path looks like it).
+LOSS_PATH = "(loss)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class ModuleCheck:
         tensors: the input first, then each parameter the module's backward writes.
         problems: what is wrong, in plain words (empty when it passed).
         skipped: why the module was not checked ('' when it was).
+        raised: why the check could not finish: the user's code raised inside it, e.g. "its
+            forward raised ValueError on a perturbed input: ..." ('' when it finished).
     """
 
     path: str
@@ -70,10 +74,18 @@ class ModuleCheck:
     problems: tuple[str, ...]
     tolerance: float
     skipped: str = ""
+    raised: str = ""
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.raised
+
+    @property
+    def finding(self) -> str:
+        """What is wrong, in one line ('' when it passed)."""
+        if self.raised:
+            return f"the backward check could not finish: {self.raised}"
+        return self.problems[0] if self.problems else ""
 
     @property
     def one_call_passes(self) -> bool:
@@ -84,8 +96,12 @@ class ModuleCheck:
     def summary(self) -> str:
         """One line: the module, the worst error per tensor, pass/fail against the tolerance."""
         who = f"'{self.path}' ({self.type_name})" if self.path else f"the model ({self.type_name})"
+        if self.path == LOSS_PATH:
+            who = f"the loss ({self.type_name})"
         if self.skipped:
             return f"{who}: not checked: {self.skipped}"
+        if self.raised:
+            return f"{who}: could not finish: {self.raised}"
         errors = ", ".join(f"{t.name} {t.max_rel_error:.1e}" for t in self.tensors)
         measured = f"max relative error {errors}; tolerance {self.tolerance:g}"
         if self.passed:
@@ -102,6 +118,7 @@ class BackwardReport:
     modules: tuple[ModuleCheck, ...]
     tolerance: float
     error: str = ""  # why nothing could be checked ('' when the forward ran)
+    error_path: str = ""  # the module whose forward raised then ('' the model's own code)
 
     @property
     def failed(self) -> tuple[ModuleCheck, ...]:
@@ -170,8 +187,11 @@ def check_backward(
         try:
             rows = np.asarray(x, dtype=np.float64)[:MAX_ROWS]
             calls = _record_calls(copied, rows, rng_state)
-        except (Exception, SystemExit) as exc:  # the user's forward: a step will report it
-            return BackwardReport((), tolerance, f"the forward raised {type(exc).__name__}: {exc}")
+        except (Exception, SystemExit) as exc:  # the user's forward: reported, never swallowed
+            path = _raised_in(exc, names)
+            who = f"'{path}' ({_type_at(copied, path)})" if path else "the model"
+            error = f"the forward of {who} raised {raised(exc, 'on a float64 copy of the batch')}"
+            return BackwardReport((), tolerance, error, path or "")
         wanted = None if paths is None else set(paths)
         results: list[ModuleCheck] = []
         seen: set[int] = set()
@@ -189,8 +209,7 @@ def check_backward(
             try:
                 results.append(checker.run(args, out))
             except (Exception, SystemExit) as exc:  # its forward on perturbed inputs, say
-                reason = f"checking it raised {type(exc).__name__}: {exc}"
-                results.append(checker.result([], [], reason))
+                results.append(checker.could_not_finish(exc))
         return BackwardReport(_blame_children(tuple(results)), tolerance)
     finally:
         restore_random(rng_state)
@@ -211,17 +230,42 @@ def _record_calls(
     return calls
 
 
+def raised(exc: BaseException, where: str = "") -> str:
+    """``ValueError on a perturbed input: the message`` (``where`` may be ''); a
+    ``SystemExit`` says what the code called."""
+    name = type(exc).__name__ + (f" {where}" if where else "")
+    if isinstance(exc, SystemExit):
+        return f"{name}: it called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
+    return f"{name}: {exc}" if str(exc) else name
+
+
+def _raised_in(exc: BaseException, names: dict[int, str]) -> str | None:
+    """The path of the innermost module of the model whose code raised ``exc``."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, Module) and id(owner) in names and names[id(owner)]:
+            found = names[id(owner)]
+        tb = tb.tb_next
+    return found
+
+
+def _type_at(model: Module, path: str) -> str:
+    return type(dict(model.named_modules())[path]).__name__
+
+
 def _copy(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _blame_children(results: tuple[ModuleCheck, ...]) -> tuple[ModuleCheck, ...]:
     """A container fails when a module inside it does: name the inner module only."""
-    failing = [m.path for m in results if m.problems]
+    failing = [m.path for m in results if not m.passed]
     out = []
     for m in results:
         inner = [p for p in failing if p != m.path and (m.path == "" or p.startswith(m.path + "."))]
-        if m.problems and inner:
+        if not m.passed and inner:
             m = ModuleCheck(
                 m.path,
                 m.type_name,
@@ -269,9 +313,11 @@ class _ModuleChecker:
         self.rng_state = rng_state
         self.params = list(module.named_parameters())
         self.buffers = [(b, b.copy()) for b in module.buffers()]
+        # what the check is running of the user's code (an exception is reported with it)
+        self.stage = ("forward", "on the input it received")
 
     def result(
-        self, tensors: list[TensorCheck], problems: list[str], skipped: str = ""
+        self, tensors: list[TensorCheck], problems: list[str], skipped: str = "", error: str = ""
     ) -> ModuleCheck:
         return ModuleCheck(
             self.path,
@@ -280,7 +326,13 @@ class _ModuleChecker:
             tuple(problems),
             self.tolerance,
             skipped,
+            error,
         )
+
+    def could_not_finish(self, exc: BaseException) -> ModuleCheck:
+        """The user's code raised inside the check: say what raised, on what, and why."""
+        what, where = self.stage
+        return self.result([], [], "", f"its {what} raised {raised(exc, where)}")
 
     def _reset(self) -> None:
         """The same function every evaluation: same random draws, same buffers."""
@@ -299,10 +351,12 @@ class _ModuleChecker:
         for _, p in self.params:
             p.zero_grad()
         self._reset()
+        self.stage = ("forward", "on the input it received")
         if after is not None:
             with no_grad():
                 self.module(after)
         self.module(x)
+        self.stage = ("backward", "")
         grad_x = self.module.backward(projection)
         return grad_x, [p.grad.copy() for _, p in self.params]
 
@@ -324,6 +378,8 @@ class _ModuleChecker:
         try:
             grad_x, grads = self._analytic(x, projection)
         except Exception as exc:
+            if self.stage[0] != "backward":
+                raise  # its forward: the check could not finish (check_backward says so)
             return self.result([], [f"backward raised {type(exc).__name__}: {exc}"])
         problem = shape_problem(grad_x, x.shape, "backward")
         if problem:
@@ -350,6 +406,7 @@ class _ModuleChecker:
                 return float(np.sum(self.module(x) * projection))
 
         f0 = f()
+        self.stage = ("forward", "on a perturbed input")
         targets = [("input", x, grad_x)] + [
             (name, p.data, g) for (name, p), g in zip(self.params, grads, strict=True)
         ]
@@ -371,25 +428,7 @@ class _ModuleChecker:
     def _numeric(
         self, array: np.ndarray, f: Callable[[], float], f0: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Central differences at sampled entries of ``array`` (changed in place, then put
-        back); entries where ``f`` has a kink (its two one-sided slopes disagree) are left out."""
-        flat = array.reshape(-1)  # a view: the arrays checked are contiguous copies
-        count = min(self.samples, flat.size)
-        idx = np.sort(self.rng.choice(flat.size, size=count, replace=False))
-        kept, values = [], []
-        for i in idx:
-            original = flat[i]
-            flat[i] = original + _EPS
-            f_plus = f()
-            flat[i] = original - _EPS
-            f_minus = f()
-            flat[i] = original
-            right, left = f_plus - f0, f0 - f_minus
-            if abs(right - left) > 0.1 * max(abs(right), abs(left)) + 1e-10 * (1 + abs(f0)):
-                continue  # a kink within eps (e.g. ReLU at 0): no derivative to compare
-            kept.append(i)
-            values.append((f_plus - f_minus) / (2 * _EPS))
-        return np.asarray(kept, dtype=np.intp), np.asarray(values, dtype=np.float64)
+        return sampled_differences(array, f, f0, self.rng, self.samples)
 
     # ------------------------------------------------------------------ accumulation, reuse
     def _check_accumulation(
@@ -399,7 +438,9 @@ class _ModuleChecker:
         problems = []
         before = [self.rng.standard_normal(p.shape) for _, p in self.params]
         self._reset()
+        self.stage = ("forward", "run again to check that backward adds into .grad")
         self.module(x)
+        self.stage = ("backward", "with a gradient already in .grad")
         for (_, p), g0 in zip(self.params, before, strict=True):
             p.grad = g0
         self.module.backward(projection)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from scratchai.call_state import no_grad
-from scratchai.engine.checks.backward import check_backward
+from scratchai.engine.checks.backward import BackwardReport, check_backward, is_library_module
 from scratchai.engine.checks.data import dataset_arrays, summarize_inputs
+from scratchai.engine.checks.loss_backward import check_loss_backward
 from scratchai.engine.experiment import Experiment
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 
@@ -136,7 +137,7 @@ def _run(
             one = sample[:batch]
             checks += [
                 ("loss at init", lambda: _init_loss(experiment, X[sample], y[sample])),
-                ("backward check", lambda: _backward(experiment, X[one])),
+                ("backward check", lambda: _backward(experiment, X[one], y[one])),
                 (
                     "overfit one batch",
                     lambda: _overfit(experiment, X[one], y[one], overfit_steps),
@@ -200,11 +201,16 @@ def _init_loss(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckRes
     return CheckResult(name, False, measured, fix)
 
 
-def _backward(experiment: Experiment, x: np.ndarray) -> CheckResult:
+def _backward(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckResult:
     report = check_backward(experiment.model, x)
+    if not is_library_module(experiment.loss):  # a loss the user wrote: its backward too
+        loss = check_loss_backward(experiment.model, experiment.loss, x, y)
+        report = BackwardReport((*report.modules, loss), report.tolerance, report.error)
     name = "backward check"
     if report.error:
-        return CheckResult(name, False, report.error, "fix the forward first")
+        return CheckResult(
+            name, False, f"could not finish: {report.error}", "fix the error, then check again"
+        )
     worst = max((t.max_rel_error for m in report.modules for t in m.tensors), default=0.0)
     measured = (
         f"{len(report.modules)} modules each against finite differences, worst relative "
@@ -212,7 +218,7 @@ def _backward(experiment: Experiment, x: np.ndarray) -> CheckResult:
     )
     if report.passed:
         return CheckResult(name, True, measured)
-    fix = "; ".join(f"'{m.path}' ({m.type_name}): {m.problems[0]}" for m in report.failed)
+    fix = "; ".join(f"'{m.path}' ({m.type_name}): {m.finding}" for m in report.failed)
     return CheckResult(name, False, measured, fix)
 
 
