@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from scratchai.engine.checks.lints import Lint, default_lints
 from scratchai.engine.observe.records import RuleWarning, StepRecord
 from scratchai.engine.rules import Rule, default_rules
 
@@ -33,6 +34,7 @@ class Settings:
     loss_rise_tolerance: float = 0.1  # breakpoint "loss rose": +10% over the previous step
     loss_smoothing: float = 0.1  # EMA weight of each new loss in the loss the rules share
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
+    lints: tuple[Lint, ...] = field(default_factory=default_lints)  # once, on the first step
     layers_every: int = 10  # in a run, per-layer statistics every this many steps (and as needed)
     # Check every module's backward on the first batch when the model holds modules the user
     # wrote (it runs their forward a few dozen extra times on a copy of the model).
@@ -52,6 +54,10 @@ RULE_BREAKPOINTS = (
     "saturation",
     "not_learning",
     "overfitting",
+    "unregistered_modules",
+    "broken_sharing",
+    "broadcast_parameter",
+    "symmetric_units",
 )
 
 
@@ -76,6 +82,10 @@ class Breakpoints:
     saturation: bool = False
     not_learning: bool = False
     overfitting: bool = False
+    unregistered_modules: bool = False
+    broken_sharing: bool = False
+    broadcast_parameter: bool = False
+    symmetric_units: bool = False
 
     @classmethod
     def none(cls) -> Breakpoints:

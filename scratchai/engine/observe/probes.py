@@ -134,6 +134,10 @@ class Probes:
         }
         self._buffers = index.buffers
 
+    def watch(self, path: str, module: Module) -> None:
+        """Probe the calls of a module outside the tree too (no parameters of the model's)."""
+        self._modules[id(module)] = (path, type(module).__name__, (), activation_probe(module))
+
     def params(
         self, grad_sq: list[float], lr: float
     ) -> tuple[tuple[ParamProbe, ...], dict[int, tuple[float, float]]]:

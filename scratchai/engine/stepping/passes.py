@@ -102,6 +102,11 @@ class Passes:
             if not is_library_module(module)
         ]
 
+    def watch_stray(self, module: Module) -> None:
+        """Record the calls of a module outside the model's tree too (its own hook, taken
+        off with the others)."""
+        self._handles.append(module.register_forward_hook(self._on_forward))
+
     # ------------------------------------------------------------------ what the views read
     @property
     def events(self) -> list[LayerEvent]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from scratchai.engine.observe.records import LayerEvent, ModuleProbe, Stats, StepRecord
 from scratchai.engine.views.model_index import ModelIndex
+from scratchai.engine.views.module_info import ModuleInfo, ParamInfo, non_default_repr
 
 #: One axis of a symbolic shape: a size, or "batch".
 Dim = int | str
@@ -175,6 +176,32 @@ class FlowBuilder:
         self._infos = {info.path: info for info in index.structure}
         self._modules = dict(index.modules)
         self._static: dict[str, tuple] = {}
+
+    def add_stray(self, path: str, module: Any) -> None:
+        """Draw a module outside the tree (its parameters are its own: no owners)."""
+        params = tuple(
+            ParamInfo(
+                name,
+                f"{path}.{name}",
+                f"{path}.{name}",
+                (f"{path}.{name}",),
+                tuple(p.shape),
+                str(p.dtype),
+                int(p.size),
+            )
+            for name, p in module.named_parameters(recurse=False)
+        )
+        self._infos[path] = ModuleInfo(
+            path,
+            path,
+            path.count(".") + 1,
+            type(module).__name__,
+            module.extra_repr(),
+            non_default_repr(module),
+            params,
+            (),
+        )
+        self._modules[path] = module
 
     def build_for(
         self,

@@ -70,6 +70,18 @@ class ModelIndex:
         self._param_by_path = {name: p for _, names, p in self.params for name in names}
         self._buffer_by_path = {path: buf for path, buf, _ in self.buffers}
         self.structure: tuple[ModuleInfo, ...] = tuple(self._describe(p, m) for p, m in modules)
+        #: ``(path, module)`` of each module the forward calls that is not in the tree
+        #: (``checks/lints/unregistered.py``): named where it hangs, marked "not registered"
+        self.strays: list[tuple[str, Module]] = []
+
+    def add_stray(self, module: Module, path: str) -> None:
+        """Know a module the forward calls that is not in the tree, by ``path``: a layer if
+        it has no children, owning none of the model's parameters."""
+        self._paths[id(module)] = path
+        self._own[id(module)] = ()
+        if module.is_leaf():
+            self._leaves.add(id(module))
+        self.strays.append((path, module))
 
     # ------------------------------------------------------------------ queries
     def path_of(self, module: Any) -> str | None:
