@@ -33,6 +33,10 @@ TOGGLES = (
     ("saturation", "tanh/sigmoid layers saturated"),
     ("not_learning", "not learning (the loss stays at its init value)"),
     ("overfitting", "overfitting (validation worse while training improves)"),
+    ("unregistered_modules", "modules called but not registered (a plain list or dict)"),
+    ("broken_sharing", "a weight copied where an alias was meant, or two on one array"),
+    ("broadcast_parameter", "a parameter broadcast over its layer's units (a (1,) bias)"),
+    ("symmetric_units", "a layer's units identical (a constant init)"),
 )
 DEFAULT_GRAD_NORM = 100.0  # the lesson's "grad norm > 100"
 GRAD_LABEL = "total grad norm above"
