@@ -18,6 +18,7 @@ NAMES = [
     "data sanity",
     "loss at init",
     "backward check",
+    "module lints",
     "overfit one batch",
     "input-independent baseline",
 ]
@@ -52,6 +53,9 @@ def test_the_experiment_is_left_exactly_as_it_was():
         ("tiny_lr", "input-independent baseline", "make the model train first"),
         ("inputs_x1000", "data sanity", "standardise the inputs"),
         ("inputs_x1000", "loss at init", "standardise the inputs first"),
+        ("plain_list", "module lints", "sa.ModuleList"),
+        ("copied_weight", "module lints", "`self.branch_b.W = self.branch_a.W`"),
+        ("scalar_bias", "module lints", "np.zeros(64)"),
     ],
 )
 def test_a_failing_check_says_what_blocks_it(file, failed, words):
@@ -63,7 +67,7 @@ def test_a_failing_check_says_what_blocks_it(file, failed, words):
 
 def test_cli_check_exits_zero_on_a_demo_and_one_naming_the_module_on_a_wrong_backward(capsys):
     assert main(["check", "demo", "digits"]) == 0
-    assert "all 5 checks passed" in capsys.readouterr().out
+    assert "all 6 checks passed" in capsys.readouterr().out
     assert main(["check", str(BUGS / "relu_no_mask.py")]) == 5
     out = capsys.readouterr().out
     assert "FAIL" in out and "'1' (MyReLU)" in out

@@ -23,6 +23,8 @@ import numpy as np
 from scratchai.call_state import no_grad
 from scratchai.engine.checks.backward import BackwardReport, check_backward, is_library_module
 from scratchai.engine.checks.data import dataset_arrays, summarize_inputs
+from scratchai.engine.checks.lints.preflight import NAME as LINTS
+from scratchai.engine.checks.lints.preflight import lint_check
 from scratchai.engine.checks.loss_backward import check_loss_backward
 from scratchai.engine.experiment import Experiment
 from scratchai.engine.timeline.randomness import capture_random, restore_random
@@ -138,6 +140,7 @@ def _run(
             checks += [
                 ("loss at init", lambda: _init_loss(experiment, X[sample], y[sample])),
                 ("backward check", lambda: _backward(experiment, X[one], y[one])),
+                (LINTS, lambda: lint_check(experiment, X[one], y[one])),
                 (
                     "overfit one batch",
                     lambda: _overfit(experiment, X[one], y[one], overfit_steps),

@@ -189,8 +189,9 @@ class UnregisteredModules:
             )
         if size:
             lost = (
-                f"{'their' if len(group) > 1 else 'its'} {size:,} parameters are never trained (model.parameters(), and so the "
-                "optimizer, never sees them), saved (state_dict) or counted"
+                f"{'their' if len(group) > 1 else 'its'} {size:,} parameters are never "
+                "trained (model.parameters(), and so the optimizer, never sees them), saved "
+                "(state_dict) or counted"
             )
         else:
             lost = (
