@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widget import Widget
+from textual.widgets import Footer
 
-from scratchai.engine import REMEDY_ACTIONS, Remedy, RuleWarning, Severity
+from scratchai.engine import REMEDY_ACTIONS, Remedy, Severity, Warning
 from scratchtui.actions import (
     ACTIONS,
     MAIN_VIEW_ACTIONS,
     REMEDY_KEYS,
     WIDE_ONLY,
     bindings,
+    footer_keys,
     help_lines,
     palette_entries,
 )
@@ -38,6 +41,22 @@ def test_every_bound_action_has_a_method_on_the_app():
             assert row.main_view or row.owner == "app", row.action  # works over a dialog
     assert callable(getattr(MainScreen, f"action_{WIDE_ONLY}", None))
     assert all(row.owner == "main" for row in ACTIONS if row.bound and not row.narrow)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_footer_shows_the_keys_in_table_order(app_for, size):
+    """The main screen's keys, then the app's: the owners split the table without reordering
+    it (Textual's footer lists the screen's bindings before the app's)."""
+    app = app_for("mlp")
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        footer = app.query_one(Footer)
+        shown = [
+            key.key_display
+            for key in footer.query("FooterKey")
+            if not key.has_class("-command-palette")
+        ]
+        assert shown == footer_keys(narrow=app.main.narrow)
 
 
 def test_every_help_line_fits_80_columns():
@@ -89,8 +108,8 @@ def test_the_registry_is_consistent():
         assert callable(getattr(spec.widget, "highlight", None)), spec.name
 
 
-def crafted_warning() -> RuleWarning:
-    return RuleWarning(
+def crafted_warning() -> Warning:
+    return Warning(
         rule="loss_explosion",
         severity=Severity.DIVERGED,
         step=7,
@@ -111,7 +130,7 @@ def test_a_remedy_shows_the_key_that_carries_it_out():
     assert "  fix: halve the learning rate ([)" in lines
     assert "  fix: check the data loader" in lines  # no action, no key
     older = ("a plain string remedy",)  # what a rule without Remedy objects gives
-    plain = RuleWarning("r", Severity.WARNING, 1, "m", "d", older)  # type: ignore[arg-type]
+    plain = Warning("r", Severity.WARNING, 1, "m", "d", older)  # type: ignore[arg-type]
     assert warning_text(plain).plain.endswith("fix: a plain string remedy")
 
 
