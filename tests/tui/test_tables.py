@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import Footer
 
-from scratchai.engine import REMEDY_ACTIONS, Remedy, Severity, Warning
+from scratchai.engine import REMEDY_ACTIONS, Remedy, RuleWarning, Severity
 from scratchtui.actions import (
     ACTIONS,
     MAIN_VIEW_ACTIONS,
@@ -108,8 +108,8 @@ def test_the_registry_is_consistent():
         assert callable(getattr(spec.widget, "highlight", None)), spec.name
 
 
-def crafted_warning() -> Warning:
-    return Warning(
+def crafted_warning() -> RuleWarning:
+    return RuleWarning(
         rule="loss_explosion",
         severity=Severity.DIVERGED,
         step=7,
@@ -130,7 +130,7 @@ def test_a_remedy_shows_the_key_that_carries_it_out():
     assert "  fix: halve the learning rate ([)" in lines
     assert "  fix: check the data loader" in lines  # no action, no key
     older = ("a plain string remedy",)  # what a rule without Remedy objects gives
-    plain = Warning("r", Severity.WARNING, 1, "m", "d", older)  # type: ignore[arg-type]
+    plain = RuleWarning("r", Severity.WARNING, 1, "m", "d", older)  # type: ignore[arg-type]
     assert warning_text(plain).plain.endswith("fix: a plain string remedy")
 
 
