@@ -208,8 +208,11 @@ def _is_core(file: str) -> bool:
 
 
 def _short(file: str) -> str:
-    """``scratchai/layers.py``, ``demos/mlp.py``, or the path relative to the current folder."""
+    """``scratchai/layers.py`` (installed or not), ``demos/mlp.py``, or the path relative to the
+    current folder."""
     path = Path(file).resolve()
+    if _PACKAGE in path.parents:  # scratchai's own files: the same name wherever it is installed
+        return path.relative_to(_PACKAGE.parent).as_posix()
     for base in (Path.cwd(), _PACKAGE.parent):
         try:
             return path.relative_to(base).as_posix()
