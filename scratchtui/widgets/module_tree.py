@@ -14,6 +14,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from scratchai.engine import BufferInfo, ModuleInfo, ParamInfo, ParamProbe, Stepper, StepRecord
+from scratchai.engine.checks.lints import tree_mark
 
 from ..messages import PathSelected
 from .format import CHECK_FAILED, CHECK_OK, SHARED_MARK, count, num, shape
@@ -65,6 +66,8 @@ class ModuleTree(Tree[NodeRef]):
         self._highlighted: str | None = None
         self._infos = {info.path: info for info in structure}
         self._checked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
+        self._lint_marks: dict[str, str] = {}  # module path -> what the lints found there
+        self._lints_of: tuple = ()  # the warnings the lint marks were drawn from
         self._add_nodes(structure)
 
     # ------------------------------------------------------------------ building (once)
@@ -99,6 +102,7 @@ class ModuleTree(Tree[NodeRef]):
         """Show the latest step's grad norms on the visible parameters, and the verdict of
         the backward check on each module checked (no rebuild)."""
         self._mark_checks(stepper)
+        self._mark_lints(stepper)
         record = stepper.last_step
         # the layer table shows this batch's gradients as they flow back: say whose these are
         mid = stepper.mid_batch and record is not None
@@ -151,6 +155,25 @@ class ModuleTree(Tree[NodeRef]):
             self._module_labels[path] = label
             self._redraw(self.nodes[path])
 
+    def _mark_lints(self, stepper: Stepper) -> None:
+        """A module the build-time lints named gets what they found ('hidden: not registered',
+        'W: a copy'); drawn again only when the warnings changed."""
+        warnings = stepper.warnings
+        key = (len(warnings), warnings[-1] if warnings else None)
+        if key == self._lints_of:
+            return
+        self._lints_of = key
+        found: dict[str, list[str]] = {}
+        for warning in warnings:
+            mark = tree_mark(warning)
+            if mark is not None and mark[0] in self.nodes:
+                found.setdefault(mark[0], []).append(mark[1])
+        marks = {path: f"  ⚠ {', '.join(dict.fromkeys(words))}" for path, words in found.items()}
+        for path in set(marks) | set(self._lint_marks):
+            if marks.get(path) != self._lint_marks.get(path):
+                self._lint_marks[path] = marks.get(path, "")
+                self._redraw(self.nodes[path])
+
     # ------------------------------------------------------------------ labels
     def _draw_params(self, entries: list[_ParamEntry]) -> None:
         record = self._record
@@ -171,6 +194,8 @@ class ModuleTree(Tree[NodeRef]):
         path = ref.path
         if ref.kind == "module":
             label = self._module_labels[path].copy()
+            if self._lint_marks.get(path):
+                label.append(self._lint_marks[path], "bold yellow")
         elif ref.kind == "parameter":
             label = _param_label(self._param_info[path], self._by_owner.get(path))
         else:

@@ -36,6 +36,32 @@ DEFAULT_LINTS: tuple[type[Lint], ...] = (
 LINT_RULES = ("unregistered_modules", "broken_sharing", "broadcast_parameter", "symmetric_units")
 
 
+_MARKS = {
+    "unregistered_modules": "not registered",
+    "broadcast_parameter": "broadcast",
+    "symmetric_units": "identical units",
+}
+
+
+def tree_mark(warning: RuleWarning) -> tuple[str, str] | None:
+    """Where a lint's warning marks the model's tree: (the module's path, a few words), e.g.
+    ``('', 'hidden: not registered')`` or ``('branch_b', 'W: a copy')``; None for a warning
+    that is not a lint's (or names nothing)."""
+    rule, target = warning.rule, warning.target
+    if not target or rule not in LINT_RULES:
+        return None
+    if rule == "unregistered_modules":  # 'block.hidden[0] (not registered)': block's hidden
+        where = target.removesuffix(MARK).split("[")[0].split("#")[0]
+        owner, _, attribute = where.rpartition(".")
+        return owner, f"{attribute}: {_MARKS[rule]}"
+    owner, _, name = target.rpartition(".")
+    if rule == "broken_sharing":
+        words = "same memory" if "same memory" in warning.message else "a copy"
+    else:
+        words = _MARKS[rule]
+    return owner, f"{name}: {words}"
+
+
 def default_lints(*overrides: Lint) -> tuple[Lint, ...]:
     """Fresh instances of ``DEFAULT_LINTS``; an override replaces the default of its class."""
     given = {type(lint): lint for lint in overrides}
@@ -98,5 +124,6 @@ __all__ = [
     "SymmetricUnits",
     "UnregisteredModules",
     "default_lints",
+    "tree_mark",
     "watching_calls",
 ]
