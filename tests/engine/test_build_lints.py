@@ -40,6 +40,13 @@ WARNED = [
         "'stages[1]' (Sequential) hang in `stages` of Staged, a plain tuple",
         "sa.ModuleList",
     ),
+    (
+        "global_layer",
+        "unregistered_modules",
+        "Linear#1" + MARK,
+        "'Linear#1' (Linear) ran in the forward but is held by no attribute of the model",
+        "assign it as an attribute",
+    ),
     # 2. sharing gone wrong
     (
         "copied_weight",

@@ -158,7 +158,10 @@ class UnregisteredModules:
         size = sum(
             p.size for s in group for p in {id(p): p for p in s.module.parameters()}.values()
         )
-        names = ", ".join(f"'{s.where}' ({type(s.module).__name__})" for s in group[: self.shown])
+        names = ", ".join(
+            f"'{s.where or s.path.removesuffix(MARK)}' ({type(s.module).__name__})"
+            for s in group[: self.shown]
+        )
         names += " ..." if len(group) > self.shown else ""
         count = f"{len(group)} modules" if len(group) > 1 else "a module"
         remedies: tuple[Remedy, ...]
@@ -201,8 +204,8 @@ class UnregisteredModules:
         diagnosis = (
             "Module.__setattr__ registers a Module only when it is assigned as an attribute: "
             f"one kept in a plain list, tuple or dict runs in the forward but is not in the "
-            f"model's tree, so {lost}. The layers table and the flow show its calls marked "
-            "'not registered'."
+            f"model's tree, so {lost}. The layers table and the flow show "
+            f"{'their' if len(group) > 1 else 'its'} calls marked 'not registered'."
         )
         return RuleWarning(
             RULE, Severity.WARNING, ctx.step, message, diagnosis, remedies, first.path
