@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                 status = run_headless(stepper, steps, console, errors)
             if args.export is not None:
                 try:
-                    console.print(f"history written to {stepper.views.export(args.export)}")
+                    written = stepper.views.export(args.export)
+                    console.print(f"history written to {escape(str(written))}", highlight=False)
                 except (OSError, ValueError) as error:
                     errors.print(f"[red]error:[/] could not export: {escape(str(error))}")
                     return status or EXIT_USAGE

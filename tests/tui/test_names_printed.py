@@ -71,3 +71,13 @@ async def test_w_s_and_x_keep_a_hostile_name_inside_their_folders(app_on, tmp_pa
     made = sorted(p.relative_to(tmp_path).parts[:2] for p in tmp_path.rglob("*") if p.is_file())
     assert [folder for _, folder in made] == ["checkpoints", "exports", "screenshots"], made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+def test_an_export_path_with_markup_is_printed_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _model(tmp_path, "m", "d")
+    target = tmp_path / "[red]run.csv"
+    assert main(["run", str(path), "--headless", "--steps", "2", "--export", str(target)]) == 0
+    assert f"history written to {target}" in capsys.readouterr().out
+    assert target.exists()
