@@ -157,3 +157,13 @@ def test_before_after_runs(benchmarks):
     assert "probed step in run mode" in text
     assert set(found["versus"]) == {"core step", "bare", "run", "l"}
     assert all(b > 0 and a > 0 for b, a, _ in found["versus"].values())
+
+
+def test_lint_cost_runs(benchmarks, capsys):
+    lint_cost = importlib.import_module("lint_cost")
+    try:
+        assert lint_cost.main(["--rounds", "1", "--later", "1"]) == 0
+    finally:
+        sys.modules.pop("lint_cost", None)
+    out = capsys.readouterr().out
+    assert "lesson MLP: first step with/without lints" in out and "784-1024-1024-10" in out
