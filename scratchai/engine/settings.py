@@ -58,6 +58,9 @@ RULE_BREAKPOINTS = (
     "broken_sharing",
     "broadcast_parameter",
     "symmetric_units",
+    "mismatched_labels",
+    "eval_randomness",
+    "frozen_statistics",
 )
 
 
@@ -82,6 +85,9 @@ class Breakpoints:
     saturation: bool = False
     not_learning: bool = False
     overfitting: bool = False
+    mismatched_labels: bool = False
+    eval_randomness: bool = False
+    frozen_statistics: bool = False
     unregistered_modules: bool = False
     broken_sharing: bool = False
     broadcast_parameter: bool = False
@@ -91,6 +97,15 @@ class Breakpoints:
     def none(cls) -> Breakpoints:
         """Nothing pauses a run (the rules still warn): for timing whole runs."""
         return cls(diverged=False, nonfinite=False, converged=False)
+
+
+def warning_breakpoints(bp: Breakpoints, warnings: Sequence[RuleWarning]) -> list[str]:
+    """The ``RULE_BREAKPOINTS`` that ``warnings`` fire (a step's, or an epoch's)."""
+    return [
+        f"{w.rule}: {w.message}"
+        for w in warnings
+        if w.rule in RULE_BREAKPOINTS and getattr(bp, w.rule)
+    ]
 
 
 def fired_breakpoints(
@@ -112,9 +127,7 @@ def fired_breakpoints(
     # per-layer numbers from an earlier step (see StepRecord.layers_step) decide nothing here
     modules = record.modules if record.layers_fresh else ()
     params = record.params if record.layers_fresh else ()
-    for warning in warnings:
-        if warning.rule in RULE_BREAKPOINTS and getattr(bp, warning.rule):
-            fired.append(f"{warning.rule}: {warning.message}")
+    fired += warning_breakpoints(bp, warnings)
     if bp.diverged and diverged:
         fired.append(f"diverged: {diverged_reason}")
     if bp.nonfinite and (

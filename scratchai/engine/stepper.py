@@ -24,6 +24,7 @@ from scratchai.engine.checks.backward_in_training import BackwardChecks
 from scratchai.engine.checks.data import summarize_inputs
 from scratchai.engine.checks.lints.in_training import FirstStepLints
 from scratchai.engine.experiment import Experiment
+from scratchai.engine.observe.modes_probe import ModeProbes
 from scratchai.engine.observe.monitor import Monitor
 from scratchai.engine.observe.probes import Probes, squared_norm
 from scratchai.engine.observe.records import (
@@ -36,7 +37,7 @@ from scratchai.engine.observe.records import (
     StepRecord,
 )
 from scratchai.engine.observe.validation import validate
-from scratchai.engine.settings import Breakpoints, Settings
+from scratchai.engine.settings import Breakpoints, Settings, warning_breakpoints
 from scratchai.engine.stepping.failures import StepFailed, StepInterrupted, step_failed
 from scratchai.engine.stepping.interrupts import Interrupted, Interrupts
 from scratchai.engine.stepping.passes import Passes, Tape
@@ -103,6 +104,7 @@ class Stepper:
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
         self._checks.pending &= s.backward_check_first
         self.backward_checks = self._checks.results  # path -> latest ModuleCheck
+        self._modes = ModeProbes(self.index)  # train vs eval at each epoch's end
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None
@@ -417,9 +419,12 @@ class Stepper:
     def _validate(self, record: StepRecord) -> None:
         exp = self.experiment
         val_loss, val_acc = validate(self.model, exp.loss, exp.val_data)
-        epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc)
+        modes = self._modes.probe(self._last_batch)  # once an epoch: a few forwards
+        epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc, modes)
         self._new_epochs.append(epoch_record)
-        self._new_warnings.extend(self._monitor.epoch(epoch_record))
+        warnings = self._monitor.epoch(epoch_record)
+        self._new_warnings.extend(warnings)
+        self._fired += warning_breakpoints(self.breakpoints, warnings)  # epoch rules pause too
 
 
 def _shape(value: Any) -> tuple[int, ...]:

@@ -37,6 +37,9 @@ TOGGLES = (
     ("broken_sharing", "a weight copied where an alias was meant, or two on one array"),
     ("broadcast_parameter", "a parameter broadcast over its layer's units (a (1,) bias)"),
     ("symmetric_units", "a layer's units identical (a constant init)"),
+    ("mismatched_labels", "labels apart from inputs (validation at chance, training climbs)"),
+    ("eval_randomness", "a module is random in eval mode"),
+    ("frozen_statistics", "running statistics never updated"),
 )
 DEFAULT_GRAD_NORM = 100.0  # the lesson's "grad norm > 100"
 GRAD_LABEL = "total grad norm above"

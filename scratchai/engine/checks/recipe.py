@@ -147,7 +147,9 @@ def _run(
                 ),
                 (
                     "input-independent baseline",
-                    lambda: _baseline(experiment, X, y, batch, baseline_steps, rng),
+                    lambda: _baseline(
+                        experiment, X, y, batch, baseline_steps, rng, _passed(results)
+                    ),
                 ),
             ]
         for name, check in checks:
@@ -167,6 +169,11 @@ def _run(
     finally:
         restore_random(rng_state)
     return Checklist(tuple(results))
+
+
+def _passed(results: list[CheckResult], name: str = "overfit one batch") -> bool | None:
+    """Whether the check ``name`` passed (None when it has not run)."""
+    return next((r.passed for r in results if r.name == name), None)
 
 
 def _raised(exc: BaseException) -> str:
@@ -277,7 +284,10 @@ def _baseline(
     batch: int,
     steps: int,
     rng: np.random.Generator,
+    overfit_passed: bool | None = None,
 ) -> CheckResult:
+    """Real inputs against zeroed ones; ``overfit_passed``: the "overfit one batch" line
+    passed (the model can learn: a failure here is then about the data, never the lr)."""
     name = "input-independent baseline"
     val = dataset_arrays(experiment.val_data) if experiment.val_data is not None else None
     xv, yv = val if val is not None else (X, y)
@@ -306,7 +316,14 @@ def _baseline(
     moved = [abs(after - before) >= 0.01 * abs(before) for after, before in zip(
         (with_inputs, without), untrained, strict=True
     )]  # fmt: skip
-    if not any(moved):  # nothing learnt either way: the comparison says nothing yet
+    if overfit_passed:  # it learns (one batch memorised), but nothing that carries over
+        fix = (
+            "the model can learn (it memorised one batch: see the overfit line), yet after "
+            f"{steps} steps it does no better on {where} data with its inputs than without: "
+            "the labels likely do not belong to their inputs (shuffled or sorted apart from "
+            "them: shuffle X and y with one permutation), or the inputs do not reach the model"
+        )
+    elif not any(moved):  # nothing learnt either way: the comparison says nothing yet
         fix = (
             f"training did not move the loss ({untrained[0]:.4g} before): with or without "
             "the inputs, nothing was learnt, so this says nothing about the data yet; make "

@@ -215,15 +215,50 @@ class StepRecord(NamedTuple):
         return self.layers_step is None
 
 
+class ModeDifference(NamedTuple):
+    """One module whose output depends on the mode in a way it should not (see ``ModesProbe``).
+
+    Attributes:
+        path / type_name: the module, e.g. '2' and 'MyDropout'.
+        difference: relative difference of the two outputs compared (0 when equal).
+        buffers: the module's own buffers that never changed since training began (frozen).
+    """
+
+    path: str
+    type_name: str
+    difference: float
+    buffers: tuple[str, ...] = ()
+
+
+class ModesProbe(NamedTuple):
+    """Train and eval mode on the last trained batch, at an epoch's end (nothing changed).
+
+    Attributes:
+        random_in_eval: modules whose eval output differs between two identical calls (the
+            first such in forward order: what comes after it differs because of it).
+        frozen: modules whose own buffers never changed during training while their eval
+            output differs from their (deterministic) train output on the same input.
+        error: the probe could not finish: what the user's code raised ('' when it did).
+    """
+
+    random_in_eval: tuple[ModeDifference, ...] = ()
+    frozen: tuple[ModeDifference, ...] = ()
+    error: str = ""
+
+
 @dataclass(frozen=True)
 class EpochRecord:
-    """The validation pass at the end of an epoch (None values without validation data)."""
+    """The validation pass at the end of an epoch (None values without validation data).
+
+    ``modes``: the train/eval probe of the epoch's last batch (None when not measured).
+    """
 
     epoch: int
     step: int
     train_loss: float
     val_loss: float | None
     val_accuracy: float | None
+    modes: ModesProbe | None = None
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ from scratchai.engine.rules.base import Condition, Context, LayerRule, Rule
 from scratchai.engine.rules.book import RuleBook
 from scratchai.engine.rules.convergence import Convergence
 from scratchai.engine.rules.dead_relu import DeadReLU
+from scratchai.engine.rules.eval_randomness import EvalRandomness
+from scratchai.engine.rules.frozen_statistics import FrozenStatistics
 from scratchai.engine.rules.grad_norm import GradNorm
 from scratchai.engine.rules.gradient_flow import GradientFlow
 from scratchai.engine.rules.init_loss import InitLoss
 from scratchai.engine.rules.input_scale import InputScale
 from scratchai.engine.rules.loss_explosion import LossExplosion
+from scratchai.engine.rules.mismatched_labels import MismatchedLabels
 from scratchai.engine.rules.nonfinite import NonFinite
 from scratchai.engine.rules.not_learning import NotLearning
 from scratchai.engine.rules.overfitting import Overfitting
@@ -33,6 +36,9 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     NotLearning,
     Convergence,
     Overfitting,
+    EvalRandomness,  # before MismatchedLabels: eval mode broken is the cause to read first
+    FrozenStatistics,
+    MismatchedLabels,
 )
 
 
@@ -53,6 +59,8 @@ __all__ = [
     "Context",
     "Convergence",
     "DeadReLU",
+    "EvalRandomness",
+    "FrozenStatistics",
     "GradNorm",
     "GradientFlow",
     "InitLoss",
@@ -60,6 +68,7 @@ __all__ = [
     "LayerRule",
     "LossExplosion",
     "LossTracker",
+    "MismatchedLabels",
     "NonFinite",
     "NotLearning",
     "Overfitting",

@@ -10,6 +10,7 @@ from typing import Any
 
 from scratchai.engine.observe.records import Remedy, Severity, StepRecord
 from scratchai.engine.rules.base import Condition, Context, Rule
+from scratchai.engine.rules.mismatched_labels import at_chance
 from scratchai.engine.rules.remedies import MORE_DATA, REGULARISE
 
 FINE_TUNE = Remedy("stop here, or lower the lr to fine-tune", action="lower_lr")
@@ -30,13 +31,16 @@ class Convergence(Rule):
         tolerance: the largest relative change between the first and second half.
         gap: the largest validation-minus-training loss for which a plateau is convergence;
             above it the plateau is reported as overfitting (``overfitting:gap``, warning),
-            judged on the latest validation pass.
+            judged on the latest validation pass, unless a classifier's validation accuracy
+            is at chance (within ``chance_margin``): it learnt nothing that carries over, so it
+            is not overfitting (``mismatched_labels`` says what it is).
     """
 
     window: int = 50
     loss: float = 0.05
     tolerance: float = 0.02
     gap: float = 0.5
+    chance_margin: float = 0.1
     converged: bool = field(default=False, init=False, repr=False, compare=False)
     _losses: deque[float] = field(init=False, repr=False, compare=False)
     _sum: float = field(default=0.0, init=False, repr=False, compare=False)
@@ -70,10 +74,19 @@ class Convergence(Rule):
             return ()
         gap = _gap(ctx)
         key = "overfitting:gap" if gap is not None and gap > self.gap else "converged"
+        if key != "converged" and self._at_chance(ctx):
+            key = "converged"  # at chance on validation: not overfitting (see the labels)
         if self._held and self._held[0].key == key:
             return self._held
         self._held = self._describe(key, mean, gap, ctx)
         return self._held
+
+    def _at_chance(self, ctx: Context) -> bool:
+        """A classifier's latest validation accuracy is at chance."""
+        epoch, classes = ctx.last_epoch, ctx.num_classes
+        if epoch is None or epoch.val_accuracy is None or not classes:
+            return False
+        return at_chance(epoch.val_accuracy, classes, self.chance_margin)
 
     def _describe(
         self, key: str, mean: float, gap: float | None, ctx: Context

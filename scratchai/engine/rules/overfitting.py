@@ -10,6 +10,7 @@ from typing import Any
 
 from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
 from scratchai.engine.rules.base import Context, Rule
+from scratchai.engine.rules.mismatched_labels import at_chance
 from scratchai.engine.rules.remedies import MORE_DATA, REGULARISE
 
 
@@ -21,7 +22,9 @@ class Overfitting(Rule):
 
     Why: training on then makes the model worse on unseen data. Patience and margin keep
     noise in a small validation set from warning; requiring the training loss to fall tells
-    overfitting from plain divergence, where both losses rise.
+    overfitting from plain divergence, where both losses rise. A classifier whose validation
+    accuracy never rose above chance (within ``chance_margin``) learnt nothing that carries
+    over, so it cannot overfit: that is ``mismatched_labels``' finding, not this one.
 
     Args:
         patience: epochs since the best validation loss before the rule may fire.
@@ -29,12 +32,16 @@ class Overfitting(Rule):
         trend_window / trend_margin: a slow rise also counts: ``trend_window`` epochs since the
             best, at least 70 % of them higher than the one before, ending over
             ``trend_margin`` (fraction) above the best.
+        chance_margin: validation accuracy this fraction of the way from chance to 100 % or
+            less counts as chance.
     """
 
     patience: int = 3
     margin: float = 0.05
     trend_window: int = 8
     trend_margin: float = 0.02
+    chance_margin: float = 0.1
+    best_accuracy: float = field(default=0.0, init=False, repr=False, compare=False)
     # the best validation so far: (val loss, epoch, step, smoothed train loss then)
     best_val: tuple[float, int, int, float] = field(
         default=(math.inf, 0, 0, math.inf), init=False, repr=False, compare=False
@@ -47,6 +54,8 @@ class Overfitting(Rule):
         if val is None or not math.isfinite(val):
             return ()
         train = ctx.losses.smoothed
+        if epoch.val_accuracy is not None:
+            self.best_accuracy = max(self.best_accuracy, epoch.val_accuracy)
         best, best_epoch, best_step, train_then = self.best_val
         if val < best:
             self.best_val = (val, epoch.epoch, epoch.step, train)
@@ -59,6 +68,13 @@ class Overfitting(Rule):
         jumped = epoch.epoch - best_epoch >= self.patience and val - best > self.margin * abs(best)
         if not (jumped or self._creeping(best)):
             return ()
+        classes = ctx.num_classes
+        if (
+            classes
+            and epoch.val_accuracy is not None
+            and at_chance(self.best_accuracy, classes, self.chance_margin)
+        ):
+            return ()  # nothing learnt carries over: not overfitting
         self.warned = True
         return (
             RuleWarning(
@@ -93,9 +109,15 @@ class Overfitting(Rule):
         return rises >= 0.7 * (len(values) - 1)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_val": self.best_val, "warned": self.warned, "since_best": self.since_best}
+        return {
+            "best_val": self.best_val,
+            "warned": self.warned,
+            "since_best": self.since_best,
+            "best_accuracy": self.best_accuracy,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best_val = state["best_val"]
         self.warned = state["warned"]
         self.since_best = state["since_best"]
+        self.best_accuracy = state["best_accuracy"]

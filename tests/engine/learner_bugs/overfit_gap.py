@@ -8,5 +8,7 @@ from scratchai.engine import Experiment
 
 def build() -> Experiment:
     model = sa.Sequential(sa.Linear(32, 256), sa.ReLU(), sa.Linear(256, 10))
-    # few samples, heavy noise: memorised, not learned
-    return experiment(model, "overfit-gap", lr=0.1, n_samples=200, spread=12.0)
+    # few samples, noisy: memorised, and only a little learned (validation about 33 %, above
+    # chance: with spread 12 it stayed at chance, which is no overfitting but inputs that
+    # carry nothing about their labels, as when the labels are shuffled)
+    return experiment(model, "overfit-gap", lr=0.1, n_samples=200, spread=4.0)

@@ -1,0 +1,83 @@
+"""A module whose eval-mode output changes between two identical calls: randomness in eval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
+from scratchai.engine.rules.base import Context, Rule
+
+
+@dataclass
+class EvalRandomness(Rule):
+    """An epoch rule (``eval_randomness``, warning): at an epoch's end, two eval-mode forwards
+    of the last trained batch differ first at a module's output (its input the same), by
+    more than ``tolerance`` (relative). Warns once per module. Also says when that probe could
+    not finish because the user's code raised in it.
+
+    Why: eval mode must be deterministic; Dropout drops units only while training. A module
+    that draws random numbers in eval mode (a Dropout without ``if self.training:``) makes
+    every validation number noisy and worse than the trained model is.
+
+    Args:
+        tolerance: the relative difference between the two calls' outputs that counts.
+    """
+
+    tolerance: float = 1e-6
+    warned: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[RuleWarning]:
+        modes = epoch.modes
+        if modes is None:
+            return ()
+        found = []
+        if modes.error and "" not in self.warned:
+            self.warned |= {""}
+            found.append(
+                RuleWarning(
+                    "eval_randomness",
+                    Severity.WARNING,
+                    epoch.step,
+                    f"the train/eval check could not finish: {modes.error}",
+                    "At each epoch's end the last batch runs twice in eval mode (and modules "
+                    "with buffers alone in each mode) to find randomness in eval mode and "
+                    "running statistics never updated. Your code raised there, so neither is "
+                    "checked.",
+                    (Remedy("read the error: the forward should run in eval mode (model.eval())"),),
+                )
+            )
+        for d in modes.random_in_eval:
+            if d.difference <= self.tolerance or d.path in self.warned:
+                continue
+            self.warned |= {d.path}
+            found.append(
+                RuleWarning(
+                    "eval_randomness",
+                    Severity.WARNING,
+                    epoch.step,
+                    f"'{d.path}' ({d.type_name}) is random in eval mode: two identical calls on "
+                    f"the same batch give outputs {d.difference:.2g} apart (relative)",
+                    "Eval mode must be deterministic: Dropout drops units only while training "
+                    "(model.train() / model.eval() set self.training). A module that draws "
+                    "random numbers in eval mode makes every validation number noisy and worse "
+                    "than the trained model is.",
+                    (
+                        Remedy(
+                            f"in {d.type_name}.forward, draw the mask only when training: "
+                            "`if not self.training: return x` first (keep the 1/(1-p) scaling "
+                            "in training)"
+                        ),
+                        Remedy("or use sa.Dropout, which does exactly this"),
+                    ),
+                    d.path,
+                )
+            )
+        return found
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"warned": self.warned}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.warned = state["warned"]
