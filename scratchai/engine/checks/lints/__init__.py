@@ -33,7 +33,7 @@ DEFAULT_LINTS: tuple[type[Lint], ...] = (
 )
 
 #: Their warnings' rule ids (each also a breakpoint).
-LINT_RULES = ("unregistered_modules", "broken_sharing", "broadcast_parameter", "symmetric_units")
+LINT_RULES: tuple[str, ...] = tuple(lint.rule for lint in DEFAULT_LINTS)
 
 
 _MARKS = {
