@@ -69,3 +69,20 @@ async def test_the_lints_warn_and_mark_at_80x24(app_on):
             await pilot.pause()
             assert words in app.query_one(WarningsPanel).text, name
             assert f"⚠ {mark}" in app.query_one(ModuleTree).nodes[path].label.plain, name
+
+
+async def test_R_reloads_and_the_lints_run_again(app_on, tmp_path, wait_until):
+    path = BUGS / "plain_list.py"
+    app = app_on(stepper("plain_list"), checkpoint_dir=tmp_path, experiment_file=path, seed=0)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        old = app.stepper
+        assert [w.rule for w in old.warnings] == ["unregistered_modules"]
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not app.running and app.stepper is not old)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not app.running and app.stepper.step == 1)
+        assert [w.rule for w in app.stepper.warnings] == ["unregistered_modules"]
+        assert STRAY in app.main.table.row_keys
+        assert "hang in `hidden` of Deep" in app.query_one(WarningsPanel).text
