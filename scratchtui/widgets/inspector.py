@@ -187,6 +187,8 @@ def _check_parts(check: ModuleCheck) -> list[Text]:
     """The module's last backward check: the error per tensor, the verdict, what is wrong."""
     if check.skipped:
         return [Text(f"backward check: not checked: {check.skipped}", style="dim")]
+    if check.raised:
+        return [Text(f"backward check: could not finish: {check.raised}", style="red")]
     verdict = ("ok", "bold green") if check.passed else ("FAIL", "bold red")
     line = Text.assemble(("backward check ", "bold"), verdict)
     errors = ", ".join(f"{t.name} {t.max_rel_error:.1e}" for t in check.tensors)

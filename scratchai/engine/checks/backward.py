@@ -93,11 +93,16 @@ class ModuleCheck:
         then found elsewhere, e.g. calling the module twice in one forward)."""
         return all(t.max_rel_error <= self.tolerance for t in self.tensors)
 
+    @property
+    def who(self) -> str:
+        """``'1' (Linear)``, ``the model (Net)`` or ``the loss (MyCrossEntropy)``."""
+        if self.path == LOSS_PATH:
+            return f"the loss ({self.type_name})"
+        return f"'{self.path}' ({self.type_name})" if self.path else f"the model ({self.type_name})"
+
     def summary(self) -> str:
         """One line: the module, the worst error per tensor, pass/fail against the tolerance."""
-        who = f"'{self.path}' ({self.type_name})" if self.path else f"the model ({self.type_name})"
-        if self.path == LOSS_PATH:
-            who = f"the loss ({self.type_name})"
+        who = self.who
         if self.skipped:
             return f"{who}: not checked: {self.skipped}"
         if self.raised:

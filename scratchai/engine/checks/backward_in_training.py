@@ -66,7 +66,7 @@ def warnings_of(report: BackwardReport, step: int) -> list[RuleWarning]:
         found.append(could_not_finish("the model", report.error, report.error_path, step))
     for check in report.failed:
         is_loss = check.path == LOSS_PATH
-        who = f"the loss ({check.type_name})" if is_loss else f"'{check.path}' ({check.type_name})"
+        who = check.who
         target = "" if is_loss else check.path  # the loss is no node of the model's tree
         if check.raised:
             found.append(could_not_finish(who, check.raised, target, step))

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from scratchai.call_state import no_grad
-from scratchai.engine.checks.backward import BackwardReport, check_backward, is_library_module
+from scratchai.engine.checks.backward import (
+    LOSS_PATH,
+    BackwardReport,
+    check_backward,
+    is_library_module,
+)
 from scratchai.engine.checks.data import dataset_arrays, summarize_inputs
 from scratchai.engine.checks.lints.preflight import NAME as LINTS
 from scratchai.engine.checks.lints.preflight import lint_check
@@ -214,21 +219,23 @@ def _init_loss(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckRes
 def _backward(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckResult:
     report = check_backward(experiment.model, x)
     if not is_library_module(experiment.loss):  # a loss the user wrote: its backward too
-        loss = check_loss_backward(experiment.model, experiment.loss, x, y)
-        report = BackwardReport((*report.modules, loss), report.tolerance, report.error)
+        checked = check_loss_backward(experiment.model, experiment.loss, x, y)
+        report = BackwardReport((*report.modules, checked), report.tolerance, report.error)
     name = "backward check"
     if report.error:
         return CheckResult(
             name, False, f"could not finish: {report.error}", "fix the error, then check again"
         )
     worst = max((t.max_rel_error for m in report.modules for t in m.tensors), default=0.0)
+    modules = sum(m.path != LOSS_PATH for m in report.modules)
+    loss = " and the loss" if len(report.modules) > modules else ""
     measured = (
-        f"{len(report.modules)} modules each against finite differences, worst relative "
+        f"{modules} modules{loss} each against finite differences, worst relative "
         f"error {worst:.2g} (tolerance {report.tolerance:g})"
     )
     if report.passed:
         return CheckResult(name, True, measured)
-    fix = "; ".join(f"'{m.path}' ({m.type_name}): {m.finding}" for m in report.failed)
+    fix = "; ".join(f"{m.who}: {m.finding}" for m in report.failed)
     return CheckResult(name, False, measured, fix)
 
 
