@@ -220,3 +220,42 @@ def test_the_call_watcher_is_gone_after_the_first_forward(closing):
     stepper = stepper_for("plain_list", closing)
     stepper.run(max_steps=1)
     assert sa.Module.__call__ is original
+
+
+class Convenience(sa.Module):
+    """Layers registered as attributes, and also listed in a plain list for the loop: fine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.act, self.fc2 = sa.Linear(32, 16), sa.ReLU(), sa.Linear(16, 10)
+        self.order = [self.fc1, self.act, self.fc2]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.order:
+            x = layer(x)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.order):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+def test_a_plain_list_of_registered_modules_raises_nothing(closing):
+    from scratchai.datasets import make_clusters
+    from scratchai.engine import Experiment
+
+    sa.manual_seed(0)
+    data = make_clusters(n_samples=200, num_features=32, num_classes=10, seed=0)
+    model = Convenience()
+    experiment = Experiment(
+        model=model,
+        loss=sa.CrossEntropyLoss(),
+        optimizer=sa.SGD(model.parameters(), lr=0.1),
+        train_loader=sa.DataLoader(data, batch_size=32, shuffle=True),
+        name="convenience",
+    )
+    stepper = closing(Stepper(experiment, breakpoints=Breakpoints.none()))
+    stepper.run(max_steps=2)
+    assert not [w.message for w in stepper.warnings if w.rule == "unregistered_modules"]
+    assert [m.path for m in stepper.last_step.modules] == ["fc1", "act", "fc2"]
