@@ -36,6 +36,9 @@ class Settings:
     rules: tuple[Rule, ...] = field(default_factory=default_rules)  # in evaluation order
     lints: tuple[Lint, ...] = field(default_factory=default_lints)  # once, on the first step
     layers_every: int = 10  # in a run, per-layer statistics every this many steps (and as needed)
+    # train vs eval probed at the first epoch's end, then at the end of an epoch in which a
+    # multiple of this many steps fell (eval_randomness, frozen_statistics read it)
+    modes_every: int = 100
     # Check every module's backward on the first batch when the model holds modules the user
     # wrote (it runs their forward a few dozen extra times on a copy of the model).
     backward_check_first: bool = True

@@ -104,7 +104,7 @@ class Stepper:
         self._checks = BackwardChecks(self.index, experiment, self._monitor)
         self._checks.pending &= s.backward_check_first
         self.backward_checks = self._checks.results  # path -> latest ModuleCheck
-        self._modes = ModeProbes(self.index)  # train vs eval at each epoch's end
+        self._modes = ModeProbes(self.index, s.modes_every)  # train vs eval, at epochs' ends
         self.state = State.DEFINED
         self.step = self.epoch = self.batch = 0
         self.last_step: StepRecord | None = None
@@ -419,7 +419,9 @@ class Stepper:
     def _validate(self, record: StepRecord) -> None:
         exp = self.experiment
         val_loss, val_acc = validate(self.model, exp.loss, exp.val_data)
-        modes = self._modes.probe(self._last_batch)  # once an epoch: a few forwards
+        modes = None  # train vs eval: a few forwards, sampled
+        if self._modes.due(record.step, len(exp.train_loader)):
+            modes = self._modes.probe(self._last_batch)
         epoch_record = EpochRecord(record.epoch, record.step, record.loss, val_loss, val_acc, modes)
         self._new_epochs.append(epoch_record)
         warnings = self._monitor.epoch(epoch_record)

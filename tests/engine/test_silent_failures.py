@@ -275,3 +275,27 @@ def test_the_user_code_raising_in_the_mode_probe_is_reported(closing):
         "the train/eval check could not finish: the forward of '1' (RaisesInEval) raised "
         "RuntimeError: eval mode is not written yet" in warning.message
     )
+
+
+def test_the_labels_rule_stays_silent_while_eval_mode_is_broken():
+    """Validation runs in eval mode: a broken eval mode (here a batch norm never updated)
+    puts validation at chance by itself, and that is the cause to name, not the labels."""
+    from types import SimpleNamespace
+
+    from scratchai.engine.observe.records import EpochRecord, ModeDifference, ModesProbe
+    from scratchai.engine.rules import Context, LossTracker, MismatchedLabels
+
+    def epochs(rule: MismatchedLabels, first_modes: ModesProbe) -> list:
+        warned = []
+        for e in range(8):
+            ctx = Context(10 * (e + 1), 10, LossTracker(0.1))
+            for _ in range(10):
+                rule.check(SimpleNamespace(accuracy=0.9), ctx)  # type: ignore[arg-type]
+            modes = first_modes if e == 0 else None  # probed on the first epoch only
+            warned += rule.check_epoch(EpochRecord(e, 10 * (e + 1), 0.1, 2.4, 0.1, modes), ctx)
+        return warned
+
+    frozen = ModeDifference("1", "MyBatchNorm", 1.5, ("running_mean", "running_var"))
+    assert epochs(MismatchedLabels(), ModesProbe(frozen=(frozen,))) == []
+    [warning] = epochs(MismatchedLabels(), ModesProbe())
+    assert warning.rule == "mismatched_labels"

@@ -7,7 +7,10 @@ identical calls; each module whose own buffers have not changed since training b
 called alone, on the input it got, in train mode (twice: it must be deterministic) and in eval
 mode, and the two outputs compared.
 
-It runs the user's forward a few times per epoch (not per step), changes nothing (modes,
+It runs the user's forward a few times at the first epoch's end, then at most about every
+``every`` steps (at the end of an epoch in which a multiple of ``every`` fell: a function of the
+step alone, so a replay probes the same epochs), on the batch's first ``ROWS`` rows only (a
+probe costs a fraction of one step), changes nothing (modes,
 buffers and random generators are put back) and records what it measured; the rules
 (``eval_randomness``, ``frozen_statistics``) judge it.
 """
@@ -25,16 +28,20 @@ from scratchai.engine.timeline.randomness import capture_random, restore_random
 from scratchai.engine.views.model_index import ModelIndex
 from scratchai.module import Module
 
+ROWS = 32  # rows of the batch probed: enough for a batch norm's statistics, cheap on big models
+
 
 class ModeProbes:
     """Probes one indexed model's train and eval modes; remembers its buffers' first values.
 
     Args:
         index: the model's index (its layers and buffers).
+        every: steps between probes, at least (see ``due``).
     """
 
-    def __init__(self, index: ModelIndex) -> None:
+    def __init__(self, index: ModelIndex, every: int = 100) -> None:
         self.index = index
+        self.every = max(1, every)
         # each module's own floating-point buffers, by name (a learner's forward may assign a
         # new array to the name rather than update the old one), as training found them
         self._initial: list[tuple[str, Module, list[tuple[str, np.ndarray]]]] = []
@@ -47,11 +54,18 @@ class ModeProbes:
             if own:
                 self._initial.append((path, module, own))
 
+    def due(self, step: int, epoch_steps: int) -> bool:
+        """Whether the epoch of ``epoch_steps`` steps that ended at ``step`` is probed: the
+        first, and each one in which a multiple of ``every`` fell."""
+        return step <= epoch_steps or step // self.every != (step - epoch_steps) // self.every
+
     def probe(self, xb: Any) -> ModesProbe | None:
         """Probe on the batch ``xb`` (None when there is none, or the model's forward takes
         something the probe cannot compare)."""
         if xb is None:
             return None
+        if isinstance(xb, np.ndarray) and xb.ndim:
+            xb = xb[:ROWS]
         model = self.index.model
         modes = [(m, m.training) for _, m in self.index.modules]
         buffers = _snapshot([m for _, m in self.index.modules])

@@ -29,8 +29,8 @@ class MismatchedLabels(Rule):
     """A classifier's rule (``mismatched_labels``, warning): for ``patience`` epochs in a row
     the validation accuracy stays at chance (within ``chance_margin``) while the training
     accuracy (smoothed over the last batches) is well above it (over ``above_margin``). Warns
-    once. Silent on an epoch whose train/eval probe found eval mode broken (validation then
-    runs another model than the one trained: ``eval_randomness``, ``frozen_statistics``).
+    once. Silent while the last train/eval probe found eval mode broken (validation then runs
+    another model than the one trained: ``eval_randomness``, ``frozen_statistics``).
 
     Why: a model that overfits still generalises a little first; one that fits its training
     labels while never beating chance on new examples has learnt labels that do not belong to
@@ -51,6 +51,7 @@ class MismatchedLabels(Rule):
     _train: float | None = field(default=None, init=False, repr=False, compare=False)
     _streak: int = field(default=0, init=False, repr=False, compare=False)
     _warned: bool = field(default=False, init=False, repr=False, compare=False)
+    _broken: bool = field(default=False, init=False, repr=False, compare=False)  # last probe's
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
         accuracy = record.accuracy  # every step: one multiply-add, no array
@@ -63,14 +64,13 @@ class MismatchedLabels(Rule):
         classes, val, train = ctx.num_classes, epoch.val_accuracy, self._train
         if self._warned or not classes or classes < 2 or val is None or train is None:
             return ()
-        modes = epoch.modes
-        broken = modes is not None and any(
-            d.difference > 0.0 for d in (*modes.random_in_eval, *modes.frozen)
-        )
+        modes = epoch.modes  # probed on some epochs only: the last probe's verdict holds
+        if modes is not None:
+            self._broken = any(d.difference > 0.0 for d in (*modes.random_in_eval, *modes.frozen))
         apart = at_chance(val, classes, self.chance_margin) and not at_chance(
             train, classes, self.above_margin
         )
-        self._streak = self._streak + 1 if apart and not broken else 0
+        self._streak = self._streak + 1 if apart and not self._broken else 0
         if self._streak < self.patience:
             return ()
         self._warned = True
@@ -102,9 +102,15 @@ class MismatchedLabels(Rule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"train": self._train, "streak": self._streak, "warned": self._warned}
+        return {
+            "train": self._train,
+            "streak": self._streak,
+            "warned": self._warned,
+            "broken": self._broken,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._train = state["train"]
         self._streak = state["streak"]
         self._warned = state["warned"]
+        self._broken = state["broken"]
