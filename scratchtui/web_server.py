@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -126,6 +127,7 @@ class GuardedServer(Server):
         self.page_url = page_url
         self.report = report
         self.tabs: dict[TabService, web.WebSocketResponse] = {}
+        self.refusals: Counter[str] = Counter()  # reason -> requests refused for it
 
     def initialize_logging(self) -> None:
         logging.basicConfig(level="WARNING", format="%(message)s")
@@ -153,8 +155,11 @@ class GuardedServer(Server):
         """Host and Origin rules for every request; the security headers on every answer."""
         reason = self.gate.refuse(request.headers.get("Host"), request.headers.get("Origin"))
         if reason is not None:
-            log.warning("refused %s %s: %s", request.method, request.path, reason)
-            self.report(f"[yellow]refused[/] {escape(request.path)}: {escape(reason)}")
+            self.refusals[reason] += 1
+            count = self.refusals[reason]
+            if count in (1, 10, 100, 1000) or count % 10_000 == 0:  # said, never a flood
+                times = "" if count == 1 else f" ({count} times)"
+                self.report(f"[yellow]refused[/] {escape(request.path)}: {escape(reason)}{times}")
             raise web.HTTPForbidden(text=f"refused: {reason}\n", headers=SECURITY_HEADERS)
         response = await handler(request)
         if not response.prepared:

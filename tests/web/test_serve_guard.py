@@ -251,3 +251,18 @@ def test_the_watchdog_sees_the_pipe_hang_up_and_the_parent_change() -> None:
             os.close(write)
     assert server_gone(os.getppid() + 1, None)  # the parent is not the server any more
     assert hold_on_to_server() is False  # outside a served tab: nothing is set up
+
+
+@linux_only
+def test_a_flood_of_refused_requests_is_reported_a_few_times(tmp_path: Path) -> None:
+    with serving(tmp_path) as served:
+
+        async def flood() -> None:
+            for _ in range(30):
+                status = await _status(f"{served.base}/", Host=f"evil.example:{served.port}")
+                assert status == 403
+
+        asyncio.run(flood())
+        time.sleep(0.3)
+        lines = [line for line in served.output().splitlines() if "DNS rebinding" in line]
+        assert len(lines) == 2 and "(10 times)" in lines[1], lines  # the 1st and the 10th
