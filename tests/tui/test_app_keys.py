@@ -8,7 +8,7 @@ import threading
 from scratchai.engine import Breakpoints, State
 from scratchtui.actions import help_lines, palette_entries
 from scratchtui.panels import PANELS
-from scratchtui.screens.breakpoints import BreakpointsScreen
+from scratchtui.screens.breakpoints import TOGGLES, BreakpointsScreen
 from scratchtui.screens.help import HelpScreen
 from scratchtui.widgets import LayerTable, ModuleTree
 from scratchtui.widgets.error_panel import ErrorPanel
@@ -257,8 +257,9 @@ async def test_breakpoints_dialog_works_from_the_keyboard(app_for):
     async with app.run_test(size=NARROW) as pilot:
         await pilot.press("k", "space")  # the first box (diverged) has focus: untick it
         assert app.stepper.step == 0  # space ticked the box, it did not train a batch
-        # nonfinite, loss_rose, converged, the seven rule boxes, grad norm, threshold, Apply
-        for _ in range(13):
+        # the other on/off boxes (nonfinite, loss_rose, converged, the rules'), the grad norm
+        # box, its threshold, Apply
+        for _ in range(len(TOGGLES) - 1 + 3):
             await pilot.press("tab")
         await pilot.press("enter")
         assert not isinstance(app.screen, BreakpointsScreen)
