@@ -92,6 +92,8 @@ class Gate:
             names.add(f"{bound}:{self.port}".lower())
         if self.public_url and (public := _authority(self.public_url)):
             names.add(public)
+            # a proxy in front may pass the Host it got, without a port: http's default then
+            names.add(f"{public.rsplit(':', 1)[0]}:80")
         object.__setattr__(self, "names", frozenset(names))
 
     @property

@@ -53,6 +53,15 @@ def test_a_wildcard_bind_takes_any_name_but_only_same_origin_pages() -> None:
     assert "cross-origin" in str(gate.refuse("10.0.0.5:8000", "http://teacher-laptop:8000"))
 
 
+def test_a_loopback_server_behind_a_proxy_takes_the_public_name() -> None:
+    gate = Gate("127.0.0.1", 8000, public_url="https://lesson.example", token="t")
+    assert gate.refuse("lesson.example", "https://lesson.example") is None  # no port passed
+    assert gate.refuse("lesson.example:443", "https://lesson.example") is None
+    assert gate.refuse("127.0.0.1:8000", "https://lesson.example") is None
+    assert "DNS rebinding" in str(gate.refuse("other.example", "https://lesson.example"))
+    assert "cross-origin" in str(gate.refuse("lesson.example", "https://evil.example"))
+
+
 def test_tokens_are_random_and_compared_whole() -> None:
     token = new_token()
     assert len(token) >= 40 and token != new_token()
