@@ -72,20 +72,23 @@ class BrokenSharing:
         return found
 
     def _copies(self, params: list[tuple[str, Parameter]]) -> list[tuple[str, str, str]]:
-        # candidates by their shape up to order (a transpose keeps it)
-        groups: dict[tuple[int, ...], list[tuple[str, Parameter]]] = {}
+        # Each array's bytes are hashed once (and a matrix's transpose's): equal arrays meet
+        # in one bucket, so a model with a thousand layers costs one pass over its weights.
+        seen: dict[tuple, list[tuple[str, np.ndarray]]] = {}
+        found = []
         for path, p in params:
             data = p.data
             if data.size < self.min_distinct or is_constant(data):
                 continue
-            groups.setdefault(tuple(sorted(data.shape)), []).append((path, p))
-        found = []
-        for group in groups.values():
-            for i, (a, pa) in enumerate(group):
-                for b, pb in group[i + 1 :]:
-                    how = _relation(pa.data, pb.data)
-                    if how and np.unique(pa.data).size >= self.min_distinct:
-                        found.append((a, b, how))
+            key = _key(data)
+            pairs = [(other, "equal") for other in seen.get(key, [])]
+            if data.ndim == 2:
+                pairs += [(other, "transpose") for other in seen.get(_key(data.T), [])]
+            for (earlier, values), how in pairs:
+                same = np.array_equal(values, data if how == "equal" else data.T)
+                if same and np.unique(data).size >= self.min_distinct:
+                    found.append((earlier, path, how))
+            seen.setdefault(key, []).append((path, data))
         return found
 
     def _warning(self, ctx: LintContext, a: str, b: str, how: str) -> RuleWarning:
@@ -142,15 +145,6 @@ def _attr(path: str) -> str:
     return f"self.{path}"
 
 
-def _relation(a: np.ndarray, b: np.ndarray) -> str:
-    """'equal', 'transpose' or '' (a few first values first: most pairs differ there)."""
-    if a.shape == b.shape and np.array_equal(a.flat[:8], b.flat[:8]) and np.array_equal(a, b):
-        return "equal"
-    if (
-        a.ndim == 2
-        and b.shape == a.shape[::-1]
-        and np.array_equal(a[0, :8], b[:8, 0])
-        and np.array_equal(a.T, b)
-    ):
-        return "transpose"
-    return ""
+def _key(data: np.ndarray) -> tuple:
+    """Shape, dtype and a hash of the values in C order: equal for equal arrays."""
+    return (data.shape, data.dtype.str, hash(np.ascontiguousarray(data).tobytes()))
