@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scratchai.engine import Stepper, reload_experiment_file
 from scratchai.engine.timeline.randomness import seed_everything
+from scratchai.engine.views import recording_registrations
 
 from .training import Trainer
 from .widgets.format import num
@@ -59,7 +60,9 @@ class Session:
         app_lr = old.lr if old.lr != self.file_lr else None
         try:
             seed_everything(self.seed)
-            experiment = reload_experiment_file(path)
+            with recording_registrations() as registrations:  # for the registry view (a)
+                experiment = reload_experiment_file(path)
+            registrations.keep(experiment.model, experiment.loss)
             file_lr, note = float(experiment.optimizer.lr), ""
             if app_lr is not None:
                 experiment.optimizer.lr = app_lr

@@ -26,8 +26,8 @@ from .dialog import Dialog
 
 REGISTRIES = ("_parameters", "_modules", "_buffers")
 NONE_RECORDED = (
-    "no registrations were recorded for this model (it was reloaded with R, or built "
-    "outside scratchtui): scratchtui demo NAME --registry prints them"
+    "no registrations were recorded for this model (it was built outside scratchtui's "
+    "demo, run and R): scratchtui demo NAME --registry prints them"
 )
 
 

@@ -10,6 +10,7 @@ import textwrap
 
 import scratchai as sa
 from scratchai.engine import Stepper, load_experiment_file
+from scratchai.engine.views import recorded
 from scratchtui.actions import help_lines, palette_entries
 from scratchtui.app import RUN_REFRESH_SECONDS, ScratchApp
 from scratchtui.panels import PANELS
@@ -160,6 +161,11 @@ async def test_R_reloads_the_edited_file_keeping_lr_and_breakpoints(app_on, tmp_
         assert "reloaded" in app.notices[-1]
         await pilot.press("n")
         assert new.step == 1 and app.main.table.row_keys == ("0", "1", "2")
+        # the reload's build() was recorded too: the registry view shows the edited model
+        registered = recorded(new.model)
+        assert registered and any(
+            e.registry == "_parameters" and 24 in (e.shape or ()) for e in registered
+        ), registered
 
 
 async def test_R_swaps_the_model_while_the_refresh_ticker_waits(
