@@ -136,6 +136,11 @@ def inspect_path(
         return inspect_array("buffer", path, (path,), buf, None, bins, heatmap_shape)
     info = index.module_info(path)
     if info is None:
+        if any(stray == path for stray, _ in index.strays):
+            raise KeyError(
+                f"'{path}' is called in the forward but is not in the model's tree: see the "
+                "'not registered' warning for where it hangs and the fix"
+            )
         raise KeyError(f"'{path}' is neither a parameter, a buffer nor a module of the model")
     return Inspection(
         "module",
