@@ -22,7 +22,7 @@ from scratchai.module import Module
 RULE = "unregistered_modules"
 MARK = " (not registered)"
 _CONTAINERS = (list, tuple, dict)
-_lock = threading.Lock()
+_lock = threading.RLock()  # a forward that starts another stepper nests
 
 
 @contextmanager
