@@ -4,7 +4,8 @@ serve the debugger as a web page (``scratchtui serve``).
 Exit status: 0 finished, 1 the debugger itself crashed, 2 usage error (unknown demo, missing
 file), 3 training diverged (headless), 4 the experiment file or a step in it raised (headless),
 5 a pre-flight check failed (``check``), 130 interrupted (ctrl+c headless, or the debugger quit
-while a step would not stop). Errors go to stderr.
+while a step would not stop), 129 / 143 the app ended by SIGHUP / SIGTERM (it quits as ``q``
+does: the terminal is restored). Errors go to stderr.
 """
 
 from __future__ import annotations
