@@ -43,6 +43,10 @@ from .lifeline import hold_on_to_server
 from .registry_log import print_registry
 from .serve import DEFAULT_MAX_TABS
 
+#: The distribution's name on PyPI (pyproject's [project] name): "scratchai" there is another
+#: project; the import names are scratchai and scratchtui.
+DISTRIBUTION = "netarchitect-scratchai"
+
 #: The debugger itself crashed (a bug in scratchtui; Textual prints the traceback).
 EXIT_CRASH = 1
 
@@ -154,7 +158,7 @@ DEFAULT_STEPS = 300
 
 def _version() -> str:
     try:
-        return importlib.metadata.version("scratchai")
+        return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
         return "(not installed)"
 

@@ -20,7 +20,7 @@ from .web_guard import WILDCARD_HOSTS
 INSTALL_HINT = (
     "scratchtui serve needs the optional web extra (textual-serve): "
     "pip install 'textual-serve>=1.1,<2' (or, in the project's folder, pip install '.[web]'; "
-    "not 'scratchai[web]': the scratchai on PyPI is another project)"
+    "the distribution is netarchitect-scratchai: 'scratchai' on PyPI is another project)"
 )
 
 
