@@ -27,6 +27,7 @@ import numpy as np
 from scratchai.call_state import no_grad
 from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
 from scratchai.engine.checks.differences import sampled_differences
+from scratchai.engine.checks.raised import forward_raised, raised, raised_in
 from scratchai.engine.timeline.randomness import RandomStates, capture_random, restore_random
 from scratchai.module import Module
 from scratchai.parameter import Parameter
@@ -193,10 +194,9 @@ def check_backward(
             rows = np.asarray(x, dtype=np.float64)[:MAX_ROWS]
             calls = _record_calls(copied, rows, rng_state)
         except (Exception, SystemExit) as exc:  # the user's forward: reported, never swallowed
-            path = _raised_in(exc, names)
-            who = f"'{path}' ({_type_at(copied, path)})" if path else "the model"
-            error = f"the forward of {who} raised {raised(exc, 'on a float64 copy of the batch')}"
-            return BackwardReport((), tolerance, error, path or "")
+            where, path_of = "on a float64 copy of the batch", lambda m: names.get(id(m))
+            error = forward_raised(exc, path_of, dict(copied.named_modules()), where)
+            return BackwardReport((), tolerance, error, raised_in(exc, path_of) or "")
         wanted = None if paths is None else set(paths)
         results: list[ModuleCheck] = []
         seen: set[int] = set()
@@ -233,31 +233,6 @@ def _record_calls(
     with model.register_forward_hook(record, recurse=True), no_grad():
         model(x)
     return calls
-
-
-def raised(exc: BaseException, where: str = "") -> str:
-    """``ValueError on a perturbed input: the message`` (``where`` may be ''); a
-    ``SystemExit`` says what the code called."""
-    name = type(exc).__name__ + (f" {where}" if where else "")
-    if isinstance(exc, SystemExit):
-        return f"{name}: it called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
-    return f"{name}: {exc}" if str(exc) else name
-
-
-def _raised_in(exc: BaseException, names: dict[int, str]) -> str | None:
-    """The path of the innermost module of the model whose code raised ``exc``."""
-    found = None
-    tb = exc.__traceback__
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if isinstance(owner, Module) and id(owner) in names and names[id(owner)]:
-            found = names[id(owner)]
-        tb = tb.tb_next
-    return found
-
-
-def _type_at(model: Module, path: str) -> str:
-    return type(dict(model.named_modules())[path]).__name__
 
 
 def _copy(value: Any) -> Any:

@@ -27,10 +27,10 @@ from scratchai.engine.checks.backward import (
     ModuleCheck,
     TensorCheck,
     float64_copy,
-    raised,
 )
 from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
 from scratchai.engine.checks.differences import sampled_differences
+from scratchai.engine.checks.raised import raised
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 from scratchai.module import Module
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from scratchai.call_state import no_grad
-from scratchai.engine.checks.backward import raised
+from scratchai.engine.checks.raised import forward_raised
 from scratchai.engine.observe.records import ModeDifference, ModesProbe
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 from scratchai.engine.views.model_index import ModelIndex
@@ -76,7 +76,8 @@ class ModeProbes:
             random = _first_difference(first, second, self.index)
             frozen = self._frozen(first)
         except (Exception, SystemExit) as exc:  # the user's code: reported, never swallowed
-            return ModesProbe(error=_raised(exc, self.index))
+            index = self.index
+            return ModesProbe(error=forward_raised(exc, index.path_of, dict(index.modules)))
         finally:
             for module, training in modes:
                 module.training = training
@@ -141,18 +142,6 @@ def _restore(snapshot: list[tuple[Module, str, Any, Any]]) -> None:
             setattr(module, name, buf)
         if isinstance(buf, np.ndarray):
             np.copyto(buf, values)
-
-
-def _raised(exc: BaseException, index: ModelIndex) -> str:
-    """What raised, in whose forward: ``the forward of '2' (MyDropout) raised ValueError: ...``."""
-    path = None
-    tb = exc.__traceback__
-    while tb is not None:
-        found = index.path_of(tb.tb_frame.f_locals.get("self"))
-        path = found if found else path
-        tb = tb.tb_next
-    who = f"'{path}' ({type(dict(index.modules)[path]).__name__})" if path else "the model"
-    return f"the forward of {who} raised {raised(exc)}"
 
 
 def _first_difference(
