@@ -260,7 +260,8 @@ class RaisesInEval(sa.Module):
         return grad_output
 
 
-def test_the_user_code_raising_in_the_mode_probe_is_reported(closing):
+def test_the_user_code_raising_in_the_mode_probe_is_reported(closing, monkeypatch):
+    monkeypatch.syspath_prepend(str(BUGS))
     from learner_setup import experiment
 
     sa.manual_seed(0)
@@ -299,3 +300,30 @@ def test_the_labels_rule_stays_silent_while_eval_mode_is_broken():
     assert epochs(MismatchedLabels(), ModesProbe(frozen=(frozen,))) == []
     [warning] = epochs(MismatchedLabels(), ModesProbe())
     assert warning.rule == "mismatched_labels"
+
+
+class NoisyNet(sa.Module):
+    """Noise added by the model's own forward, outside any module: the model itself is named."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = sa.Linear(32, 24)
+        self.head = sa.Linear(24, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x)) + 0.1 * np.random.randn(len(x), 10)  # in eval too
+
+    def backward(self, grad_output):
+        return self.body.backward(self.head.backward(grad_output))
+
+
+def test_randomness_in_the_model_s_own_forward_names_the_model(closing, monkeypatch):
+    monkeypatch.syspath_prepend(str(BUGS))
+    from learner_setup import experiment
+
+    sa.manual_seed(0)
+    stepper = closing(Stepper(experiment(NoisyNet(), "noisy"), breakpoints=Breakpoints.none()))
+    stepper.run(max_steps=30)
+    [warning] = [w for w in stepper.warnings if w.rule == "eval_randomness"]
+    assert warning.message.startswith("the model (NoisyNet) is random in eval mode")
+    assert warning.target == ""

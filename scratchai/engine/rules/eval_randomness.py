@@ -10,6 +10,11 @@ from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, S
 from scratchai.engine.rules.base import Context, Rule
 
 
+def who(path: str, type_name: str) -> str:
+    """``'2' (MyDropout)``, or ``the model (Net)`` for the model itself."""
+    return f"'{path}' ({type_name})" if path else f"the model ({type_name})"
+
+
 @dataclass
 class EvalRandomness(Rule):
     """An epoch rule (``eval_randomness``, warning): at an epoch's end, two eval-mode forwards
@@ -57,7 +62,7 @@ class EvalRandomness(Rule):
                     "eval_randomness",
                     Severity.WARNING,
                     epoch.step,
-                    f"'{d.path}' ({d.type_name}) is random in eval mode: two identical calls on "
+                    f"{who(d.path, d.type_name)} is random in eval mode: two identical calls on "
                     f"the same batch give outputs {d.difference:.2g} apart (relative)",
                     "Eval mode must be deterministic: Dropout drops units only while training "
                     "(model.train() / model.eval() set self.training). A module that draws "

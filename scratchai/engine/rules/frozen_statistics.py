@@ -8,6 +8,7 @@ from typing import Any
 
 from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
 from scratchai.engine.rules.base import Context, Rule
+from scratchai.engine.rules.eval_randomness import who
 
 
 @dataclass
@@ -43,7 +44,7 @@ class FrozenStatistics(Rule):
                     "frozen_statistics",
                     Severity.WARNING,
                     epoch.step,
-                    f"'{d.path}' ({d.type_name}) never updates its buffers ({names}): they have "
+                    f"{who(d.path, d.type_name)} never updates its buffers ({names}): they have "
                     f"not changed in {epoch.step} steps, yet its eval output differs from its "
                     f"train output on the same batch by {d.difference:.0%}",
                     "A batch norm normalises with the batch's statistics while training and with "
