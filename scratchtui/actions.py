@@ -217,6 +217,7 @@ ACTIONS: tuple[Action, ...] = (
         palette="Check backward (selected module)",
         palette_help="the selected module's backward against finite differences",
         narrow=False,
+        remedy="check_backward",
     ),
     Action(
         ("G",),

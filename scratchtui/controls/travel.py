@@ -105,7 +105,9 @@ class TravelKeys:
         return True
 
     def goto(self) -> None:
-        """Ask for a step, then go there: back replays, forward trains."""
+        """Ask for a step, then go there: back replays, forward trains. The field offers the
+        step a warning's rewind remedy names (the highlighted warning's, else the newest
+        one's), else the current step."""
         app = self._app
         if app.refuse_while_running("going to another step"):
             return
@@ -127,11 +129,15 @@ class TravelKeys:
                 )
 
         step = app.session.stepper.step
+        advised = app.main.warnings_panel.advised_step(step)
         note = (
             f"now at step {step}. Back: the checkpoint before it is restored and "
             "replayed, bit for bit. Forward: trains (a breakpoint or r stops it)."
         )
-        field = Field("step", "go to step", str(step), parse_step)
+        if advised is not None:  # the advice of the warning highlighted (or the newest)
+            note = f"step {advised}: where the warning's remedy says to rewind; {note}"
+        # the field's text starts selected (PromptScreen): typing a number replaces it
+        field = Field("step", "go to step", str(step if advised is None else advised), parse_step)
         app.push_screen(PromptScreen("Go to step", [field], note), go)
 
     def restart(self) -> None:

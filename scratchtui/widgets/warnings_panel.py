@@ -5,7 +5,10 @@ module or parameter it names in the tree and the table. A line above the list sa
 last run paused, when a breakpoint stopped it. Steps that failed in the user's code are listed
 too (``add_failure``), so the failure stays in the log after its traceback panel is hidden;
 selecting one posts ``FailureSelected`` to show the traceback again. A remedy the debugger
-can carry out ends with its key, from the actions table: "halve the learning rate ([)".
+can carry out ends with its key, from the actions table: "halve the learning rate ([)". The
+warnings of steps a rewind undid stay listed, marked "undone", and once training passes their
+step again "undone, fixed" (or "undone, fired again"); ``advised_step`` is the step a rewind
+remedy names, which ``j`` offers.
 """
 
 from __future__ import annotations
@@ -72,9 +75,17 @@ UNDONE_KEPT = 20
 
 
 class Undone(NamedTuple):
-    """A warning of a step that a rewind undid (its advice may be what the user follows)."""
+    """A warning of a step that a rewind undid (its advice may be what the user follows).
+
+    Attributes:
+        warning: the warning as it was.
+        mark: "undone" while training has not reached its step again; then "undone, fixed"
+            when the re-run passed its step without the same rule firing there on the same
+            module, else "undone, fired again".
+    """
 
     warning: RuleWarning
+    mark: str = "undone"
 
 
 Entry = RuleWarning | tuple[StepFailed, int] | Undone
@@ -108,6 +119,7 @@ class WarningsPanel(Vertical):
         self.entries: list[Entry] = []
         #: warnings of steps a rewind undid, oldest first (shown first, marked "undone")
         self.undone: list[RuleWarning] = []
+        self._undone_entries: list[Undone] = []
         self._listed_failures = 0
         self._stepper = stepper
         self.reason_text = ""
@@ -123,45 +135,63 @@ class WarningsPanel(Vertical):
 
     # ------------------------------------------------------------------ the widget contract
     def refresh_from(self, stepper: Stepper) -> None:
-        """Rebuild the list only when the engine's warnings changed (new ones, or a rewind)."""
+        """Rebuild the list only when the engine's warnings changed (new ones, or a rewind), or
+        training reached the step of an undone warning again."""
         self._stepper = stepper
         current = stepper.warnings
         step = getattr(stepper, "step", None)  # a stand-in for a stepper may have none
-        undone = self._undone_after(step, current) if step is not None else []
+        undone = self._undone_now(step, current) if step is not None else []
         if (
             self.list.option_count
             and len(current) == len(self.warnings)
             and (not current or current[-1] is self.warnings[0])
             and self._listed_failures == len(self.failures)
-            and undone == self.undone
+            and undone == self._undone_entries
         ):
             return
         self.warnings = tuple(reversed(current))
-        self.undone = undone
+        self.undone = [u.warning for u in undone]
+        self._undone_entries = undone
         self._listed_failures = len(self.failures)
-        # newest first; a failure comes after the warnings of the last good step
-        failures = sorted(self.failures, key=lambda f: f[1])
-        entries: list[Entry] = []
-        for warning in current:
-            while failures and failures[0][1] < warning.step:
-                entries.append(failures.pop(0))
-            entries.append(warning)
-        entries += failures
-        entries += [Undone(w) for w in undone]  # the newest steps: shown first
-        self.entries = entries[::-1]
+        # oldest first by step: a failure after the warnings of the last good step, an undone
+        # warning before the new warnings of its step; then reversed, newest first
+        ordered: list[tuple[int, int, Entry]] = [(w.step, 1, w) for w in current]
+        ordered += [(f[1], 2, f) for f in self.failures]
+        ordered += [(u.warning.step, 0, u) for u in undone]
+        ordered.sort(key=lambda item: item[:2])
+        self.entries = [entry for _, _, entry in reversed(ordered)]
         if not self.entries:
             self.list.set_options([Option(Text("no warnings yet", style="dim"), disabled=True)])
             return
         self.list.set_options(Option(_entry_text(e), id=str(i)) for i, e in enumerate(self.entries))
         self.list.highlighted = 0
 
-    def _undone_after(self, step: int, current: tuple[RuleWarning, ...]) -> list[RuleWarning]:
-        """The warnings of steps a rewind undid (still beyond ``step``), oldest first: the
-        advice being followed stays in view until training passes those steps again."""
-        kept = [w for w in self.undone if w.step > step]
+    def _undone_now(self, step: int, current: tuple[RuleWarning, ...]) -> list[Undone]:
+        """The warnings of steps a rewind undid, oldest first, each marked: the advice being
+        followed stays in view, and once training passes its step again, whether it helped.
+        A warning that the re-run raised again, the same to the digit, is listed as itself."""
+        kept = [w for w in self.undone if w not in current]
         gone = [w for w in reversed(self.warnings) if w.step > step and w not in current]
         kept += [w for w in gone if w not in kept]
-        return kept[-UNDONE_KEPT:]
+        return [Undone(w, _undone_mark(w, step, current)) for w in kept[-UNDONE_KEPT:]]
+
+    def advised_step(self, now: int) -> int | None:
+        """The step a warning's rewind remedy names, before ``now``: the highlighted entry's,
+        else the newest listed one's (None when no listed warning names one)."""
+        highlighted = self.list.highlighted
+        order = list(range(len(self.entries)))
+        if highlighted is not None and highlighted < len(order):
+            order.insert(0, highlighted)
+        for index in order:
+            entry = self.entries[index]
+            warning = entry.warning if isinstance(entry, Undone) else entry
+            if not isinstance(warning, RuleWarning):
+                continue
+            for remedy in warning.remedies:
+                step = getattr(remedy, "step", None)
+                if getattr(remedy, "action", None) == "rewind" and step is not None and step < now:
+                    return step
+        return None
 
     def add_failure(self, error: StepFailed, step: int) -> None:
         """Log a step that failed in the user's code (``step``: the last good one, kept)."""
@@ -212,10 +242,22 @@ class WarningsPanel(Vertical):
             self.post_message(FailureSelected(*entry))
 
 
+def _undone_mark(warning: RuleWarning, step: int, current: tuple[RuleWarning, ...]) -> str:
+    """How an undone warning is marked now that training is at ``step`` (``Undone.mark``)."""
+    if warning.step > step:
+        return "undone"
+    again = any(
+        w.step == warning.step and w.rule == warning.rule and w.target == warning.target
+        for w in current
+    )
+    return "undone, fired again" if again else "undone, fixed"
+
+
 def _entry_text(entry: Entry) -> Text:
     if isinstance(entry, Undone):
-        text = Text("undone ", style="bold dim")
+        mark = f"{entry.mark} "
+        text = Text(mark, style="bold green" if entry.mark.endswith("fixed") else "bold dim")
         text.append_text(warning_text(entry.warning))
-        text.stylize("dim", len("undone "))
+        text.stylize("dim", len(mark))
         return text
     return warning_text(entry) if isinstance(entry, RuleWarning) else failure_text(*entry)

@@ -96,7 +96,7 @@ def test_the_palette_names_the_keys():
 
 def test_every_remedy_action_has_a_key():
     assert set(REMEDY_KEYS) == set(REMEDY_ACTIONS)
-    assert REMEDY_KEYS == {"rewind": "j", "lower_lr": "[", "checkpoint": "w"}
+    assert REMEDY_KEYS == {"rewind": "j", "lower_lr": "[", "checkpoint": "w", "check_backward": "g"}
 
 
 def test_the_registry_is_consistent():

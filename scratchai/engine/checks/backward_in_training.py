@@ -91,7 +91,10 @@ def warnings_of(report: BackwardReport, step: int) -> list[RuleWarning]:
                 "and ends worse, or not at all."
                 + "".join(f" Also: {p}." for p in check.problems[1:]),
                 (
-                    Remedy(f"fix {check.type_name}.backward, then check it again"),
+                    Remedy(
+                        f"fix {check.type_name}.backward, then check it again",
+                        action="check_backward",
+                    ),
                     Remedy(
                         "check the module alone with sa.gradcheck(module, x) on a float64 copy "
                         "(Linear(..., dtype=np.float64))"

@@ -140,25 +140,28 @@ class BufferProbe(NamedTuple):
 
 #: The actions a remedy can name (``Remedy.action``); a front end offers its own way to take
 #: each one (the TUI shows the key): go back to an earlier step, lower the learning rate, save
-#: the weights.
-REMEDY_ACTIONS = ("rewind", "lower_lr", "checkpoint")
+#: the weights, check a module's backward again.
+REMEDY_ACTIONS = ("rewind", "lower_lr", "checkpoint", "check_backward")
 
 
 class Remedy(str):
     """What to do about a warning, as an instruction ("halve the learning rate").
 
     It is the text itself (so it joins, compares and prints as a string) plus ``action``: one of
-    ``REMEDY_ACTIONS`` when the debugger can carry it out, else None. The engine never names a
-    key; each front end maps the action to its own.
+    ``REMEDY_ACTIONS`` when the debugger can carry it out, else None, and ``step``: the step a
+    "rewind" goes to (None for the others), so a front end can offer that very step. The engine
+    never names a key; each front end maps the action to its own.
     """
 
     action: str | None
+    step: int | None
 
-    def __new__(cls, text: str, action: str | None = None) -> Remedy:
+    def __new__(cls, text: str, action: str | None = None, step: int | None = None) -> Remedy:
         if action is not None and action not in REMEDY_ACTIONS:
             raise ValueError(f"unknown remedy action {action!r}; expected one of {REMEDY_ACTIONS}")
         remedy = super().__new__(cls, text)
         remedy.action = action
+        remedy.step = step
         return remedy
 
 

@@ -94,7 +94,9 @@ class Context:
     def rewind_remedy(self) -> Remedy:
         good = self.losses.rewind_step
         return Remedy(
-            f"rewind to step {good}, whose weights gave the lowest loss so far", action="rewind"
+            f"rewind to step {good}, whose weights gave the lowest loss so far",
+            action="rewind",
+            step=good,
         )
 
 
