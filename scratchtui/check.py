@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,6 +14,7 @@ from rich.text import Text
 
 from scratchai.engine import Experiment
 from scratchai.engine.checks import CheckResult, run_checklist
+from scratchai.engine.stepping.interrupts import Interrupted
 
 EXIT_CHECK_FAILED = 5  # 1 is a crash of the debugger itself
 
@@ -43,3 +48,21 @@ def run_check(experiment: Experiment, console: Console) -> int:
         return EXIT_CHECK_FAILED
     console.print(f"[green]all {len(checklist.results)} checks passed[/] ({took:.2f} s)")
     return 0
+
+
+@contextmanager
+def ctrl_c_interrupts_checks() -> Iterator[None]:
+    """A ctrl+c stops the checks as an ``Interrupted``: a ``KeyboardInterrupt`` that the user's
+    code raises itself is that check's failure, and the next check runs."""
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -29,11 +29,12 @@ from scratchai.engine import (
     load_experiment_file,
 )
 from scratchai.engine.experiment import demos_dir
+from scratchai.engine.stepping.interrupts import Interrupted
 from scratchai.engine.timeline.randomness import seed_everything
 from scratchai.engine.views import recording_registrations
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
 
-from .check import run_check
+from .check import ctrl_c_interrupts_checks, run_check
 from .exercise.command import add_parser as add_exercise_parser
 from .exercise.command import main as exercise_main
 from .flow_render import print_flow
@@ -332,7 +333,12 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
         except ExperimentError as error:
             errors.print(f"[red]error:[/] {escape(str(error))}")
             return EXIT_USER_ERROR
-        return run_check(experiment, console)
+        try:
+            with ctrl_c_interrupts_checks():
+                return run_check(experiment, console)
+        except Interrupted:
+            errors.print("[yellow]interrupted[/]: the checks stopped (they ran on copies)")
+            return EXIT_INTERRUPTED
 
 
 def _not_a_file(path: Path) -> str:

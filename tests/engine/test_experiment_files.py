@@ -302,6 +302,38 @@ def test_os_exit_in_the_checks_is_a_failed_check(tmp_path):
     assert "the code called os._exit(7)" in result.stdout
 
 
+def test_a_keyboard_interrupt_raised_by_the_code_is_a_failed_step_or_check(tmp_path):
+    """Raised by the user's forward, not sent by a ctrl+c: the step fails (exit 4) and the
+    checks say which one met it (exit 5), never a raw traceback or the interrupt status."""
+    path = _trap_file(tmp_path, "raise KeyboardInterrupt")
+    run = run_cli("run", str(path), "--headless", cwd=tmp_path)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "the code raised KeyboardInterrupt()" in run.stderr and "left at step 9" in run.stderr
+    check = run_cli("check", str(path), cwd=tmp_path)
+    assert check.returncode == 5, check.stdout + check.stderr
+    assert "FAIL" in check.stdout and "the code raised KeyboardInterrupt()" in check.stdout
+    assert "Traceback" not in check.stderr
+
+
+def test_ctrl_c_stops_the_checks(tmp_path):
+    import signal
+    import time
+
+    path = _trap_file(tmp_path, "time.sleep(0.05)")  # the checks' many forwards grow slow
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchtui.cli", "check", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    time.sleep(3.0)  # imports, then the slow checks
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert "interrupted: the checks stopped" in err and "Traceback" not in err
+
+
 def test_headless_ctrl_c_stops_with_a_short_summary(tmp_path):
     import signal
 

@@ -28,6 +28,7 @@ from scratchai.call_state import no_grad
 from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
 from scratchai.engine.checks.differences import sampled_differences
 from scratchai.engine.checks.raised import forward_raised, raised, raised_in
+from scratchai.engine.stepping.interrupts import Interrupted
 from scratchai.engine.timeline.randomness import RandomStates, capture_random, restore_random
 from scratchai.module import Module
 from scratchai.parameter import Parameter
@@ -193,7 +194,9 @@ def check_backward(
         try:
             rows = np.asarray(x, dtype=np.float64)[:MAX_ROWS]
             calls = _record_calls(copied, rows, rng_state)
-        except (Exception, SystemExit) as exc:  # the user's forward: reported, never swallowed
+        except Interrupted:
+            raise  # the user stopped it: not a finding
+        except BaseException as exc:  # the user's forward: reported, never swallowed
             where, path_of = "on a float64 copy of the batch", lambda m: names.get(id(m))
             error = forward_raised(exc, path_of, dict(copied.named_modules()), where)
             return BackwardReport((), tolerance, error, raised_in(exc, path_of) or "")
@@ -213,7 +216,9 @@ def check_backward(
             checker = _ModuleChecker(module, path, samples, tolerance, seed, rng_state, reused)
             try:
                 results.append(checker.run(args, out))
-            except (Exception, SystemExit) as exc:  # its forward on perturbed inputs, say
+            except Interrupted:
+                raise  # the user stopped it: not a finding
+            except BaseException as exc:  # its forward on perturbed inputs, say
                 results.append(checker.could_not_finish(exc))
         return BackwardReport(_blame_children(tuple(results)), tolerance)
     finally:

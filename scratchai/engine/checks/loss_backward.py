@@ -31,6 +31,7 @@ from scratchai.engine.checks.backward import (
 from scratchai.engine.checks.diagnose import describe_mismatch, shape_problem
 from scratchai.engine.checks.differences import sampled_differences
 from scratchai.engine.checks.raised import raised
+from scratchai.engine.stepping.interrupts import Interrupted
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 from scratchai.module import Module
 
@@ -83,7 +84,9 @@ def check_loss_backward(
 
         rng = np.random.default_rng(seed)
         idx, numeric = sampled_differences(out, f, f0, rng, samples)
-    except (Exception, SystemExit) as exc:  # the user's code: reported, never swallowed
+    except Interrupted:
+        raise  # the user stopped it: not a finding
+    except BaseException as exc:  # the user's code: reported, never swallowed
         return ModuleCheck(LOSS_PATH, name, (), (), tolerance, "", _stage(stage, exc))
     finally:
         restore_random(rng_state)

@@ -32,6 +32,7 @@ from scratchai.engine.checks.lints.preflight import NAME as LINTS
 from scratchai.engine.checks.lints.preflight import lint_check
 from scratchai.engine.checks.loss_backward import check_loss_backward
 from scratchai.engine.experiment import Experiment
+from scratchai.engine.stepping.interrupts import Interrupted
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 
 INIT_FACTOR = 1.5  # the loss at init may be this many times ln(C) (as the init-loss rule)
@@ -162,7 +163,9 @@ def _run(
             start = time.perf_counter()
             try:
                 result = check()
-            except (Exception, SystemExit) as exc:  # the user's code raised: the finding
+            except Interrupted:
+                raise  # the user stopped the checks (ctrl+c, i, the screen closed)
+            except BaseException as exc:  # the user's code raised, exited or interrupted itself
                 result = CheckResult(name, False, _raised(exc), "fix the error above")
             result = CheckResult(
                 result.name, result.passed, result.measured, result.fix,
@@ -185,6 +188,8 @@ def _raised(exc: BaseException) -> str:
     """What the user's code did, for a check's line (a ctrl+c is not caught: it stops them)."""
     if isinstance(exc, SystemExit):  # a front end may raise one for os._exit: ``called``
         return f"the code called {getattr(exc, 'called', 'sys.exit')}({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):  # raised by the code itself, not a ctrl+c
+        return f"the code raised KeyboardInterrupt({', '.join(map(repr, exc.args))})"
     return f"raised {type(exc).__name__}: {exc}"
 
 
