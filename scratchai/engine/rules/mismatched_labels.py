@@ -46,7 +46,7 @@ class MismatchedLabels(Rule):
 
     patience: int = 5
     chance_margin: float = 0.1
-    above_margin: float = 0.5
+    above_margin: float = 0.7
     smoothing: float = 0.1
     _train: float | None = field(default=None, init=False, repr=False, compare=False)
     _streak: int = field(default=0, init=False, repr=False, compare=False)
