@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from pathlib import Path
 
 #: Bytes (UTF-8) of a stem: what is added after it (``-step123456789-torch.safetensors``, a
 #: screenshot's time stamp) must still fit the 255 bytes most file systems allow.
@@ -57,3 +58,29 @@ def safe_stem(name: str, max_bytes: int = MAX_STEM_BYTES) -> str:
         head = encoded[: max_bytes - 9].decode("utf-8", "ignore").rstrip("._")
         stem = f"{head}-{digest}"
     return stem
+
+
+def claim_new_path(path: str | Path, limit: int = 10_000) -> Path:
+    """A file name next to ``path`` that no earlier file holds, created empty to claim it.
+
+    ``path`` itself if it is free, else ``STEM-2.SUFFIX``, ``STEM-3.SUFFIX``, ... (an export,
+    a checkpoint or a screenshot never replaces an earlier one). The name is claimed with an
+    exclusive create, so two writers at once (two tabs of a served debugger saving the same
+    step into one folder) get two names; the caller then writes the file over its claim
+    (atomically) and removes the claim if the write fails.
+
+    Raises:
+        OSError: the folder cannot be created or written, or ``limit`` names are taken.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-1:])
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    for number in range(1, limit + 1):
+        candidate = path if number == 1 else path.with_name(f"{stem}-{number}{suffix}")
+        try:
+            with open(candidate, "x"):
+                return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path} and {limit - 1} numbered names after it exist already")

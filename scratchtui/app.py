@@ -26,7 +26,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from scratchai.engine import StepFailed, Stepper
-from scratchai.file_names import safe_stem
+from scratchai.file_names import claim_new_path, safe_stem
 
 from . import actions
 from .controls import Controls
@@ -280,9 +280,9 @@ class ScratchApp(App[None]):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         stem = safe_stem(stepper.experiment.name)  # the name is text, never a path
         name = filename or f"{stem}-step{stepper.step}-{stamp}.svg"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            saved = Path(self.save_screenshot(name, str(folder)))
+        try:  # an earlier screenshot of the same name is kept: this one gets -2, -3, ...
+            claimed = claim_new_path(folder / name)
+            saved = Path(self.save_screenshot(claimed.name, str(folder)))
         except OSError as error:
             self.board.say(f"could not save the screenshot: {error}", severity="error", timeout=8)
             return

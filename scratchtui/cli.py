@@ -2,9 +2,10 @@
 serve the debugger as a web page (``scratchtui serve``).
 
 Exit status: 0 finished, 1 the debugger itself crashed, 2 usage error (unknown demo, missing
-file), 3 training diverged (headless), 4 the experiment file or a step in it raised (headless),
-5 a pre-flight check failed (``check``), 130 interrupted (ctrl+c headless, or the debugger quit
-while a step would not stop), 129 / 143 the app ended by SIGHUP / SIGTERM (it quits as ``q``
+file, a bad option: found before anything trains), 3 training diverged (headless), 4 the
+experiment file or a step in it raised (headless), 5 a pre-flight check failed (``check``) or,
+with ``--strict``, a headless run warned, 130 interrupted (ctrl+c headless, or the debugger
+quit while a step would not stop), 129 / 143 the app ended by SIGHUP / SIGTERM (it quits as ``q``
 does: the terminal is restored). Errors go to stderr.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import math
 import os
 import stat
 import sys
@@ -22,6 +24,7 @@ from rich.markup import escape
 
 from scratchai.engine import (
     Breakpoints,
+    Experiment,
     ExperimentError,
     Stepper,
     list_demos,
@@ -30,6 +33,7 @@ from scratchai.engine import (
 )
 from scratchai.engine.experiment import demos_dir
 from scratchai.engine.stepping.interrupts import Interrupted
+from scratchai.engine.timeline.export import check_export_path
 from scratchai.engine.timeline.randomness import seed_everything
 from scratchai.engine.views import recording_registrations
 from scratchai.interop import CHECKPOINT_NAMES, InteropError, torch_key_layout
@@ -39,7 +43,14 @@ from .exercise.command import add_parser as add_exercise_parser
 from .exercise.command import main as exercise_main
 from .flow_render import print_flow
 from .guard import os_exit_guarded
-from .headless import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, run_headless
+from .headless import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STRICT,
+    EXIT_USAGE,
+    EXIT_USER_ERROR,
+    run_headless,
+)
 from .lifeline import hold_on_to_server
 from .registry_log import print_registry
 from .serve import DEFAULT_MAX_TABS
@@ -77,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("target", nargs="+", metavar="TARGET", help="demo NAME, or FILE")
     check.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
+    _add_lr(check)
     serve = sub.add_parser(
         "serve",
         help="serve the debugger as a web page: serve demo NAME, or serve FILE "
@@ -128,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
                 help="headless: train all --steps (warnings still print; by default a "
                 "divergence or convergence stops the run)",
             )
+            command.add_argument(
+                "--strict",
+                action="store_true",
+                help=f"headless: exit {EXIT_STRICT} when a backward check fails or a rule "
+                "warns, though training finished (for grading and CI)",
+            )
+        _add_lr(command)
         command.add_argument("--seed", type=int, default=0, help="seed for init, dropout, shuffle")
         command.add_argument(
             "--checkpoint-names",
@@ -155,6 +174,45 @@ def _parser() -> argparse.ArgumentParser:
 
 
 DEFAULT_STEPS = 300
+
+
+def _add_lr(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--lr",
+        type=float,
+        metavar="LR",
+        help="the learning rate to start with, instead of the one the model file sets "
+        "(e.g. lower it when a run diverges)",
+    )
+
+
+def _set_lr(experiment: Experiment, lr: float | None, errors: Console) -> bool:
+    """Apply ``--lr`` to the experiment's optimizer; False (said on ``errors``) if refused."""
+    if lr is None:
+        return True
+    try:
+        experiment.optimizer.lr = lr
+    except (TypeError, ValueError, AttributeError) as error:
+        errors.print(f"[red]error:[/] --lr {lr:g}: {escape(str(error))}")
+        return False
+    return True
+
+
+def _usage_problem(args: argparse.Namespace) -> str:
+    """What is wrong with the options themselves ('' if nothing), found before any model is
+    built or trained: a run never fails at its end over something known at its start."""
+    lr = getattr(args, "lr", None)
+    if lr is not None and not (math.isfinite(lr) and lr >= 0):
+        return f"--lr must be a finite number >= 0, got {lr:g}"
+    export = getattr(args, "export", None)
+    if export is not None:
+        try:
+            check_export_path(export)
+        except ValueError as error:
+            return f"--export {escape(str(export))}: {escape(str(error))}"
+        if export.is_dir():
+            return f"--export {escape(str(export))} is a directory; name a .csv or .json file"
+    return ""
 
 
 def _version() -> str:
@@ -191,6 +249,8 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
             return EXIT_USAGE
     try:  # a broken file fails here once, not in every tab that opens the page
         experiment = load_demo(demo) if demo else load_experiment_file(Path(args.target))
+        if not _set_lr(experiment, args.lr, errors):
+            return EXIT_USAGE
         if args.checkpoint_names == "torch":
             torch_key_layout(experiment.model)
     except ExperimentError as error:
@@ -205,7 +265,7 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
     if args.max_tabs < 1:
         errors.print("[red]error:[/] --max-tabs must be at least 1")
         return EXIT_USAGE
-    command = app_command(demo, file, args.seed, args.checkpoint_names)
+    command = app_command(demo, file, args.seed, args.checkpoint_names, args.lr)
     title = f"ScratchAI: demo {demo}" if demo is not None else f"ScratchAI: {args.target}"
     url = public_url(args.host, args.port, args.public_url)
     public = args.public_url.rstrip("/") if args.public_url else None
@@ -230,8 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.command == "exercise":
         return exercise_main(args, console, errors)
+    problem = _usage_problem(args)
+    if problem:
+        errors.print(f"[red]error:[/] {problem}")
+        return EXIT_USAGE
     if args.command == "check":
-        return _check(args.target, args.seed, console, errors)
+        return _check(args.target, args.seed, console, errors, args.lr)
     if args.command == "serve":
         return _serve(args, errors)
     if args.command == "demo":
@@ -254,11 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         file = args.file if args.command == "run" else None
         return print_registry(demo, file, args.seed, console, errors)
     if not args.headless and (
-        args.steps is not None or args.export is not None or args.no_breakpoints
+        args.steps is not None or args.export is not None or args.no_breakpoints or args.strict
     ):
         errors.print(
-            "[red]error:[/] --steps, --export and --no-breakpoints apply to --headless runs; in "
-            "the app, r runs, x exports the history and k sets the breakpoints"
+            "[red]error:[/] --steps, --export, --no-breakpoints and --strict apply to "
+            "--headless runs; in the app, r runs, x exports the history and k sets the "
+            "breakpoints"
         )
         return EXIT_USAGE
     steps = DEFAULT_STEPS if args.steps is None else args.steps
@@ -287,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
             LoadErrorApp(str(error)).run()
         return EXIT_USER_ERROR
     registrations.keep(experiment.model, experiment.loss)
+    file_lr = float(getattr(experiment.optimizer, "lr", 0.0))
+    if not _set_lr(experiment, args.lr, errors):
+        return EXIT_USAGE
     try:
         stepper = Stepper(experiment, checkpoint_names=args.checkpoint_names)
     except InteropError as error:
@@ -300,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_breakpoints:
                 stepper.breakpoints = Breakpoints.none()
             with os_exit_guarded():
-                status = run_headless(stepper, steps, console, errors)
+                status = run_headless(stepper, steps, console, errors, strict=args.strict)
             if args.export is not None:
                 try:
                     written = stepper.views.export(args.export)
@@ -310,10 +378,12 @@ def main(argv: list[str] | None = None) -> int:
                     return status or EXIT_USAGE
             return status
         model_file = args.file.resolve() if args.command == "run" else None
-        return _run_app(stepper, errors, model_file, args.seed)
+        return _run_app(stepper, errors, model_file, args.seed, file_lr)
 
 
-def _check(target: list[str], seed: int, console: Console, errors: Console) -> int:
+def _check(
+    target: list[str], seed: int, console: Console, errors: Console, lr: float | None = None
+) -> int:
     """``check demo NAME`` or ``check FILE``: the recipe's checks on the experiment."""
     demo = target[0] == "demo"
     if (demo and len(target) != 2) or (not demo and len(target) != 1):
@@ -333,6 +403,8 @@ def _check(target: list[str], seed: int, console: Console, errors: Console) -> i
         except ExperimentError as error:
             errors.print(f"[red]error:[/] {escape(str(error))}")
             return EXIT_USER_ERROR
+        if not _set_lr(experiment, lr, errors):
+            return EXIT_USAGE
         try:
             with ctrl_c_interrupts_checks():
                 return run_check(experiment, console)
@@ -361,18 +433,26 @@ def _not_a_file(path: Path) -> str:
 
 
 def _run_app(
-    stepper: Stepper, errors: Console, model_file: Path | None = None, seed: int = 0
+    stepper: Stepper,
+    errors: Console,
+    model_file: Path | None = None,
+    seed: int = 0,
+    file_lr: float | None = None,
 ) -> int:
     """Run the debugger; its exit status (0, or 1 if the app itself crashed: never 0 then;
     143 / 129 when SIGTERM / SIGHUP ended it).
 
     ``model_file``: what the reload key re-imports (None for a demo), built with ``seed``.
+    ``file_lr``: the lr the file set (``--lr`` may have replaced it: a reload then keeps
+    ``--lr`` as it keeps an lr set in the app).
     """
     from .app import ScratchApp  # Textual loads only for the interactive app
     from .guard import REAL_OS_EXIT
     from .signals import quit_on_signals
 
     app = ScratchApp(stepper, experiment_file=model_file, seed=seed)
+    if file_lr is not None:
+        app.session.file_lr = file_lr
     with quit_on_signals(app) as received:  # SIGTERM, SIGHUP: quit as q does
         app.run()  # the driver restores the terminal on every way out, a crash included
     status = EXIT_OK if not app.return_code else EXIT_CRASH

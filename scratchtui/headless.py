@@ -20,14 +20,26 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
 EXIT_USER_ERROR = 4
+#: ``--strict``: training finished, but a backward check failed or a rule warned (the status of
+#: a failed pre-flight check: the setup has a problem to look at).
+EXIT_STRICT = 5
 EXIT_INTERRUPTED = 130  # the shell's convention for ctrl+c (128 + SIGINT)
 
 _CHUNK = 25  # steps between loss and accuracy refreshes (the step count follows every step)
 
 
+#: How a headless run carries out a remedy the debugger has a key for: the next run's option.
+HEADLESS_ACTIONS = {"lower_lr": "run again with a lower --lr"}
+
+
+def _headless_remedy(remedy: str) -> str:
+    how = HEADLESS_ACTIONS.get(getattr(remedy, "action", None) or "")
+    return f"{remedy} ({how})" if how else str(remedy)
+
+
 def format_warning(warning: RuleWarning) -> str:
     colour = {Severity.DIVERGED: "red", Severity.WARNING: "yellow"}.get(warning.severity, "green")
-    remedies = "; ".join(warning.remedies)
+    remedies = "; ".join(_headless_remedy(r) for r in warning.remedies)
     return (
         f"[{colour}]{warning.severity.value}[/] at step {warning.step}: {warning.message}\n"
         f"  {warning.diagnosis}\n  remedy: {remedies}"
@@ -78,9 +90,19 @@ def layer_table(stepper: Stepper) -> Table:
 
 
 def run_headless(
-    stepper: Stepper, steps: int, console: Console | None = None, errors: Console | None = None
+    stepper: Stepper,
+    steps: int,
+    console: Console | None = None,
+    errors: Console | None = None,
+    *,
+    strict: bool = False,
 ) -> int:
-    """Train up to ``steps`` batches (fewer if a breakpoint fires); returns the exit status."""
+    """Train up to ``steps`` batches (fewer if a breakpoint fires); returns the exit status.
+
+    ``strict``: a run that would end with 0 ends with ``EXIT_STRICT`` when a backward check
+    failed or a rule warned (a warning or a divergence; info and convergence are not
+    problems). A divergence, a failed step or an interrupt keep their own statuses.
+    """
     console = console or Console()
     errors = errors or Console(stderr=True, highlight=False, soft_wrap=True)
     dedup, naive = stepper.num_parameters
@@ -103,7 +125,7 @@ def run_headless(
     )
     try:
         with _ctrl_c_interrupts(stepper) as ctrl_c:
-            return _train(stepper, steps, console, errors, progress, ctrl_c)
+            status, problems = _train(stepper, steps, console, errors, progress, ctrl_c)
     except (KeyboardInterrupt, StepInterrupted):
         # ctrl+c between two steps, or inside one (undone): either way the model is at a step
         progress.stop()
@@ -113,6 +135,19 @@ def run_headless(
             soft_wrap=True,
         )
         return EXIT_INTERRUPTED
+    if strict and status == EXIT_OK and problems:
+        errors.print(
+            f"[red]--strict[/]: {len(problems)} warning(s) ({', '.join(sorted(set(problems)))}): "
+            f"exit {EXIT_STRICT}",
+            soft_wrap=True,
+        )
+        return EXIT_STRICT
+    return status
+
+
+#: What ``--strict`` counts as a problem: a rule's warning or a divergence (a failed backward
+#: check is a warning of the rule ``backward_check``); info and convergence are not.
+STRICT_SEVERITIES = (Severity.WARNING, Severity.DIVERGED)
 
 
 class _CtrlC:
@@ -150,8 +185,10 @@ def _train(
     errors: Console,
     progress: Progress,
     ctrl_c: _CtrlC,
-) -> int:
+) -> tuple[int, list[str]]:
+    """Train; returns the exit status and the rules of the problems warned (``--strict``)."""
     stopped_by: tuple[str, ...] = ()
+    problems: list[str] = []
     with progress:
         task = progress.add_task("train", total=steps, loss="-", acc="-", lr=f"{stepper.lr:g}")
         start = stepper.step
@@ -177,9 +214,11 @@ def _train(
                     soft_wrap=True,
                 )
                 errors.print(failure.traceback_text, markup=False)
-                return EXIT_USER_ERROR
+                return EXIT_USER_ERROR, problems
             for warning in advance.warnings:
                 progress.console.print(format_warning(warning), soft_wrap=True)
+                if warning.severity in STRICT_SEVERITIES:
+                    problems.append(warning.rule)
             for epoch in advance.epochs:
                 if epoch.val_loss is not None:
                     acc = "-" if epoch.val_accuracy is None else f"{epoch.val_accuracy:.1%}"
@@ -200,4 +239,4 @@ def _train(
     if stopped_by:
         console.print("[bold]stopped:[/] " + "; ".join(stopped_by))
     console.print(f"state: [bold]{stepper.state.value}[/] after {stepper.step} steps")
-    return EXIT_DIVERGED if stepper.state is State.DIVERGED else EXIT_OK
+    return (EXIT_DIVERGED if stepper.state is State.DIVERGED else EXIT_OK), problems

@@ -25,7 +25,11 @@ INSTALL_HINT = (
 
 
 def app_command(
-    demo: str | None, file: Path | None, seed: int, checkpoint_names: str = "scratchai"
+    demo: str | None,
+    file: Path | None,
+    seed: int,
+    checkpoint_names: str = "scratchai",
+    lr: float | None = None,
 ) -> list[str]:
     """The command each browser tab runs: this Python, this package, the same options.
 
@@ -35,6 +39,7 @@ def app_command(
             server's directory, but the path must not depend on it).
         seed: the seed every tab starts from (each tab trains its own copy of the model).
         checkpoint_names: the naming of the checkpoints the ``w`` key writes.
+        lr: ``--lr``, the learning rate every tab starts with (None: the file's).
     """
     if demo is not None:
         target = ["demo", demo]
@@ -45,6 +50,8 @@ def app_command(
     options = ["--seed", str(seed)]
     if checkpoint_names != "scratchai":
         options += ["--checkpoint-names", checkpoint_names]
+    if lr is not None:
+        options += ["--lr", repr(lr)]
     return [sys.executable, "-m", "scratchtui.cli", *target, *options]
 
 

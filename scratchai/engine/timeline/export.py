@@ -19,7 +19,22 @@ import numpy as np
 from scratchai.engine.observe.records import EpochRecord
 from scratchai.serialization import write_atomically
 
-__all__ = ["export_run"]
+__all__ = ["EXPORT_SUFFIXES", "check_export_path", "export_run"]
+
+#: The formats an export is written in, chosen by the file's suffix.
+EXPORT_SUFFIXES = (".csv", ".json")
+
+
+def check_export_path(path: str | Path) -> None:
+    """Refuse a suffix the export cannot write, before anything runs (the command line checks
+    ``--export`` before training).
+
+    Raises:
+        ValueError: another suffix.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"export to .csv or .json, not '{path.suffix or path.name}'")
 
 
 def _number(value: float) -> float | None:
@@ -49,6 +64,7 @@ def export_run(
         ValueError: another suffix.
     """
     path = Path(path)
+    check_export_path(path)
     suffix = path.suffix.lower()
     steps = np.asarray(table[:, 0]) if len(table) else np.empty(0)
     rows = np.searchsorted(steps, [e.step for e in epochs])  # the first row at or after it
@@ -79,7 +95,7 @@ def export_run(
             cells = [_cell(float(v)) for v in row]
             writer.writerow(cells + ["" if v is None else v for v in val])
         text = out.getvalue()
-    else:
+    else:  # pragma: no cover: check_export_path refused it
         raise ValueError(f"export to .csv or .json, not '{suffix or path.name}'")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, text.encode())

@@ -16,11 +16,11 @@ import numpy as np
 
 from scratchai.engine.checks.backward import BackwardReport
 from scratchai.engine.observe.records import ModuleProbe
-from scratchai.engine.timeline.export import export_run
+from scratchai.engine.timeline.export import check_export_path, export_run
 from scratchai.engine.views.flow import Flow
 from scratchai.engine.views.inspect import Inspection, inspect_path
 from scratchai.engine.views.modes import compare_modes
-from scratchai.file_names import safe_stem
+from scratchai.file_names import claim_new_path, safe_stem
 from scratchai.interop.names import state_to_torch
 
 if TYPE_CHECKING:
@@ -91,14 +91,26 @@ class Readouts:
 
     def export(self, path: str | Path | None = None) -> Path:
         """Write the run's history (CSV or JSON by suffix; default
-        ``exports/NAME-stepN.csv``); returns the path."""
+        ``exports/NAME-stepN.csv``); returns the path written. An earlier file is never
+        replaced: the name gets ``-2``, ``-3``, ... (``claim_new_path``).
+
+        Raises:
+            ValueError: a suffix other than .csv or .json (nothing is written).
+            OSError: the file cannot be written.
+        """
         st = self._stepper
         name = st.experiment.name
         stem = f"{safe_stem(name)}-step{st.step}"  # the name is text, never a path
         target = Path(path) if path is not None else Path("exports", f"{stem}.csv")
+        check_export_path(target)
         with st._lock:
             table, epochs = st.history.table(), st.epochs
-        return export_run(name, st.history.fields, table, epochs, target)
+        claimed = claim_new_path(target)
+        try:
+            return export_run(name, st.history.fields, table, epochs, claimed)
+        except BaseException:
+            claimed.unlink(missing_ok=True)
+            raise
 
     def checkpoint_name(self) -> str:
         """``NAME-stepN.safetensors`` (``-torch`` before the suffix in PyTorch's names: the
@@ -109,16 +121,21 @@ class Readouts:
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
-        by ``checkpoint_names``; returns the path."""
+        by ``checkpoint_names``; returns the path written. An earlier file is never replaced:
+        the name gets ``-2``, ``-3``, ... (``claim_new_path``)."""
         st = self._stepper
         from scratchai.serialization import save
 
         target = Path(path) if path is not None else Path("checkpoints", self.checkpoint_name())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with st._lock:
-            if st.checkpoint_names == "torch":
-                # "pt": the format tag PyTorch-side loaders of safetensors files expect
-                save(state_to_torch(st.model), target, metadata={"format": "pt"})
-            else:
-                save(st.model, target)
-        return target.resolve()
+        claimed = claim_new_path(target)
+        try:
+            with st._lock:
+                if st.checkpoint_names == "torch":
+                    # "pt": the format tag PyTorch-side loaders of safetensors files expect
+                    save(state_to_torch(st.model), claimed, metadata={"format": "pt"})
+                else:
+                    save(st.model, claimed)
+        except BaseException:
+            claimed.unlink(missing_ok=True)
+            raise
+        return claimed.resolve()
