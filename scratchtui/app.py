@@ -6,8 +6,10 @@ panels'), the app owns the ones that work over a dialog and the rest; each ``act
 calls into a controller of ``controls/``. The user's code never runs on the UI thread: every
 step, run, epoch, rewind, reload and check is a job of the one job thread (``training.py``),
 started through ``start_job``, which ``i`` or ctrl+c interrupts; keys that need the stepper
-are refused while a job runs. The panels live on the main screen (``screens/main.py``); the
-app only decides *when* they refresh: when a job ends, and at a throttled rate while one runs.
+are refused while a job runs (a batch, phase or layer pressed during a step waits in a short
+queue instead: ``controls/stepping.py``). The panels live on the main screen
+(``screens/main.py``); the app only decides *when* they refresh: when a job ends, and at a
+throttled rate while one runs.
 Which notices stay on screen is ``notices.py``'s. Nothing here computes a statistic.
 """
 
@@ -195,6 +197,7 @@ class ScratchApp(App[None]):
             if interrupted and message.job not in OUTSIDE_STEPS:  # ended between two steps
                 self.board.say("interrupted between two steps: nothing to undo")
         self.controls.travel.after_job(message)
+        self.controls.steps.after_job(message.error, message.advance)  # the next queued step
 
     def on_notice(self, message: Notice) -> None:
         self.board.say(message.text)
@@ -239,7 +242,9 @@ class ScratchApp(App[None]):
     # ------------------------------------------------------------------ the app's other keys
     def action_interrupt(self, when: str = "") -> None:
         """Stop the job now: the step in progress is undone, like a failed one. ctrl+c passes
-        "running": it is bound only while a job runs (``check_action``)."""
+        "running": it is bound only while a job runs (``check_action``). The steps queued
+        behind it are dropped."""
+        self.controls.steps.clear_queue()
         if not self.running:
             self.board.say("nothing is running: i interrupts a step or a run")
             return

@@ -1,8 +1,14 @@
 """Stepping (n, space, p, l, e), running (r) and what a finished step shows: the panels, why a
-run paused and where, a divergence, a failed step's traceback."""
+run paused and where, a divergence, a failed step's traceback.
+
+A batch, phase or layer pressed while a step runs is queued (``QUEUE_DEPTH`` deep, so holding
+``n`` keeps stepping and stops soon after the key is let go) and carried out when the step
+is done; the strip shows the queue, ``i`` clears it, and a failure, a breakpoint or a
+divergence drops it (the user should look first)."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -14,6 +20,12 @@ if TYPE_CHECKING:
 
 #: Preferred rule, first first, when choosing which module an automatic pause points at.
 FOCUS_RULES = ("nonfinite_output", "nonfinite_grad", "nonfinite_loss", "grad_norm")
+#: How many steps wait behind the one running (more presses are dropped: a held key repeats).
+QUEUE_DEPTH = 3
+#: What can wait for a running step: the small steps, not an epoch.
+QUEUEABLE = frozenset({Granularity.BATCH, Granularity.PHASE, Granularity.LAYER})
+#: The jobs a small step waits behind (the steps; a run, a rewind or a check refuse it).
+STEP_JOBS = frozenset(g.name.lower() for g in Granularity)
 
 
 class StepKeys:
@@ -25,17 +37,64 @@ class StepKeys:
 
     def __init__(self, app: ScratchApp) -> None:
         self._app = app
+        #: steps pressed while one ran, oldest first
+        self.queue: deque[Granularity] = deque()
 
     def step(self, granularity: Granularity) -> bool:
         """A batch, phase, layer or epoch: milliseconds usually, but the user's code may loop.
-        Returns whether the job started."""
+        Returns whether the job started (a small step pressed while a step runs waits in the
+        queue instead)."""
         app = self._app
+        trainer = app.trainer
+        if (
+            app.running
+            and granularity in QUEUEABLE
+            and trainer.job in STEP_JOBS
+            and not trainer.interrupting
+        ):
+            if len(self.queue) < QUEUE_DEPTH:
+                self.queue.append(granularity)
+                self._show_queue()
+            return False
         name = granularity.name.lower()
         work = partial(app.session.stepper.advance, granularity)
         started = app.start_job(name, work, self.after_advance, f"stepping one {name}")
         if started and granularity is Granularity.EPOCH:
             app.main.warnings_panel.show_reason(None)
         return started
+
+    def clear_queue(self) -> int:
+        """Forget the steps waiting (``i``); returns how many there were."""
+        dropped = len(self.queue)
+        self.queue.clear()
+        self._show_queue()
+        return dropped
+
+    def after_job(self, error: BaseException | None, advance: object) -> None:
+        """After a job ended: start the next step waiting, unless the job failed, paused on a
+        breakpoint or diverged (then the queue is dropped: look first)."""
+        if not self.queue:
+            return
+        stop = error is not None or (
+            isinstance(advance, Advance)
+            and (
+                bool(advance.stopped_by)
+                or any(w.severity is Severity.DIVERGED for w in advance.warnings)
+            )
+        )
+        if stop or self._app.running:
+            dropped = self.clear_queue()
+            if stop:
+                self._app.board.say(f"{dropped} queued step(s) dropped: look at this one first")
+            return
+        granularity = self.queue.popleft()
+        self._show_queue()
+        self.step(granularity)
+
+    def _show_queue(self) -> None:
+        strip = self._app.main.strip
+        strip.queued = tuple(g.name.lower() for g in self.queue)
+        strip.refresh_from(self._app.session.stepper)
 
     def toggle_run(self) -> None:
         """Run until a breakpoint fires, or ask the run to pause after its batch."""

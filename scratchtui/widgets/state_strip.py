@@ -31,6 +31,9 @@ _BETWEEN_PHASES = {
     State.BACKWARD: "backward done, next: update",
 }
 
+#: The key of each step that can wait in the queue (``controls/stepping.py``).
+_QUEUED_KEY = {"batch": "n", "phase": "p", "layer": "l"}
+
 
 class StateStrip(Static):
     """The state machine with the current state highlighted, plus step, epoch, batch, lr, loss.
@@ -52,6 +55,8 @@ class StateStrip(Static):
         #: what the job thread does ("batch", "run"...) and since when (``time.monotonic``)
         self.job = ""
         self.since: float | None = None
+        #: the steps waiting behind the one running ("batch", "layer"...), oldest first
+        self.queued: tuple[str, ...] = ()
         self.refresh_from(stepper)
 
     def refresh_from(self, stepper: Stepper) -> None:
@@ -140,5 +145,8 @@ class StateStrip(Static):
             "interrupting": (f"interrupting {self.job}{clock}", "bold red"),
         }.get(self.mode, ("paused", "dim"))
         text = Text(label, style=style)
+        if self.queued:  # "then n n p": the keys waiting, as pressed
+            keys = " ".join(_QUEUED_KEY.get(job, job) for job in self.queued)
+            text.append(f" +{keys.replace(' ', '')}" if tight else f"  then {keys}", style="yellow")
         text.append(hint, style="dim")
         return text
