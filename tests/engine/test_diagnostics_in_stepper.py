@@ -4,8 +4,11 @@ shared weight, and the new breakpoints."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import numpy as np
+import pytest
 
 import scratchai as sa
 from scratchai.engine import Breakpoints, Experiment, Stepper
@@ -101,25 +104,60 @@ class FailsInItsBackward(sa.Module):
         raise KeyboardInterrupt  # what the user's code raised, not a key the user pressed
 
 
-def test_a_failure_in_the_check_before_the_first_step_is_named_as_such(closing):
-    """The backward check runs the user's code before step 1: a failure there is reported as
-    the backward check's, not the data loading's, and the step is undone."""
+class SpinsOnFloat64(sa.Module):
+    """Loops forever on float64 inputs: only in the backward check's float64 copy."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        while x.dtype == np.float64:
+            pass
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output
+
+
+def _stepper_on(model: sa.Module, closing) -> Stepper:
     x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
     data = sa.ArrayDataset(x, (x[:, 0] > 0).astype(int), num_classes=2)
+    optimizer = sa.SGD(model.parameters(), lr=0.1)
+    return closing(
+        Stepper(Experiment(model, sa.CrossEntropyLoss(), optimizer, sa.DataLoader(data, 16)))
+    )
+
+
+def test_what_the_users_code_raises_in_the_check_is_its_finding_not_an_escape(closing):
+    """The backward check reports a raise of the user's code (a KeyboardInterrupt too) as what
+    it found; the step itself then meets the same bug in its backward, named there."""
     model = sa.Sequential(sa.Linear(4, 4), FailsInItsBackward(), sa.Linear(4, 2))
-    stepper = closing(
-        Stepper(
-            Experiment(
-                model, sa.CrossEntropyLoss(), sa.SGD(model.parameters(), lr=0.1),
-                sa.DataLoader(data, 16),
-            )
-        )
-    )  # fmt: skip
-    try:
+    stepper = _stepper_on(model, closing)
+    with pytest.raises(sa.engine.StepFailed) as failure:
         stepper.advance()
-    except sa.engine.StepFailed as failure:
-        assert failure.phase == "backward check"
-        assert "during backward check" in str(failure)
-    else:
-        raise AssertionError("the step should have failed")
+    assert failure.value.phase == "backward" and failure.value.module == "1"
+    assert "the code raised KeyboardInterrupt()" in failure.value.summary
+    assert stepper.step == 0
+
+
+def test_an_interrupt_during_the_check_before_the_first_step_is_named_as_such(closing):
+    """The backward check runs the user's code before step 1: stopping it there is reported
+    as the backward check's, not the data loading's, and the step is undone."""
+    stepper = _stepper_on(
+        sa.Sequential(sa.Linear(4, 4), SpinsOnFloat64(), sa.Linear(4, 2)), closing
+    )
+    caught: list[BaseException] = []
+
+    def step() -> None:
+        try:
+            stepper.advance()
+        except BaseException as exc:  # what the caller of advance sees
+            caught.append(exc)
+
+    worker = threading.Thread(target=step)
+    worker.start()
+    time.sleep(0.2)
+    assert stepper.interrupt()
+    worker.join(10)
+    assert not worker.is_alive(), "the runaway check was not stopped"
+    (failure,) = caught
+    assert isinstance(failure, sa.engine.StepInterrupted), repr(failure)
+    assert failure.phase == "backward check" and "during backward check" in str(failure)
     assert stepper.step == 0
