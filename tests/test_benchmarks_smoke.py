@@ -34,7 +34,16 @@ def benchmarks(monkeypatch):
         sys.modules.pop(name, None)
 
 
-SCRIPTS = ("step_time", "probe_cost", "memory", "scaling", "diagnose_cost", "before_after")
+SCRIPTS = (
+    "step_time",
+    "probe_cost",
+    "memory",
+    "scaling",
+    "diagnose_cost",
+    "before_after",
+    "lint_cost",
+    "mode_rules_cost",
+)
 
 
 def test_scripts_import(benchmarks):
