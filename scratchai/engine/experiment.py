@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+import types
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -132,6 +133,37 @@ def _raised(exc: BaseException) -> str:
     return f"raised {type(exc).__name__}"
 
 
+def import_user_file(path: Path, prefix: str, error: type[Exception]) -> types.ModuleType:
+    """Import the user's file ``path`` as a fresh module, its folder importable as for
+    ``python FILE`` (a model split over files works).
+
+    Raises:
+        error: the file cannot be imported, has a syntax error, or raised (an exit or a
+            ctrl+c included) while importing; the message shows the user's lines.
+    """
+    module_name = f"{prefix}_{path.stem}_{abs(hash(path))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise error(f"{path}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise error(
+            f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
+        ) from None
+    except BaseException as exc:  # a sys.exit() or ctrl+c in the file is no success either
+        raise error(
+            f"{path}: importing the file {_raised(exc)}:\n{_user_frames(exc, path)}"
+        ) from None
+    finally:
+        sys.modules.pop(module_name, None)
+    return module
+
+
 def load_experiment_file(path: str | Path) -> Experiment:
     """Import ``path`` (a fresh module each time), call its ``build()`` and check the result.
 
@@ -142,27 +174,7 @@ def load_experiment_file(path: str | Path) -> Experiment:
     path = Path(path).resolve()
     if not path.is_file():
         raise ExperimentError(f"{path}: no such file")
-    module_name = f"scratchai_experiment_{path.stem}_{abs(hash(path))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ExperimentError(f"{path}: cannot be imported as a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    # The file's folder is importable, as for `python FILE`: a model split over files works.
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise ExperimentError(
-            f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
-        ) from None
-    except BaseException as exc:  # a sys.exit() or ctrl+c in the file is no success either
-        raise ExperimentError(
-            f"{path}: importing the file {_raised(exc)}:\n{_user_frames(exc, path)}"
-        ) from None
-    finally:
-        sys.modules.pop(module_name, None)
+    module = import_user_file(path, "scratchai_experiment", ExperimentError)
     build = getattr(module, "build", None)
     if not callable(build):
         raise ExperimentError(

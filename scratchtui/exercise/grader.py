@@ -8,10 +8,8 @@ what came back, and the lesson's concept behind it.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import signal
-import sys
 import threading
 import traceback
 import types
@@ -22,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from scratchai.engine.experiment import import_user_file
 
 _STUB = re.compile(r"^exercise (\d+)\b")
 
@@ -79,31 +79,7 @@ class Outcome:
 
 def load_learner(path: Path) -> types.ModuleType:
     """Import the learner's file as a fresh module (its folder importable, as for ``python``)."""
-    path = path.resolve()
-    name = f"scratchtui_learner_{path.stem}_{abs(hash(path))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise LearnerImportError(f"{path}: cannot be imported as a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise LearnerImportError(
-            f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
-        ) from None
-    except BaseException as exc:  # a sys.exit() at import is no success either
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-        shown = "".join(traceback.format_list(frames))
-        raise LearnerImportError(
-            f"{path} did not import:\n{shown}"
-            + "".join(traceback.format_exception_only(type(exc), exc))
-        ) from None
-    finally:
-        sys.modules.pop(name, None)
-    return module
+    return import_user_file(path.resolve(), "scratchtui_learner", LearnerImportError)
 
 
 def stub_of(exc: BaseException) -> int | None:
