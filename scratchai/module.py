@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import html_repr
 from .call_state import calls
 from .errors import ReturnError, ShapeError, StateDictError
 from .hooks import HookHandle, report_backward, stop_reporting_backward
@@ -453,6 +454,12 @@ class Module:
             return self.short_repr()
         body = "\n  ".join(([self.extra_repr()] if self.extra_repr() else []) + lines)
         return f"{type(self).__name__}(\n  {body}\n)"
+
+    def _repr_html_(self) -> str:
+        """A notebook cell shows the same tree, and the parameters it holds."""
+        own, naive = self.num_parameters(), self.num_parameters(deduplicate=False)
+        shared = f" ({naive:,} counting each owner of a shared weight)" if naive != own else ""
+        return html_repr.pre(repr(self), f"{own:,} parameters{shared}")
 
 
 def _indent(text: str) -> str:

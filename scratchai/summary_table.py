@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import html_repr
+
 if TYPE_CHECKING:  # summary.py defines the records and imports this file
     from .summary import LayerSummary
 
@@ -67,17 +69,25 @@ class Summary(list["LayerSummary"]):
             return "  ".join(parts).rstrip()
 
         rule = "=" * len(line(tuple("x" * w for w in widths)))
-        out = [line(HEADERS), rule, *(line(row) for row in rows), rule]
-        out.append(f"Total params: {self.total_params:,} (each weight once)")
+        out = [line(HEADERS), rule, *(line(row) for row in rows), rule, *self.notes()]
+        return "\n".join(out)
+
+    def notes(self) -> list[str]:
+        """The lines under the table: the totals, with and without sharing."""
+        notes = [f"Total params: {self.total_params:,} (each weight once)"]
         if self.naive_params != self.total_params:
             saved = self.naive_params - self.total_params
-            out.append(
+            notes.append(
                 f"Counting each owner of a shared weight: {self.naive_params:,} "
                 f"(sharing saves {saved:,})"
             )
         else:
-            out.append("No shared weights.")
-        return "\n".join(out)
+            notes.append("No shared weights.")
+        return notes
+
+    def _repr_html_(self) -> str:
+        """A notebook cell shows the table as HTML (the same cells and totals)."""
+        return html_repr.table(HEADERS, self.rows(), right=(4,), notes=self.notes())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython and Jupyter show the table, not the list of records."""

@@ -115,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"browser tabs served at once, one app process each (default {DEFAULT_MAX_TABS})",
     )
     serve.add_argument(
+        "--embed-from",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages from ORIGIN show the debugger in a frame (a notebook: "
+        "http://localhost:8888, or http://localhost:* for any port); repeatable; by default "
+        "no other page may frame it",
+    )
+    serve.add_argument(
         "--no-token",
         action="store_true",
         help="serve without the random token in the URL (any local program can then open "
@@ -231,7 +240,7 @@ def _has_terminal() -> bool:
 
 def _serve(args: argparse.Namespace, errors: Console) -> int:
     """``scratchtui serve demo NAME`` / ``scratchtui serve FILE``: check the target, then serve."""
-    from .serve import app_command, public_url, serve
+    from .serve import app_command, check_frame_origin, public_url, serve
 
     demo, file = (args.name, None) if args.target == "demo" else (None, Path(args.target))
     if demo is not None and demo not in [name for name, _ in list_demos()]:
@@ -265,6 +274,11 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
     if args.max_tabs < 1:
         errors.print("[red]error:[/] --max-tabs must be at least 1")
         return EXIT_USAGE
+    try:
+        frame_ancestors = tuple(check_frame_origin(origin) for origin in args.embed_from)
+    except ValueError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}")
+        return EXIT_USAGE
     command = app_command(demo, file, args.seed, args.checkpoint_names, args.lr)
     title = f"ScratchAI: demo {demo}" if demo is not None else f"ScratchAI: {args.target}"
     url = public_url(args.host, args.port, args.public_url)
@@ -279,6 +293,7 @@ def _serve(args: argparse.Namespace, errors: Console) -> int:
         public=public,
         max_tabs=args.max_tabs,
         token=not args.no_token,
+        frame_ancestors=frame_ancestors,
     )
 
 

@@ -8,6 +8,8 @@ or textual-serve until the server starts, so the base install stays small.
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -81,6 +83,30 @@ NO_TOKEN_WARNING = (
 )
 
 
+#: The token a parent process chose for the server it starts (the notebook's ``debug``): read
+#: once and removed from the environment, so no tab's process inherits it. An environment
+#: variable, not an argument: other users see a process's arguments, not its environment.
+TOKEN_VARIABLE = "SCRATCHTUI_SERVE_TOKEN"
+
+#: An origin that may frame the page (``--embed-from``): a scheme, a host, maybe a port or
+#: ``*`` for any port; nothing that could end the CSP directive (``;``, ``,``, spaces, quotes).
+_FRAME_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:*]+$")
+
+#: What ``scratchtui.notebook.debug`` lets frame its server by default: a notebook served from
+#: this machine, on any port (JupyterLab, Notebook, VS Code's local server).
+LOCAL_NOTEBOOK_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*")
+
+
+def check_frame_origin(origin: str) -> str:
+    """``origin`` as given if it may go into ``frame-ancestors``; else ValueError."""
+    if not _FRAME_ORIGIN.match(origin):
+        raise ValueError(
+            f"--embed-from {origin!r}: give an origin such as http://localhost:8888 "
+            "(scheme://host[:port], port * for any)"
+        )
+    return origin.rstrip("/")
+
+
 def page_address(host: str, port: int, url: str | None, token: str | None) -> str:
     """The address to open, token included (what the server prints)."""
     if url is None:
@@ -99,6 +125,7 @@ def serve(
     public: str | None = None,
     max_tabs: int = DEFAULT_MAX_TABS,
     token: bool = True,
+    frame_ancestors: tuple[str, ...] = (),
 ) -> int:
     """Serve ``command`` as a web page until ctrl+c; returns the exit status.
 
@@ -112,7 +139,9 @@ def serve(
         public: ``--public-url`` as given (its origin is accepted; the page's websocket goes
             there), or None.
         max_tabs: tabs served at once.
-        token: require a random token in the URL (False: ``--no-token``, with a warning).
+        token: require a random token in the URL (False: ``--no-token``, with a warning);
+            the token is ``TOKEN_VARIABLE``'s when the parent process set it, else new.
+        frame_ancestors: origins whose pages may show it in a frame (``--embed-from``).
 
     Returns:
         0 after ctrl+c, SIGTERM or SIGHUP, 2 when textual-serve is missing or the port is taken.
@@ -130,9 +159,12 @@ def serve(
         return 2
     from .web_guard import Gate, new_token
 
-    gate = Gate(host, port, public_url=public, token=new_token() if token else None)
+    chosen = os.environ.pop(TOKEN_VARIABLE, "") or new_token()
+    gate = Gate(host, port, public_url=public, token=chosen if token else None)
     address = page_address(host, port, url, gate.token)
-    server = GuardedServer(command, gate, max_tabs, title, address, errors.print)
+    server = GuardedServer(
+        command, gate, max_tabs, title, address, errors.print, frame_ancestors=frame_ancestors
+    )
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
             f"[yellow]warning:[/] listening on {escape(host)}: anyone who can reach port "

@@ -45,6 +45,16 @@ SECURITY_HEADERS = {
 }
 
 
+def security_headers(frame_ancestors: tuple[str, ...] = ()) -> dict[str, str]:
+    """The headers of every answer. ``frame_ancestors``: the origins of pages that may show
+    the debugger in a frame (a notebook's, ``--embed-from``); none by default."""
+    if not frame_ancestors:
+        return dict(SECURITY_HEADERS)
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = "frame-ancestors 'self' " + " ".join(frame_ancestors)
+    return headers
+
+
 class TabService(AppService):
     """One tab's app process: started without a shell, told the server's pid (its lifeline
     watches it), sizes clamped, and stopped within QUIT_GRACE."""
@@ -109,6 +119,8 @@ class GuardedServer(Server):
         title: shown on the page while the app starts.
         page_url: the address printed (with the token).
         report: prints a line for the person who started the server (markup allowed).
+        frame_ancestors: origins of the pages that may frame it (``--embed-from``: a
+            notebook's); none by default.
     """
 
     def __init__(
@@ -119,8 +131,10 @@ class GuardedServer(Server):
         title: str,
         page_url: str,
         report: Callable[[str], None],
+        frame_ancestors: tuple[str, ...] = (),
     ) -> None:
         super().__init__(" ".join(argv), host=gate.host, port=gate.port, title=title)
+        self.headers = security_headers(frame_ancestors)
         self.argv = argv
         self.gate = gate
         self.max_tabs = max_tabs
@@ -160,17 +174,17 @@ class GuardedServer(Server):
             if count in (1, 10, 100, 1000) or count % 10_000 == 0:  # said, never a flood
                 times = "" if count == 1 else f" ({count} times)"
                 self.report(f"[yellow]refused[/] {escape(request.path)}: {escape(reason)}{times}")
-            raise web.HTTPForbidden(text=f"refused: {reason}\n", headers=SECURITY_HEADERS)
+            raise web.HTTPForbidden(text=f"refused: {reason}\n", headers=self.headers)
         response = await handler(request)
         if not response.prepared:
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(self.headers)
         return response
 
     def _token_refusal(self) -> web.HTTPForbidden:
         return web.HTTPForbidden(
             text="this server needs the token of the address it printed when it started "
             "(http://HOST:PORT/?token=...): ask the person who started it\n",
-            headers=SECURITY_HEADERS,
+            headers=self.headers,
         )
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]

@@ -75,7 +75,14 @@ class FakeServer:
     made: ClassVar[dict[str, Any]] = {}
 
     def __init__(
-        self, argv: list[str], gate: Any, max_tabs: int, title: str, page_url: str, report: Any
+        self,
+        argv: list[str],
+        gate: Any,
+        max_tabs: int,
+        title: str,
+        page_url: str,
+        report: Any,
+        frame_ancestors: tuple[str, ...] = (),
     ) -> None:
         FakeServer.made = {
             "argv": argv,
@@ -83,6 +90,7 @@ class FakeServer:
             "max_tabs": max_tabs,
             "title": title,
             "page_url": page_url,
+            "frame_ancestors": frame_ancestors,
         }
 
     def serve(self) -> None:
@@ -144,6 +152,15 @@ def test_the_command_line_passes_max_tabs_public_url_and_no_token(
     assert FakeServer.made["max_tabs"] == 7 and gate.token is None
     assert gate.public_url == "https://lesson.example"
     assert main(["serve", "demo", "mlp", "--max-tabs", "0"]) == 2
+    assert FakeServer.made["frame_ancestors"] == ()  # no page may frame it unless told
+
+
+def test_embed_from_and_lr_reach_the_server_and_its_tabs(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake(monkeypatch)
+    argv = ["serve", "demo", "mlp", "--port", "8125", "--lr", "0.02"]
+    assert main([*argv, "--embed-from", "http://localhost:8888"]) == 0
+    assert FakeServer.made["frame_ancestors"] == ("http://localhost:8888",)
+    assert FakeServer.made["argv"][-2:] == ["--lr", "0.02"]
 
 
 def test_torch_names_for_a_model_torch_cannot_name_fail_at_start(
