@@ -87,7 +87,9 @@ class CheckKeys:
                     experiment = stepper.travel.initial_experiment()
                 except Exception:  # a model that cannot be copied: each check says so itself
                     experiment = stepper.experiment
-                return run_checklist(experiment, on_result=screen.arrived)
+                # "loss at init" judges step 1's loss, as the init-loss rule did
+                first = stepper.views.first_loss()
+                return run_checklist(experiment, on_result=screen.arrived, first_loss=first)
             except KeyboardInterrupt:  # the screen was closed, or i pressed
                 return None
 
@@ -106,7 +108,9 @@ class CheckKeys:
         app = self._app
 
         def show(result: object) -> None:
-            app.push_screen(ModesScreen(result, app.session.stepper.step))  # type: ignore[arg-type]
+            stepper = app.session.stepper  # the weights the two passes used: the model's now
+            screen = ModesScreen(result, stepper.step, stepper.mid_batch)  # type: ignore[arg-type]
+            app.push_screen(screen)
 
         app.start_job(
             "modes", app.session.stepper.views.compare_modes, show, "comparing train and eval"

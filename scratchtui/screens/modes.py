@@ -43,7 +43,8 @@ class ModesScreen(Dialog[None]):
     Args:
         modes: ``stepper.views.compare_modes()``: (train probes, eval probes), or None before
             a batch.
-        step: the step whose batch this is.
+        step: the steps completed (``stepper.step``).
+        mid_batch: paused inside a batch (``l``, ``p``): the batch is the one in progress.
     """
 
     DEFAULT_CSS = """
@@ -59,23 +60,29 @@ class ModesScreen(Dialog[None]):
     ]
 
     def __init__(
-        self, modes: tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None, step: int
+        self,
+        modes: tuple[tuple[ModuleProbe, ...], tuple[ModuleProbe, ...]] | None,
+        step: int,
+        mid_batch: bool = False,
     ) -> None:
         super().__init__()
         self.modes = modes
         self.step = step
+        self.mid_batch = mid_batch
         #: per row: (path, train values, eval values) as shown (for tests)
         self.rows: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
 
     def compose(self) -> ComposeResult:
         box = Vertical()
-        box.border_title = f"train vs eval: the batch of step {self.step}"
+        batch = self.step + 1 if self.mid_batch else self.step
+        box.border_title = f"train vs eval: the batch of step {batch}"
         box.border_subtitle = "esc closes"
         with box:
             if self.modes is None:
                 yield Label("no batch yet: train one (n) and look again", id="modes-note")
                 return
             yield DataTable(cursor_type="row", zebra_stripes=True, id="modes-table")
+            yield Label(weights_note(self.step, self.mid_batch), id="modes-weights")
             yield Label(
                 "same batch, nothing changed: train mode uses batch statistics (BatchNorm) "
                 "and drops units (Dropout); eval mode uses running statistics, no dropout. "
@@ -109,6 +116,15 @@ class ModesScreen(Dialog[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)  # at most once (Dialog)
+
+
+def weights_note(step: int, mid_batch: bool) -> str:
+    """Which weights the two passes used: the model as it is now."""
+    if mid_batch:
+        return (
+            f"Weights: step {step}'s, before this batch's update (step {step + 1} is in progress)."
+        )
+    return f"Weights: after step {step}'s update (what step {step + 1} starts from)."
 
 
 def _values(probe: ModuleProbe) -> tuple[tuple[str, float | None], ...]:

@@ -28,6 +28,12 @@ from scratchai.engine.checks.backward import (
     is_library_module,
 )
 from scratchai.engine.checks.data import dataset_arrays, summarize_inputs
+from scratchai.engine.checks.init_loss import (
+    InitLossVerdict,
+    classes_of,
+    judge_init_loss,
+    measure_init_loss,
+)
 from scratchai.engine.checks.lints.preflight import NAME as LINTS
 from scratchai.engine.checks.lints.preflight import lint_check
 from scratchai.engine.checks.loss_backward import check_loss_backward
@@ -35,7 +41,6 @@ from scratchai.engine.experiment import Experiment
 from scratchai.engine.stepping.interrupts import Interrupted
 from scratchai.engine.timeline.randomness import capture_random, restore_random
 
-INIT_FACTOR = 1.5  # the loss at init may be this many times ln(C) (as the init-loss rule)
 NEAR_ZERO = 0.05  # "near zero" for the one-batch loss
 SAMPLE = 512  # rows used to measure a loss
 
@@ -110,6 +115,7 @@ def run_checklist(
     baseline_steps: int = 100,
     seed: int = 0,
     on_result: Callable[[CheckResult], None] | None = None,
+    first_loss: float | None = None,
 ) -> Checklist:
     """Run the recipe's checks on copies of ``experiment``; its training state is untouched.
 
@@ -118,9 +124,13 @@ def run_checklist(
         baseline_steps: steps trained with real and with zeroed inputs.
         seed: for the batches drawn.
         on_result: called with each result as soon as it is known (a progress display).
+        first_loss: step 1's loss, when the run has taken it (``stepper.views.first_loss()``):
+            "loss at init" judges it as the init-loss rule did. Else the check measures the
+            same number on copies: the loader's next batch (step 1's for a run not started),
+            training mode (``checks.init_loss``).
     """
     with np.errstate(all="ignore"):  # overflow is a finding, reported in the results
-        return _run(experiment, overfit_steps, baseline_steps, seed, on_result)
+        return _run(experiment, overfit_steps, baseline_steps, seed, on_result, first_loss)
 
 
 def _run(
@@ -129,6 +139,7 @@ def _run(
     baseline_steps: int,
     seed: int,
     on_result: Callable[[CheckResult], None] | None,
+    first_loss: float | None = None,
 ) -> Checklist:
     rng_state = capture_random()
     results: list[CheckResult] = []
@@ -136,6 +147,7 @@ def _run(
     try:
         checks: list[tuple[str, Callable[[], CheckResult]]] = [
             ("data sanity", lambda: _data_sanity(experiment)),
+            ("loss at init", lambda: _init_loss(experiment, first_loss)),
         ]
         if arrays is not None:
             X, y = arrays
@@ -144,7 +156,6 @@ def _run(
             sample = rng.permutation(len(X))[:SAMPLE]
             one = sample[:batch]
             checks += [
-                ("loss at init", lambda: _init_loss(experiment, X[sample], y[sample])),
                 ("backward check", lambda: _backward(experiment, X[one], y[one])),
                 (LINTS, lambda: lint_check(experiment, X[one], y[one])),
                 (
@@ -193,23 +204,16 @@ def _raised(exc: BaseException) -> str:
     return f"raised {type(exc).__name__}: {exc}"
 
 
-def _classes(experiment: Experiment, y: np.ndarray) -> int | None:
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        return None
-    dataset = getattr(experiment.train_loader, "dataset", None)
-    return int(getattr(dataset, "num_classes", 0) or (int(y.max()) + 1))
-
-
-def _init_loss(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckResult:
+def _init_loss(experiment: Experiment, first_loss: float | None) -> CheckResult:
+    """The init-loss rule's judgement (``checks.init_loss``) of step 1's loss: the run's own
+    when given, else measured on copies."""
     name = "loss at init"
-    loss = _Copy(experiment).evaluate(x, y)
-    classes = _classes(experiment, y)
-    if classes is None:
-        return CheckResult(name, True, f"loss {loss:.4g} (not a classifier: no reference)")
-    expected = math.log(classes)
-    measured = f"loss {loss:.4g} vs ln({classes}) = {expected:.4g} (at most {INIT_FACTOR:g}x ln(C))"
-    if math.isfinite(loss) and loss <= INIT_FACTOR * expected:
-        return CheckResult(name, True, measured)
+    if first_loss is not None:
+        verdict = _judged_first(experiment, first_loss)
+    else:
+        verdict = measure_init_loss(experiment)
+    if verdict.passed:
+        return CheckResult(name, True, verdict.describe())
     summary = summarize_inputs(experiment.train_loader)
     problem = summary.scale_problem() if summary is not None else ""
     fix = (
@@ -218,7 +222,18 @@ def _init_loss(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckRes
         else "the last layer's init is too large: the model is confidently wrong; scale its "
         "weights down (e.g. x0.1) so the first logits are near 0"
     )
-    return CheckResult(name, False, measured, fix)
+    return CheckResult(name, False, verdict.describe(), fix)
+
+
+def _judged_first(experiment: Experiment, loss: float) -> InitLossVerdict:
+    """Step 1's recorded loss, judged with C counted as the rules count it (the logits of one
+    row of the next batch, in eval mode on a copy: only the width matters)."""
+    model = copy.deepcopy(experiment.model)
+    model.eval()
+    x, y = experiment.train_loader.dataset[np.arange(1)]
+    with no_grad():
+        output = model(x)
+    return judge_init_loss(loss, classes_of(output, y))
 
 
 def _backward(experiment: Experiment, x: np.ndarray, y: np.ndarray) -> CheckResult:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scratchai.engine.checks.init_loss import INIT_FACTOR, judge_init_loss
 from scratchai.engine.observe.records import Severity, StepRecord
 from scratchai.engine.rules.base import Condition, Context, Rule
 from scratchai.engine.rules.remedies import FIX_INIT, inputs_cause, inputs_first
@@ -18,26 +19,29 @@ class InitLoss(Rule):
 
     Why: an untrained classifier should be unsure; uniform probabilities give a
     cross-entropy of ln(C) (CS231n, Karpathy's "Recipe"). A much larger first loss means the
-    last layer's init scale is too large, and early steps go to undoing it.
+    last layer's init scale is too large, and early steps go to undoing it. The judgement is
+    ``checks.init_loss.judge_init_loss``, the one the pre-flight check makes on the same
+    number (step 1's loss); a non-finite one is the non-finite rule's.
 
     Args:
         factor: how many times ln(C) the first loss may be.
     """
 
-    factor: float = 1.5
+    factor: float = INIT_FACTOR
 
     def check(self, record: StepRecord, ctx: Context) -> Sequence[Condition]:
-        num_classes = ctx.num_classes
-        if ctx.step != 1 or not num_classes or not math.isfinite(record.loss):
+        if ctx.step != 1 or not ctx.num_classes or not math.isfinite(record.loss):
             return ()
-        expected = math.log(num_classes)
-        if not record.loss > self.factor * expected:
+        verdict = judge_init_loss(record.loss, ctx.num_classes, self.factor)
+        if verdict.passed:
             return ()
         return (
             ctx.condition(
                 "init_loss",
                 Severity.WARNING,
-                f"loss at init {record.loss:.4g} is far above ln({num_classes}) = {expected:.3g}",
+                f"loss at init {record.loss:.4g} (step 1) is far above "
+                f"ln({verdict.classes}) = {verdict.expected:.4g} "
+                f"(at most {self.factor:g}x ln(C) = {verdict.limit:.4g})",
                 "An untrained classifier should be unsure (uniform probabilities give ln(C)); "
                 "a much larger loss means it is confidently wrong"
                 + (

@@ -89,6 +89,20 @@ class Readouts:
                 return None
             return compare_modes(st.index, st._monitor.probes, st._last_batch)
 
+    def first_loss(self) -> float | None:
+        """Step 1's loss (what the init-loss rule judged), while the history holds step 1 on a
+        row of its own (the first 8,192 steps, or always for a short run); None before step 1
+        or once the oldest rows are averages. The checklist (``c``) judges this number."""
+        st = self._stepper
+        with st._lock:
+            if st.step < 1:
+                return None
+            table = st.history.table()
+        fields = st.history.fields
+        if not len(table) or table[0, fields.index("step")] != 1:
+            return None
+        return float(table[0, fields.index("loss")])
+
     def export(self, path: str | Path | None = None) -> Path:
         """Write the run's history (CSV or JSON by suffix; default
         ``exports/NAME-stepN.csv``); returns the path written. An earlier file is never
