@@ -1,7 +1,8 @@
 """The ``?`` screen: every key of the debugger, what it does, and how to read the panels.
 
-Both lists are generated: the keys from the actions table (``actions.py``), the panels (and the
-keys that choose them) from the panel registry (``panels.py``).
+The keys come from the actions table (``actions.py``), the panels (and the keys that choose
+them) from the panel registry (``panels.py``); then what the marks on screen mean (``MARKS``).
+The command palette's "Keys" opens this same screen: one help.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from .dialog import Dialog
 
 #: Shown under the help while some of it is below the bottom edge.
 SCROLL_HINT = "more below: ↓ / pgdn"
+#: What the marks on screen mean: (the mark, where it is and what it says), one line each at
+#: 80 columns.
+MARKS = (
+    ("✓ / ✗", "tree: backward matches finite differences / does not (g, G)"),
+    ("<-> name", "tree: a weight shared with that module (counted once)"),
+    ("naive", "title, tree root: the count with a shared weight counted per owner"),
+    ("▸ / ◂", "layers: ran forward / gradient flowed back, this batch (l, p)"),
+    ("undone", "warnings: a rewind undid its step; later fixed, or fired again"),
+)
 
 
 class HelpBody(VerticalScroll):
@@ -61,6 +71,7 @@ class HelpScreen(Dialog[None]):
         with scroll:
             yield Static(self._key_table(), id="help-keys")
             yield Static(self._panel_table(), id="help-panels")
+            yield Static(self._marks_table(), id="help-marks")
 
     def _key_table(self) -> Table:
         table = Table.grid(padding=(0, 2))
@@ -78,10 +89,19 @@ class HelpScreen(Dialog[None]):
             table.add_row(spec.name, spec.help)
         return table
 
+    def _marks_table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold green", no_wrap=True)
+        table.add_column()
+        for mark, meaning in MARKS:
+            table.add_row(mark, meaning)
+        return table
+
     @property
     def text(self) -> str:
-        """The keys as plain text (what tests assert on)."""
-        return "\n".join(f"{key}  {description}" for key, description in self.keys)
+        """The keys and the marks as plain text (what tests assert on)."""
+        lines = [*self.keys, *MARKS]
+        return "\n".join(f"{key}  {description}" for key, description in lines)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -168,6 +169,12 @@ class MainScreen(Screen[None]):
         target = next((w for w in (panel, *panel.query("*")) if w.focusable), None)
         if target is not None:
             target.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """-flow-focus while the flow has the focus: the inspector it opens keeps its height
+        (app.tcss), the flow takes the rest."""
+        flow = self.panels.get("flow")
+        self.set_class(flow is not None and flow in event.widget.ancestors_with_self, "-flow-focus")
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         """Only a tab the user chose (a click, the arrows): ``action_view`` posts none."""

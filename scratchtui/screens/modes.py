@@ -22,17 +22,21 @@ from scratchai.engine import ModuleProbe
 from ..widgets.format import num, percent
 from .dialog import Dialog
 
-#: (header, width) of the columns; train and eval each get mean, std, dead/sat.
+#: (header, width) of the columns; train and eval each get mean, std, dead/sat. Each width
+#: holds its header and a one-cell gap (no cell padding; the last needs no gap), so the
+#: batchnorm demo's table fits 80 columns.
 COLUMNS = (
     ("layer", 0),
     ("type", 0),
     ("train mean", 11),
-    ("eval mean", 11),
-    ("train std", 11),
-    ("eval std", 11),
+    ("eval mean", 10),
+    ("train std", 10),
+    ("eval std", 9),
     ("train d/s", 10),
-    ("eval d/s", 10),
+    ("eval d/s", 8),
 )
+#: Characters of a number in the table (each column's width leaves a gap after it).
+NUM_WIDTH = 8
 #: Relative difference above which the eval value is highlighted.
 DIFFERS = 1e-3
 
@@ -81,7 +85,7 @@ class ModesScreen(Dialog[None]):
             if self.modes is None:
                 yield Label("no batch yet: train one (n) and look again", id="modes-note")
                 return
-            yield DataTable(cursor_type="row", zebra_stripes=True, id="modes-table")
+            yield DataTable(cursor_type="row", zebra_stripes=True, cell_padding=0, id="modes-table")
             yield Label(weights_note(self.step, self.mid_batch), id="modes-weights")
             yield Label(
                 "same batch, nothing changed: train mode uses batch statistics (BatchNorm) "
@@ -131,8 +135,8 @@ def _values(probe: ModuleProbe) -> tuple[tuple[str, float | None], ...]:
     """(text, value) of mean, std, dead/saturated fraction."""
     fraction = probe.dead_fraction if probe.dead_fraction is not None else probe.saturation
     return (
-        (num(probe.output.mean, 10), probe.output.mean),
-        (num(probe.output.std, 10), probe.output.std),
+        (num(probe.output.mean, NUM_WIDTH), probe.output.mean),
+        (num(probe.output.std, NUM_WIDTH), probe.output.std),
         (percent(fraction), fraction),
     )
 

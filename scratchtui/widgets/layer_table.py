@@ -41,7 +41,7 @@ from .format import (
 #: least. Identity first, then the most telling, so a narrow pane shows them without scrolling.
 COLUMNS = (
     ("path", "layer", 9),
-    ("type", "type", 8),
+    ("type", "type", 7),
     ("shape", "out shape", 10),
     ("mean", "mean", 8),
     ("std", "std", 8),
@@ -52,6 +52,12 @@ COLUMNS = (
 )
 #: Width of the whole table: what the layers panel needs to show every column.
 TABLE_WIDTH = sum(width for _, _, width in COLUMNS)
+#: The most rows the panel shows at once (more scroll). Its height is the model's number of
+#: layers, known from its structure before the first step, so it does not jump as rows appear
+#: (``l`` before the first step reveals them one by one) or the content changes.
+MAX_ROWS = 11
+#: Lines of the panel besides its rows: the header and the top and bottom border.
+CHROME_LINES = 3
 NUM_WIDTH = 7
 HINT_KEY = "__no_step__"
 #: Layer-column marks of a module that ran forward / passed its gradient back in this batch.
@@ -101,6 +107,9 @@ class LayerTable(DataTable):
         #: each column's width now (the layer and type columns follow the names and the room)
         self.widths = dict(_WIDTH)
         self._marked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
+        #: rows the panel's height is made for: the model's layers, grown if more are called
+        self.rows_wanted = expected_rows(stepper)
+        self._set_height()
         self._show_hint()
         self.refresh_from(stepper)
 
@@ -227,7 +236,24 @@ class LayerTable(DataTable):
     def on_resize(self) -> None:
         if self._paths and self.column_widths(self._paths) != self.widths:
             self._rebuild(self._paths)  # more or less room for the names
+        self._set_height()
         self._draw_visible()
+
+    def _set_height(self) -> None:
+        """The panel's height: ``rows_wanted`` rows (at most ``MAX_ROWS``), plus a line for
+        the horizontal scrollbar when the columns are wider than the room. It changes when
+        the model calls more layers than it has (a module called twice) or the width does,
+        never with the numbers. (A narrow terminal's one panel fills the screen: app.tcss.)"""
+        if self.is_mounted and self.screen.has_class("-narrow"):
+            if self.styles.has_rule("height"):
+                self.styles.clear_rule("height")  # app.tcss: the whole main area
+                self.refresh(layout=True)
+            return
+        room = self.size.width
+        scrollbar = 1 if 0 < room < sum(self.widths.values()) else 0
+        height = min(max(self.rows_wanted, 1), MAX_ROWS) + CHROME_LINES + scrollbar
+        if self.styles.height is None or self.styles.height.value != height:
+            self.styles.height = height
 
     def column_widths(self, paths: tuple[str, ...]) -> dict[str, int]:
         """Widths that show every layer name and type whole, as long as a name takes at most
@@ -271,6 +297,8 @@ class LayerTable(DataTable):
             self.clear(columns=True)
             for key, header, _ in COLUMNS:
                 self.add_column(header, key=key, width=widths[key])
+        # forget the rows first: clear() scrolls to the top, which draws the visible rows
+        self.row_keys, self._drawn = (), []
         self.clear()
         record = self._record
         types = (
@@ -290,6 +318,9 @@ class LayerTable(DataTable):
             label = self._labels[i]
             self.add_row(*_cells(label, None, None, None, type_name, self.widths), key=key)
         self.row_keys = tuple(keys)
+        if len(keys) > self.rows_wanted:  # a module called more than once: grow, never shrink
+            self.rows_wanted = len(keys)
+            self._set_height()
         self._marked = {}  # the rows are new: marks go on again
         self._drawn = [None] * len(keys)
         self._paths = paths
@@ -386,6 +417,14 @@ def call_labels(paths: tuple[str, ...]) -> tuple[str, ...]:
         seen[path] += 1
         labels.append(f"{path or '(model)'} #{seen[path]}" if totals[path] > 1 else path)
     return tuple(labels)
+
+
+def expected_rows(stepper: Stepper) -> int:
+    """How many rows the model's forward will have: its modules without children (each called
+    once, as most are), or 1 for a model that is one module."""
+    paths = [info.path for info in stepper.structure()]
+    parents = {path.rpartition(".")[0] for path in paths if path}
+    return max(sum(1 for path in paths if path not in parents), 1)
 
 
 def fit_path(path: str, width: int = _WIDTH["path"]) -> str:

@@ -259,9 +259,9 @@ def _param_label(info: ParamInfo, probe: ParamProbe | None) -> Text:
         label.append(num(probe.grad_norm), "bold red" if grad_bad else "")
         if probe.nonfinite:
             label.append(f" {probe.nonfinite} nan/inf", "bold red")
-    if info.shared:
+    if info.shared:  # "<-> branch_b.W": the other names whole in a 40-column pane (? says it)
         others = ", ".join(o for o in info.owners if o != info.path)
-        label.append(f" {SHARED_MARK} shared with {others}", "cyan")
+        label.append(f" {SHARED_MARK} {others}", "cyan")
     label.append(f" {shape(info.shape)} {count(info.size)} ")
     label.append(info.dtype, "dim")
     return label

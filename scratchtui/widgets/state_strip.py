@@ -17,6 +17,7 @@ from textual.widgets import Static
 from scratchai.engine import State, Stepper
 
 from .format import num
+from .layer_table import BACKWARD_MARK, FORWARD_MARK
 
 #: Style of the current state, by state (the end states get their own colour).
 _CURRENT = {
@@ -31,6 +32,8 @@ _BETWEEN_PHASES = {
     State.BACKWARD: "backward done, next: update",
 }
 
+#: How many ways line two has to say less when it does not fit (``StateStrip._counters``).
+SQUEEZES = 3
 #: The key of each step that can wait in the queue (``controls/stepping.py``).
 _QUEUED_KEY = {"batch": "n", "phase": "p", "layer": "l"}
 
@@ -89,10 +92,17 @@ class StateStrip(Static):
             style = _CURRENT.get(state, _CURRENT_DEFAULT) if state is s.state else "dim"
             text.append(state.value, style=style)
         text.append("\n")
-        text.append_text(self._counters(s, tight))
+        width = self.content_size.width
+        for squeeze in range(SQUEEZES):  # the first that fits (80 columns: mid-batch, a job)
+            counters = self._counters(s, tight, squeeze)
+            if not tight or counters.cell_len <= width:
+                break
+        text.append_text(counters)
         return text
 
-    def _counters(self, s: Stepper, tight: bool = False) -> Text:
+    def _counters(self, s: Stepper, tight: bool = False, squeeze: int = 0) -> Text:
+        """Line two. ``squeeze`` 1: the active layer as a mark and its path (no type, no
+        direction word); 2: also no "(now)" and a shorter "epoch"."""
         record = s.last_step
         loader_len = len(s.experiment.train_loader)
         started = s.state not in (State.DEFINED, State.REGISTERED)  # a batch has been drawn
@@ -100,7 +110,7 @@ class StateStrip(Static):
         line = Text()
         for label, value, style in (
             ("step", str(s.step), "bold"),
-            ("epoch", str(s.epoch + 1), ""),  # 1-based for people, as in the charts
+            ("epoch" if squeeze < 2 else "ep", str(s.epoch + 1), ""),  # 1-based, as the charts
             ("batch", f"{s.batch + 1 if started else 0}/{loader_len}", ""),
             ("lr", num(s.lr), "bold cyan"),
         ):
@@ -111,7 +121,8 @@ class StateStrip(Static):
         loss_style = "bold red" if s.state is State.DIVERGED else "bold"
         if s.mid_batch and s.batch_loss is not None:
             line.append(num(s.batch_loss), style="bold yellow")
-            line.append(" (now)" if tight else " (this batch)", style="yellow")
+            if squeeze < 2:
+                line.append(" (now)" if tight else " (this batch)", style="yellow")
         else:
             line.append(num(record.loss if record is not None else None), style=loss_style)
             if s.mid_batch and record is not None and not tight:
@@ -120,8 +131,12 @@ class StateStrip(Static):
         if s.active_path is not None and s.last_layer is not None:
             event = s.last_layer
             where = event.path or "(model)"
-            line.append(f"{event.direction} ", style="dim")
-            line.append(f"{where} {event.type_name}", style="bold magenta")
+            if squeeze:
+                mark = FORWARD_MARK if event.direction == "forward" else BACKWARD_MARK
+                line.append(f"{mark}{where}", style="bold magenta")
+            else:
+                line.append(f"{event.direction} ", style="dim")
+                line.append(f"{where} {event.type_name}", style="bold magenta")
             line.append(gap)
         elif s.mid_batch and s.state in _BETWEEN_PHASES and self.mode == "paused":
             line.append(_BETWEEN_PHASES[s.state], style="magenta")  # every l press changes it
