@@ -7,9 +7,14 @@ subfolders, a ``..`` could leave the folder, a 100,000-character name is no file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from .atomic_write import remove_dead_temporaries, temporary_name
 
 #: Bytes (UTF-8) of a stem: what is added after it (``-step123456789-torch.safetensors``, a
 #: screenshot's time stamp) must still fit the 255 bytes most file systems allow.
@@ -60,27 +65,53 @@ def safe_stem(name: str, max_bytes: int = MAX_STEM_BYTES) -> str:
     return stem
 
 
-def claim_new_path(path: str | Path, limit: int = 10_000) -> Path:
-    """A file name next to ``path`` that no earlier file holds, created empty to claim it.
+def numbered(path: Path, limit: int = 10_000) -> Iterator[Path]:
+    """``path``, then ``STEM-2.SUFFIX``, ``STEM-3.SUFFIX``, ... (``limit`` names in all)."""
+    suffix = path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    yield path
+    for number in range(2, limit + 1):
+        yield path.with_name(f"{stem}-{number}{suffix}")
 
-    ``path`` itself if it is free, else ``STEM-2.SUFFIX``, ``STEM-3.SUFFIX``, ... (an export,
-    a checkpoint or a screenshot never replaces an earlier one). The name is claimed with an
-    exclusive create, so two writers at once (two tabs of a served debugger saving the same
-    step into one folder) get two names; the caller then writes the file over its claim
-    (atomically) and removes the claim if the write fails.
+
+def write_new(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Write a new file at ``path``, or at ``STEM-2.SUFFIX``, ``STEM-3.SUFFIX``, ... when the
+    name is taken: an export, a checkpoint or a screenshot never replaces an earlier file.
+
+    ``write(tmp)`` writes the whole file under this process's temporary name (the one
+    ``atomic_write`` gives: a killed writer's is removed by the next write into the folder),
+    which is then hard-linked to the first free name. A link never replaces a file, so two
+    writers at once (two tabs of a served debugger saving one step into one folder) get two
+    names, and the file appears whole or not at all. Where the file system has no hard links,
+    the name is claimed by an exclusive create and the file renamed over the claim.
+
+    Returns:
+        The path written.
 
     Raises:
-        OSError: the folder cannot be created or written, or ``limit`` names are taken.
+        OSError: the folder cannot be created or written, or every numbered name is taken.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-1:])
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    for number in range(1, limit + 1):
-        candidate = path if number == 1 else path.with_name(f"{stem}-{number}{suffix}")
-        try:
-            with open(candidate, "x"):
+    remove_dead_temporaries(path.parent)
+    tmp = temporary_name(path)
+    try:
+        write(tmp)
+        for candidate in numbered(path):
+            try:
+                os.link(tmp, candidate)
                 return candidate
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{path} and {limit - 1} numbered names after it exist already")
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here: claim the name, then rename over it
+                try:
+                    with open(candidate, "x"):
+                        pass
+                except FileExistsError:
+                    continue
+                os.replace(tmp, candidate)
+                return candidate
+        raise FileExistsError(f"{path} and the numbered names after it exist already")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -28,7 +28,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from scratchai.engine import StepFailed, Stepper
-from scratchai.file_names import claim_new_path, safe_stem
+from scratchai.file_names import safe_stem, write_new
 
 from . import actions
 from .controls import Controls
@@ -286,8 +286,9 @@ class ScratchApp(App[None]):
         stem = safe_stem(stepper.experiment.name)  # the name is text, never a path
         name = filename or f"{stem}-step{stepper.step}-{stamp}.svg"
         try:  # an earlier screenshot of the same name is kept: this one gets -2, -3, ...
-            claimed = claim_new_path(folder / name)
-            saved = Path(self.save_screenshot(claimed.name, str(folder)))
+            saved = write_new(
+                folder / name, lambda tmp: self.save_screenshot(tmp.name, str(tmp.parent))
+            )
         except OSError as error:
             self.board.say(f"could not save the screenshot: {error}", severity="error", timeout=8)
             return
@@ -302,12 +303,9 @@ class ScratchApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action by name in the command palette (ctrl+p), carried out by its owner;
-        Textual's commands without its "Screenshot" (``s`` is ours, in the table), and its
-        "Keys" opens the help of ``?``: one help."""
+        Textual's commands without its "Screenshot" (``s`` is ours, in the table)."""
         for command in super().get_system_commands(screen):
-            if command.title == "Keys":
-                yield SystemCommand("Keys", "every key, panel and mark (?)", self.main.action_help)
-            elif command.title != "Screenshot":
+            if command.title != "Screenshot":
                 yield command
         for title, help_text, row in actions.palette_entries():
             owner = self.main if row.owner == "main" else self

@@ -15,7 +15,7 @@ import pytest
 
 import scratchai as sa
 from scratchai.engine import Stepper, load_demo
-from scratchai.file_names import claim_new_path
+from scratchai.file_names import write_new
 from scratchtui.cli import main
 from scratchtui.serve import app_command
 
@@ -117,17 +117,36 @@ def test_strict_needs_headless(capsys):
     assert "--strict apply to --headless runs" in capsys.readouterr().err
 
 
-def test_claim_new_path_numbers_taken_names(tmp_path):
-    first = claim_new_path(tmp_path / "a" / "x.step3.csv")
-    second = claim_new_path(tmp_path / "a" / "x.step3.csv")
-    third = claim_new_path(tmp_path / "a" / "x.step3.csv")
-    assert [p.name for p in (first, second, third)] == [
-        "x.step3.csv",
-        "x.step3-2.csv",
-        "x.step3-3.csv",
-    ]
-    assert claim_new_path(tmp_path / "noext").name == "noext"
-    assert claim_new_path(tmp_path / "noext").name == "noext-2"
+def test_write_new_numbers_taken_names_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "a" / "x.step3.csv"
+    written = [write_new(target, lambda tmp, i=i: tmp.write_text(str(i))) for i in range(3)]
+    assert [p.name for p in written] == ["x.step3.csv", "x.step3-2.csv", "x.step3-3.csv"]
+    assert [p.read_text() for p in written] == ["0", "1", "2"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in written)
+    assert write_new(tmp_path / "noext", lambda tmp: tmp.write_text("")).name == "noext"
+    assert write_new(tmp_path / "noext", lambda tmp: tmp.write_text("")).name == "noext-2"
+
+
+def test_a_write_that_fails_leaves_no_file(tmp_path):
+    def fails(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_new(tmp_path / "run.csv", fails)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_hard_links_the_name_is_claimed(tmp_path, monkeypatch):
+    def no_links(source, target):
+        raise PermissionError("no hard links here")
+
+    monkeypatch.setattr("os.link", no_links)
+    (tmp_path / "run.csv").write_text("earlier")
+    written = write_new(tmp_path / "run.csv", lambda tmp: tmp.write_text("new"))
+    assert written.name == "run-2.csv" and written.read_text() == "new"
+    assert (tmp_path / "run.csv").read_text() == "earlier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-2.csv", "run.csv"]
 
 
 def test_checkpoints_at_the_same_step_keep_each_other(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import numpy as np
 from scratchai.engine.observe.records import EpochRecord
 from scratchai.serialization import write_atomically
 
-__all__ = ["EXPORT_SUFFIXES", "check_export_path", "export_run"]
+__all__ = ["EXPORT_SUFFIXES", "check_export_path", "export_run", "export_text"]
 
 #: The formats an export is written in, chosen by the file's suffix.
 EXPORT_SUFFIXES = (".csv", ".json")
@@ -64,8 +64,22 @@ def export_run(
         ValueError: another suffix.
     """
     path = Path(path)
-    check_export_path(path)
-    suffix = path.suffix.lower()
+    text = export_text(name, fields, table, epochs, path.suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text.encode())
+    return path.resolve()
+
+
+def export_text(
+    name: str, fields: tuple[str, ...], table: Any, epochs: tuple[EpochRecord, ...], suffix: str
+) -> str:
+    """The text ``export_run`` writes, in the format ``suffix`` names (``.csv``, ``.json``).
+
+    Raises:
+        ValueError: another suffix.
+    """
+    check_export_path(f"history{suffix}")
+    suffix = suffix.lower()
     steps = np.asarray(table[:, 0]) if len(table) else np.empty(0)
     rows = np.searchsorted(steps, [e.step for e in epochs])  # the first row at or after it
     by_row = {int(row): e for row, e in zip(rows, epochs, strict=True) if row < len(steps)}
@@ -96,7 +110,5 @@ def export_run(
             writer.writerow(cells + ["" if v is None else v for v in val])
         text = out.getvalue()
     else:  # pragma: no cover: check_export_path refused it
-        raise ValueError(f"export to .csv or .json, not '{suffix or path.name}'")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, text.encode())
-    return path.resolve()
+        raise ValueError(f"export to .csv or .json, not '{suffix}'")
+    return text

@@ -9,18 +9,20 @@ lock.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scratchai.atomic_write import write_atomically
 from scratchai.engine.checks.backward import BackwardReport
 from scratchai.engine.observe.records import ModuleProbe
-from scratchai.engine.timeline.export import check_export_path, export_run
+from scratchai.engine.timeline.export import check_export_path, export_text
 from scratchai.engine.views.flow import Flow
 from scratchai.engine.views.inspect import Inspection, inspect_path
 from scratchai.engine.views.modes import compare_modes
-from scratchai.file_names import claim_new_path, safe_stem
+from scratchai.file_names import safe_stem, write_new
 from scratchai.interop.names import state_to_torch
 
 if TYPE_CHECKING:
@@ -106,7 +108,7 @@ class Readouts:
     def export(self, path: str | Path | None = None) -> Path:
         """Write the run's history (CSV or JSON by suffix; default
         ``exports/NAME-stepN.csv``); returns the path written. An earlier file is never
-        replaced: the name gets ``-2``, ``-3``, ... (``claim_new_path``).
+        replaced: the name gets ``-2``, ``-3``, ... (``file_names.write_new``).
 
         Raises:
             ValueError: a suffix other than .csv or .json (nothing is written).
@@ -119,12 +121,8 @@ class Readouts:
         check_export_path(target)
         with st._lock:
             table, epochs = st.history.table(), st.epochs
-        claimed = claim_new_path(target)
-        try:
-            return export_run(name, st.history.fields, table, epochs, claimed)
-        except BaseException:
-            claimed.unlink(missing_ok=True)
-            raise
+        text = export_text(name, st.history.fields, table, epochs, target.suffix)
+        return write_new(target, partial(write_atomically, payload=text.encode())).resolve()
 
     def checkpoint_name(self) -> str:
         """``NAME-stepN.safetensors`` (``-torch`` before the suffix in PyTorch's names: the
@@ -136,20 +134,16 @@ class Readouts:
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Save the model's state_dict (safetensors, written atomically), in the naming chosen
         by ``checkpoint_names``; returns the path written. An earlier file is never replaced:
-        the name gets ``-2``, ``-3``, ... (``claim_new_path``)."""
+        the name gets ``-2``, ``-3``, ... (``file_names.write_new``)."""
         st = self._stepper
         from scratchai.serialization import save
 
         target = Path(path) if path is not None else Path("checkpoints", self.checkpoint_name())
-        claimed = claim_new_path(target)
-        try:
-            with st._lock:
-                if st.checkpoint_names == "torch":
-                    # "pt": the format tag PyTorch-side loaders of safetensors files expect
-                    save(state_to_torch(st.model), claimed, metadata={"format": "pt"})
-                else:
-                    save(st.model, claimed)
-        except BaseException:
-            claimed.unlink(missing_ok=True)
-            raise
-        return claimed.resolve()
+        with st._lock:
+            if st.checkpoint_names == "torch":
+                # "pt": the format tag PyTorch-side loaders of safetensors files expect
+                state: Any = state_to_torch(st.model)
+                written = write_new(target, partial(save, state, metadata={"format": "pt"}))
+            else:
+                written = write_new(target, partial(save, st.model))
+        return written.resolve()
