@@ -303,9 +303,12 @@ class ScratchApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action by name in the command palette (ctrl+p), carried out by its owner;
-        Textual's commands without its "Screenshot" (``s`` is ours, in the table)."""
+        Textual's commands without its "Screenshot" (``s`` is ours, in the table), and its
+        "Keys" opens the help of ``?``: one help."""
         for command in super().get_system_commands(screen):
-            if command.title != "Screenshot":
+            if command.title == "Keys":
+                yield SystemCommand("Keys", "every key, panel and mark (?)", self.main.action_help)
+            elif command.title != "Screenshot":
                 yield command
         for title, help_text, row in actions.palette_entries():
             owner = self.main if row.owner == "main" else self
