@@ -107,6 +107,7 @@ class LayerTable(DataTable):
         #: each column's width now (the layer and type columns follow the names and the room)
         self.widths = dict(_WIDTH)
         self._marked: dict[str, bool] = {}  # path -> the backward check's verdict drawn
+        self._crossed = False  # a backward failed its check: the type column has room for ✗
         #: rows the panel's height is made for: the model's layers, grown if more are called
         self.rows_wanted = expected_rows(stepper)
         self._set_height()
@@ -121,6 +122,16 @@ class LayerTable(DataTable):
         self._mark_checks(stepper)
 
     def _mark_checks(self, stepper: Stepper) -> None:
+        crossed = any(
+            not check.passed
+            for path, check in stepper.backward_checks.items()
+            if path in self._rows_of
+        )
+        if crossed != self._crossed and self._paths:  # one cell more for a cross: "✗MyReLU"
+            self._crossed = crossed
+            self._rebuild(self._paths)
+            self._match_events(self._events)
+            self._draw_visible()
         for path, check in stepper.backward_checks.items():
             if self._marked.get(path) == check.passed or path not in self._rows_of:
                 continue
@@ -265,7 +276,8 @@ class LayerTable(DataTable):
             else [e.type_name for e in self._events]
         )
         widths = dict(_WIDTH)
-        widths["type"] = max(_WIDTH["type"], min(max(map(len, types), default=0) + 1, 16))
+        longest = max(map(len, types), default=0) + (1 if self._crossed else 0)  # "✗MyReLU"
+        widths["type"] = max(_WIDTH["type"], min(longest + 1, 17))
         need = max((len(p or "(model)") for p in call_labels(paths)), default=0) + 2  # mark, gap
         room = self.size.width
         if room <= 0:  # not laid out yet
