@@ -72,19 +72,23 @@ class StepKeys:
 
     def after_job(self, error: BaseException | None, advance: object) -> None:
         """After a job ended: start the next step waiting, unless the job failed, paused on a
-        breakpoint or diverged (then the queue is dropped: look first)."""
+        breakpoint or diverged (then the queue is dropped: look first), or the app is quitting."""
         if not self.queue:
             return
-        stop = error is not None or (
-            isinstance(advance, Advance)
-            and (
-                bool(advance.stopped_by)
-                or any(w.severity is Severity.DIVERGED for w in advance.warnings)
+        stop = (
+            error is not None
+            or self._app.return_code is not None
+            or (
+                isinstance(advance, Advance)
+                and (
+                    bool(advance.stopped_by)
+                    or any(w.severity is Severity.DIVERGED for w in advance.warnings)
+                )
             )
         )
         if stop or self._app.running:
             dropped = self.clear_queue()
-            if stop:
+            if stop and self._app.return_code is None:
                 self._app.board.say(f"{dropped} queued step(s) dropped: look at this one first")
             return
         granularity = self.queue.popleft()

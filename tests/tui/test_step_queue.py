@@ -30,8 +30,7 @@ class Slow(sa.Module):
         return grad_output
 
 
-@pytest.fixture
-def slower_app(tmp_path) -> RecordingApp:
+def slower(tmp_path, breakpoints: Breakpoints) -> RecordingApp:
     sa.manual_seed(0)
     data = make_clusters(n_samples=256, num_features=8, num_classes=3, seed=0)
     model = sa.Sequential(sa.Linear(8, 16), Slow(), sa.Linear(16, 3))
@@ -44,8 +43,13 @@ def slower_app(tmp_path) -> RecordingApp:
     )
     # no backward check before step 1: it runs the slow forward many times
     settings = Settings(backward_check_first=False)
-    stepper = Stepper(experiment, settings=settings, breakpoints=Breakpoints(converged=False))
+    stepper = Stepper(experiment, settings=settings, breakpoints=breakpoints)
     return RecordingApp(stepper, checkpoint_dir=tmp_path)
+
+
+@pytest.fixture
+def slower_app(tmp_path) -> RecordingApp:
+    return slower(tmp_path, Breakpoints(converged=False))
 
 
 async def test_three_queued_n_give_three_more_steps(slower_app):
@@ -109,3 +113,18 @@ async def test_the_queue_waits_only_behind_a_step(slower_app):
         assert not app.controls.steps.queue
         await pilot.tap("r")
         await pilot.until(lambda: not app.running, timeout=10)
+
+
+async def test_a_pause_drops_the_queue(tmp_path):
+    """A breakpoint that fires on the step running: the steps waiting are dropped, so the
+    user looks at why it paused first."""
+    app = slower(tmp_path, Breakpoints(converged=False, grad_norm_above=1e-9))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.tap("n")
+        await pilot.until(lambda: app.running)
+        await pilot.tap("n", "n")
+        await pilot.until(lambda: len(app.controls.steps.queue) == 2)
+        await pilot.until(lambda: not app.running and not app.controls.steps.queue, timeout=10)
+        await pilot.pause(0.3)
+        assert app.stepper.step == 1 and not app.running
+        assert any("2 queued step(s) dropped" in n for n in app.notices)
