@@ -161,3 +161,38 @@ def test_an_interrupt_during_the_check_before_the_first_step_is_named_as_such(cl
     assert isinstance(failure, sa.engine.StepInterrupted), repr(failure)
     assert failure.phase == "backward check" and "during backward check" in str(failure)
     assert stepper.step == 0
+
+
+class ReturnsOneRow(sa.Module):
+    """A learner's backward that returns one row of the gradient: broadcastable, wrong."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output[:1]
+
+
+class BodyAndHead(sa.Module):
+    """A model the learner wrote around a Sequential: the wrong module sits two levels down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = sa.Sequential(sa.Linear(4, 4), ReturnsOneRow())
+        self.head = sa.Linear(4, 2)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.head(self.body(x))
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return self.body.backward(self.head.backward(grad_output))
+
+
+def test_a_wrong_return_inside_a_nested_sequential_is_named_by_its_whole_path(closing):
+    """The Sequential between the model and the module would name it '1'; the failure
+    names it from the model down, in its message as in its ``module``."""
+    stepper = _stepper_on(BodyAndHead(), closing)
+    with pytest.raises(sa.engine.StepFailed) as failure:
+        stepper.advance()
+    assert failure.value.module == "body.1"
+    assert "in module 'body.1' (ReturnsOneRow())" in failure.value.summary

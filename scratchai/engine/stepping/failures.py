@@ -71,6 +71,8 @@ def step_failed(phase: str, exc: BaseException, index: ModelIndex) -> StepFailed
     for (``Interrupted``) becomes a ``StepInterrupted``.
     """
     kind = StepInterrupted if isinstance(exc, Interrupted) else StepFailed
+    if isinstance(exc, ShapeError) and index.path_of(exc.module) is not None:
+        exc.locate(index.model)  # a container inside the model may have named a shorter path
     return kind(phase, exc, traceback_without_engine(exc), failing_module(exc, index))
 
 
