@@ -46,7 +46,8 @@ def call_depth() -> int:
 
 
 def reset_calls() -> None:
-    """Forget the calls in progress: a forward abandoned by an exception that landed between
-    two lines of ``Module.__call__`` (an interrupt) may not have unwound its depth."""
+    """Forget the calls in progress. For the debugger: a forward it stopped with an exception
+    that landed between two lines of ``Module.__call__`` may not have unwound its depth."""
     calls.depth = 0
     calls.last_finished = None
+    calls.grad_enabled = True  # it may have landed inside a no_grad block

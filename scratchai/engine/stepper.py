@@ -268,6 +268,8 @@ class Stepper:
             self._new_steps[-1] = complete
 
     def _begin(self, granularity: Granularity) -> None:
+        """A move begins: its own records, and no interrupt left standing from the last one."""
+        self._interrupts.clear()
         self._granularity = granularity
         self._new_steps.clear()
         self._new_epochs = []
@@ -298,6 +300,7 @@ class Stepper:
                 interrupts.leave()  # from here on no interrupt can reach this thread
         except BaseException as exc:  # the user's code: an exit or ctrl+c is a failed step too
             interrupts.in_user_code = False
+            interrupts.clear()  # it stopped this step: the undo (perhaps a replay) must run
             if isinstance(exc, Interrupted):
                 reset_calls()  # a hard stop may have left Module.__call__ mid-way
             failure = step_failed(self._phase, exc, self.index)
@@ -322,9 +325,11 @@ class Stepper:
     def _batch(self) -> Generator[Granularity, None, None]:
         exp, passes, interrupts = self.experiment, self._passes, self._interrupts
         interrupts.in_user_code = False
+        self._phase = "snapshot"  # an interrupt here finds the last step complete
+        # a request that came after the last boundary of the step before stops this one
+        interrupts.check()
         timeline = self.travel.timeline
         if timeline is not None:
-            self._phase = "snapshot"  # an interrupt here finds the last step complete
             # the monitor's state (rules, conditions) only where a checkpoint keeps it, or
             # where a replay may fail after its update and be undone from the snapshot
             full = self.travel.travelling or timeline.checkpoint_due(self.step)

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import scratchai as sa
 from scratchai.datasets import make_clusters
-from scratchai.engine import Experiment, Granularity, Settings, StepFailed, Stepper
+from scratchai.engine import (
+    Experiment,
+    Granularity,
+    Settings,
+    StepFailed,
+    StepInterrupted,
+    Stepper,
+)
+from scratchai.engine.rules.base import Rule
 
 
 class Busy(sa.Module):
@@ -121,3 +131,32 @@ def test_200_random_interrupts_leave_the_state_of_a_clean_run(closing, grace):
     clean.run(max_steps=stepper.step)
     assert clean.step == stepper.step
     _assert_same(_state(stepper), _state(clean), "state")
+
+
+@dataclass
+class _CallWhileJudging(Rule):
+    """Calls ``action`` while step ``at`` is judged: after the update, where no module boundary
+    is left in that step. (Settings' rules are templates the stepper copies: a function is
+    shared by the copies, an attribute set later would not be.)"""
+
+    action: Callable[[], None]
+    at: int = 2
+
+    def check(self, record, ctx):
+        if record.step == self.at:
+            self.action()
+        return ()
+
+
+def test_an_interrupt_after_the_last_boundary_of_a_step_stops_the_next_one(closing):
+    """Asked while a finished step is recorded, the interrupt is not lost: the run stops at
+    the next step's start, with nothing to undo, and says so."""
+    answers: list[bool] = []
+    steppers: list[Stepper] = []
+    rule = _CallWhileJudging(lambda: answers.append(steppers[0].interrupt()))
+    stepper = closing(Stepper(_experiment(), settings=Settings(rules=(rule,))))
+    steppers.append(stepper)
+    with pytest.raises(StepInterrupted):
+        stepper.run(max_steps=10)
+    assert answers == [True] and stepper.step == 2 and not stepper.mid_batch
+    assert stepper.run(max_steps=3).step == 5  # the next move starts afresh

@@ -53,11 +53,20 @@ class Interrupts:
             raise Interrupted
 
     def enter(self) -> None:
-        """The calling thread starts a step."""
+        """The calling thread starts (or resumes) a step. A request still standing (it came
+        after the last boundary of the step before) stops this one at its first boundary."""
         with self._lock:
             self._thread = threading.get_ident()
-            self.requested = self._sent = False
-            if self._timer is not None:  # armed by a request that came as this step began
+            self._sent = False
+            if self.requested and self._timer is None:
+                self._arm(self.grace)
+
+    def clear(self) -> None:
+        """Forget a standing request: a new move begins (``advance``, ``run``), or the step it
+        stopped is being undone."""
+        with self._lock:
+            self.requested = False
+            if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
 

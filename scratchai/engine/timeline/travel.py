@@ -61,6 +61,7 @@ class TimeTravel:
         """
         st = self._stepper
         with st._lock:
+            st._begin(Granularity.BATCH)
             k = min(k, self.depth)
             if k > 0 and self.in_batch():
                 self.undo_batch()
@@ -78,6 +79,7 @@ class TimeTravel:
         if step < 0:
             raise ValueError(f"there is no step {step}: steps count from 0 (before training)")
         with st._lock:
+            st._begin(Granularity.BATCH)
             if step < st.step or self.in_batch():
                 if self.timeline is None:
                     raise RuntimeError("rewind is off (Settings(rewind=False))")
