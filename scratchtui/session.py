@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scratchai.engine import Stepper, reload_experiment_file
-from scratchai.engine.timeline.randomness import seed_everything
+from scratchai.engine.timeline.randomness import capture_random, restore_random, seed_everything
 from scratchai.engine.views import recording_registrations
 
 from .training import Trainer
@@ -58,6 +58,8 @@ class Session:
         if path is None:
             return ValueError("no model file to reload")
         app_lr = old.lr if old.lr != self.file_lr else None
+        # the old stepper may stay: its run draws on from the generators as they are now
+        running = capture_random()
         try:
             seed_everything(self.seed)
             with recording_registrations() as registrations:  # for the registry view (a)
@@ -71,6 +73,7 @@ class Session:
                 experiment, old.settings, old.breakpoints, checkpoint_names=old.checkpoint_names
             )
         except BaseException as error:  # the user's file: anything may come out of it
+            restore_random(running)  # or a rewind would no longer replay what it showed
             return error
         return Rebuilt(stepper, file_lr, note)
 

@@ -8,8 +8,10 @@ import csv
 import math
 import textwrap
 
+import numpy as np
+
 import scratchai as sa
-from scratchai.engine import Stepper, load_experiment_file
+from scratchai.engine import ExperimentError, Stepper, load_experiment_file
 from scratchai.engine.views import recorded
 from scratchtui.actions import help_lines, palette_entries
 from scratchtui.app import RUN_REFRESH_SECONDS, ScratchApp
@@ -305,3 +307,27 @@ def test_the_new_keys_are_in_the_help_and_the_palette():
         assert title in titles
     for title in ("Rewind settings", "Train vs eval", "Screenshot", "Export history"):
         assert title in titles
+
+
+def test_a_failed_reload_leaves_the_random_generators_as_they_were(tmp_path):
+    """A reload seeds every generator before it imports the file; when the file does not
+    build, the old stepper stays, and so must the draws it goes on with (a rewind replays
+    them)."""
+    from scratchai.engine.timeline.randomness import capture_random
+    from scratchtui.session import Session
+
+    path = tmp_path / "my_model.py"
+    write_model(path, 16)
+    stepper = Stepper(load_experiment_file(path))
+    try:
+        stepper.run(max_steps=3)
+        # no trainer: rebuild() runs no job (the app calls it from its job thread)
+        session = Session(stepper, trainer=None, experiment_file=path, seed=0)  # type: ignore
+        path.write_text("def build(:\n")  # the user's edit does not parse
+        before = capture_random()
+        assert isinstance(session.rebuild(), ExperimentError)
+        after = capture_random()
+        assert after.library == before.library and after.python == before.python
+        assert np.array_equal(after.numpy_global[1], before.numpy_global[1])
+    finally:
+        stepper.close()

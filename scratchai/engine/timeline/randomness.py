@@ -4,7 +4,7 @@ The library's generator (``scratchai.random``) is what the built-in layers use, 
 own Dropout often calls ``np.random.rand`` (NumPy's global generator) or Python's ``random``.
 A check that must see the same draws on every evaluation, and a checkpoint that must replay
 the same steps, save all three. Saving NumPy's global state costs tens of microseconds, so the
-per-batch snapshot keeps only the library's (see ``rewind.py``).
+per-batch snapshot keeps only the library's (see ``checkpoints.py``).
 """
 
 from __future__ import annotations

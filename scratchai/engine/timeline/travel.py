@@ -1,6 +1,6 @@
 """Going back and forth in a run: rewind, go to any step, restart, undo a failed batch.
 
-``stepper.travel`` moves its stepper along the stepper's ``Timeline`` (see ``rewind.py``):
+``stepper.travel`` moves its stepper along the stepper's ``Timeline`` (see ``checkpoints.py``):
 back by restoring the checkpoint before the target and replaying to it, forward by training.
 Replayed steps use the learning rates they used the first time; afterwards the lr is the one
 the user set last ("rewind, lower the lr, go on").
