@@ -214,10 +214,10 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """
     p, header, f = _read(path, payload=True)
     where = f"cannot load checkpoint '{p}'"
-    check_layout(where, header)
-    start = f.tell()
     arrays: dict[str, np.ndarray] = {}
-    with f:
+    with f:  # closed whatever is refused below
+        check_layout(where, header)
+        start = f.tell()
         keys = [k for k in header if k != "__metadata__"]
         for key in sorted(keys, key=lambda k: header[k]["data_offsets"][0]):  # file order
             info = header[key]

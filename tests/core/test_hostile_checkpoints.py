@@ -154,6 +154,23 @@ def test_tensors_must_tile_the_data(tmp_path: Path) -> None:
         sa.load(_raw(tmp_path, json.dumps(overlap).encode(), b"\0" * 6))
 
 
+def test_a_refused_layout_leaves_no_file_open(tmp_path: Path) -> None:
+    import gc
+    import warnings
+
+    gap = {
+        "a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+        "b": {"dtype": "U8", "shape": [2], "data_offsets": [4, 6]},
+    }
+    path = _raw(tmp_path, json.dumps(gap).encode(), b"\0" * 6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(CheckpointError):
+            sa.load(path)
+        gc.collect()  # an unclosed file warns when it is collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 def test_random_damage_to_a_header_is_only_ever_a_checkpoint_error(tmp_path: Path) -> None:
     model = sa.Sequential(sa.Linear(3, 4), sa.BatchNorm1d(4), sa.Linear(4, 2))
     good = tmp_path / "good.safetensors"
