@@ -6,9 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
-import numpy as np
-
-from .errors import ReturnError
+from .errors import ReturnError, returned_none
 from .module import Module
 
 
@@ -129,12 +127,7 @@ def _returned(module: Module, grad_input: Any, grad_output: Any) -> Any:
     """What ``module.backward`` returned, refused when it is None (a forgotten ``return``
     would hand None to the module before it, which fails far from the bug)."""
     if grad_input is None:
-        raise ReturnError(
-            f"{type(module).__name__}.backward returned None instead of the gradient w.r.t. "
-            f"its input (grad_output has shape {np.shape(grad_output)}): end backward with "
-            "`return grad_input`",
-            module,
-        )
+        raise returned_none(module, grad_output)
     return grad_input
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from .module import Module
@@ -55,6 +57,17 @@ class ReturnError(ShapeError):
 
     def _source(self, describe: Callable[[Module], str]) -> str:
         return ""
+
+
+def returned_none(module: Module, grad_output: Any) -> ReturnError:
+    """The error for a backward that forgot its ``return``: handed on, the None would fail in
+    the module before it, far from the bug."""
+    return ReturnError(
+        f"{type(module).__name__}.backward returned None instead of the gradient w.r.t. its "
+        f"input (grad_output has shape {np.shape(grad_output)}): end backward with "
+        "`return grad_input`",
+        module,
+    )
 
 
 class StateDictError(KeyError):

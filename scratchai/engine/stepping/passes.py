@@ -27,7 +27,7 @@ from scratchai.engine.observe.records import Granularity, LayerEvent
 from scratchai.engine.stepping.contributions import GradShares
 from scratchai.engine.stepping.interrupts import Interrupted, Interrupts
 from scratchai.engine.views.model_index import ModelIndex
-from scratchai.errors import ReturnError
+from scratchai.errors import ReturnError, returned_none
 from scratchai.hooks import HookHandle
 from scratchai.module import Module
 from scratchai.parameter import Parameter
@@ -225,13 +225,12 @@ class Passes:
             return  # a backward with no recorded forward (called by hand)
         expected = shapes.pop()  # calls are back-propagated in reverse order
         if grad_input is None and not module.accepts_input_grad:
-            who = f"{type(module).__name__}.backward returned None"
-            problem = f"{who} instead of the gradient w.r.t. its input: end it with `return`"
+            error = returned_none(module, grad_output)
         elif expected is None or grad_input is None or np.shape(grad_input) == expected:
             return
         else:
-            problem = shape_problem(grad_input, expected, f"{type(module).__name__}.backward")
-        error = ReturnError(problem, module)
+            who = f"{type(module).__name__}.backward"
+            error = ReturnError(shape_problem(grad_input, expected, who), module)
         error.locate(self.index.model)
         raise error
 
