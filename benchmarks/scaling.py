@@ -11,8 +11,9 @@ cross-entropy over 16 classes, SGD, batch 16. At each depth (10, 100, 1000, 2000
   (one pause after every layer's forward and every layer's backward);
 - **Stepper()**: building the stepper (one walk of the model, hooks).
 
-Each is the median over several batches of process CPU time (``time.process_time``: stepping
-layers runs the pass in a second thread), with BLAS capped at one thread. Every cost is also
+Each is the median over several batches of process CPU time (``time.process_time``: it also
+counted the second thread stepping layers used before issue 21), with BLAS capped at one
+thread. Every cost is also
 divided by the number of modules: if the engine is linear in the depth, that column stays
 flat as the depth grows 200-fold.
 

@@ -28,7 +28,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from scratchai.engine import StepFailed, Stepper
-from scratchai.file_names import safe_stem, write_new
+from scratchai.engine.timeline.file_names import safe_stem, write_new
 
 from . import actions
 from .controls import Controls

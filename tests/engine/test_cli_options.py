@@ -15,7 +15,7 @@ import pytest
 
 import scratchai as sa
 from scratchai.engine import Stepper, load_demo
-from scratchai.file_names import write_new
+from scratchai.engine.timeline.file_names import write_new
 from scratchtui.cli import main
 from scratchtui.serve import app_command
 

@@ -36,9 +36,9 @@ from scratchai.engine.timeline.randomness import (
     random_nbytes,
     restore_random,
 )
+from scratchai.engine.timeline.run_lengths import RunLengths
 from scratchai.engine.views.model_index import ModelIndex
 from scratchai.random import get_rng_state, set_rng_state
-from scratchai.run_lengths import RunLengths
 
 MIB = 1024 * 1024
 

@@ -19,10 +19,10 @@ from scratchai.atomic_write import write_atomically
 from scratchai.engine.checks.backward import BackwardReport
 from scratchai.engine.observe.records import ModuleProbe
 from scratchai.engine.timeline.export import check_export_path, export_text
+from scratchai.engine.timeline.file_names import safe_stem, write_new
 from scratchai.engine.views.flow import Flow
 from scratchai.engine.views.inspect import Inspection, inspect_path
 from scratchai.engine.views.modes import compare_modes
-from scratchai.file_names import safe_stem, write_new
 from scratchai.interop.names import state_to_torch
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scratchai.file_names import MAX_STEM_BYTES, safe_stem
+from scratchai.engine.timeline.file_names import MAX_STEM_BYTES, safe_stem
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from scratchai.run_lengths import RunLengths
+from scratchai.engine.timeline.run_lengths import RunLengths
 
 
 def test_it_behaves_as_a_list_under_random_operations() -> None:

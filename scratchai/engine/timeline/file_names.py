@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .atomic_write import remove_dead_temporaries, temporary_name
+from scratchai.atomic_write import remove_dead_temporaries, temporary_name
 
 #: Bytes (UTF-8) of a stem: what is added after it (``-step123456789-torch.safetensors``, a
 #: screenshot's time stamp) must still fit the 255 bytes most file systems allow.
