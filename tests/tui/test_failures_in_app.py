@@ -125,7 +125,9 @@ async def test_a_runaway_step_leaves_the_app_responsive_and_is_interrupted(trap_
         latency = await pilot.until(lambda: isinstance(app.screen, HelpScreen))
         await pilot.tap("escape")
         latency = max(latency, await pilot.until(lambda: app.screen is app.main))
-        assert latency < 0.5, latency
+        # The UI thread shares the GIL with the spinning job thread: 0.09-0.2 s here, once
+        # 0.52 s in a full CI run; a UI blocked by the step would take as long as the step.
+        assert latency < 1.0, latency
         await pilot.tap("n", "b", "w", "r")  # n waits in the queue; never a second step at once
         await pilot.until(lambda: sum("a step is running (batch" in n for n in app.notices) == 3)
         assert "then n" in strip_text(app)
