@@ -156,3 +156,23 @@ class LayerRule(Rule):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._held = state["held"]
+
+
+@dataclass
+class OncePerModule(Rule):
+    """A rule that warns about each module once (its memory is saved for rewind)."""
+
+    warned: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def first_time(self, path: str) -> bool:
+        """Whether ``path`` has not been warned about yet; from now on it has."""
+        if path in self.warned:
+            return False
+        self.warned |= {path}
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"warned": self.warned}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.warned = state["warned"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
-from scratchai.engine.rules.base import Context, Rule
+from scratchai.engine.rules.base import Context, OncePerModule
 
 
 def who(path: str, type_name: str) -> str:
@@ -16,7 +15,7 @@ def who(path: str, type_name: str) -> str:
 
 
 @dataclass
-class EvalRandomness(Rule):
+class EvalRandomness(OncePerModule):
     """An epoch rule (``eval_randomness``, warning): at an epoch's end, two eval-mode forwards
     of the last trained batch differ first at a module's output (its input the same), by
     more than ``tolerance`` (relative). Warns once per module. Also says when that probe could
@@ -31,15 +30,13 @@ class EvalRandomness(Rule):
     """
 
     tolerance: float = 1e-6
-    warned: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[RuleWarning]:
         modes = epoch.modes
         if modes is None:
             return ()
         found = []
-        if modes.error and "" not in self.warned:
-            self.warned |= {""}
+        if modes.error and self.first_time(""):  # "": the probe itself
             found.append(
                 RuleWarning(
                     "eval_randomness",
@@ -54,9 +51,8 @@ class EvalRandomness(Rule):
                 )
             )
         for d in modes.random_in_eval:
-            if d.difference <= self.tolerance or d.path in self.warned:
+            if d.difference <= self.tolerance or not self.first_time(d.path):
                 continue
-            self.warned |= {d.path}
             found.append(
                 RuleWarning(
                     "eval_randomness",
@@ -80,9 +76,3 @@ class EvalRandomness(Rule):
                 )
             )
         return found
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"warned": self.warned}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.warned = state["warned"]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from scratchai.engine.observe.records import EpochRecord, Remedy, RuleWarning, Severity
-from scratchai.engine.rules.base import Context, Rule
+from scratchai.engine.rules.base import Context, OncePerModule
 from scratchai.engine.rules.eval_randomness import who
 
 
 @dataclass
-class FrozenStatistics(Rule):
+class FrozenStatistics(OncePerModule):
     """An epoch rule (``frozen_statistics``, warning): at an epoch's end, a module's own
     buffers have not changed since training began, and its eval output differs from its
     (deterministic) train output on the same input by more than ``difference`` (relative).
@@ -28,16 +27,14 @@ class FrozenStatistics(Rule):
     """
 
     difference: float = 0.05
-    warned: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def check_epoch(self, epoch: EpochRecord, ctx: Context) -> Sequence[RuleWarning]:
         if epoch.modes is None:
             return ()
         found = []
         for d in epoch.modes.frozen:
-            if d.difference <= self.difference or d.path in self.warned:
+            if d.difference <= self.difference or not self.first_time(d.path):
                 continue
-            self.warned |= {d.path}
             names = ", ".join(d.buffers)
             found.append(
                 RuleWarning(
@@ -65,9 +62,3 @@ class FrozenStatistics(Rule):
                 )
             )
         return found
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"warned": self.warned}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.warned = state["warned"]
